@@ -1,0 +1,349 @@
+//! What a scan reports: [`Finding`] and the small value types around it.
+//!
+//! A finding's secret is held in [`Secret`], whose `Display`/`Debug` redact, so a secret can
+//! only reach an output through an explicit [`Secret::reveal`] that reporters call under
+//! `--show-secrets`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How bad a leak of this kind is. Ordered: `Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational: public test keys, encrypted keystores.
+    Low,
+    /// Worth a look.
+    Medium,
+    /// A live credential for a service.
+    High,
+    /// Direct access to money or infrastructure (exchange secrets, wallet keys, cloud roots).
+    Critical,
+}
+
+impl Severity {
+    /// The lowercase name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!("unknown severity `{s}` (expected critical, high, medium or low)")),
+        }
+    }
+}
+
+/// How sure the matcher is that this is a real secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Entropy or generic assignment only.
+    Low,
+    /// Pattern plus context.
+    Medium,
+    /// Checksum verified or an unmistakable prefix.
+    High,
+}
+
+impl Confidence {
+    /// The lowercase name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+impl FromStr for Confidence {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Ok(Confidence::Low),
+            "medium" => Ok(Confidence::Medium),
+            "high" => Ok(Confidence::High),
+            _ => Err(format!("unknown confidence `{s}` (expected high, medium or low)")),
+        }
+    }
+}
+
+/// Secret bytes that redact themselves when formatted.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps raw secret bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+
+    /// The full secret. Only reporters call this, and only under `--show-secrets`.
+    pub fn reveal(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+
+    /// The raw bytes, for fingerprints and allowlist regexes; never for output.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The first few characters then `…`; short secrets show less so that
+    /// at least three quarters stay hidden.
+    pub fn redacted(&self) -> String {
+        redact(&String::from_utf8_lossy(&self.0))
+    }
+
+    /// Redacted or full, as the caller's `--show-secrets` says.
+    pub fn render(&self, show: bool) -> String {
+        if show { self.reveal() } else { self.redacted() }
+    }
+}
+
+/// Redacts a secret string: first 4 characters then `…` (fewer for short ones).
+pub fn redact(s: &str) -> String {
+    let n = s.chars().count();
+    let keep = if n >= 16 { 4 } else { n / 4 };
+    let mut out: String = s.chars().take(keep).collect();
+    out.push('…');
+    out
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// A 1-based position range in a file. Columns count characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    /// First line (1-based).
+    pub line: usize,
+    /// First column (1-based, in characters).
+    pub column: usize,
+    /// Last line (1-based).
+    pub end_line: usize,
+    /// Column just past the last character (1-based, in characters).
+    pub end_column: usize,
+}
+
+/// One value of a credential made of several (exchange key + secret + passphrase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// `key`, `secret`, `passphrase`, `uid`…
+    pub name: String,
+    /// The value.
+    pub value: Secret,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// Where a git finding came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GitInfo {
+    /// Full hex id of the commit that introduced the blob at this path.
+    pub commit: String,
+    /// Author name.
+    pub author: String,
+    /// Author email.
+    pub email: String,
+    /// Author date, RFC 3339.
+    pub date: String,
+    /// Full hex id of the blob.
+    pub blob: String,
+}
+
+/// Why a finding was suppressed instead of reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Suppression {
+    /// A `keyleak:allow` comment on the line.
+    Inline,
+    /// `[allow] paths` in the config.
+    AllowPath,
+    /// `[allow] regexes` / `stopwords` in the config.
+    AllowRegex,
+    /// `[allow] fingerprints` in the config or `.keyleakignore`.
+    AllowFingerprint,
+    /// Present in the `--baseline` report.
+    Baseline,
+}
+
+impl Suppression {
+    /// Short label for summaries.
+    pub fn label(self) -> &'static str {
+        match self {
+            Suppression::Inline => "keyleak:allow",
+            Suppression::AllowPath => "allowed path",
+            Suppression::AllowRegex => "allowed regex",
+            Suppression::AllowFingerprint => "ignored fingerprint",
+            Suppression::Baseline => "baseline",
+        }
+    }
+
+    /// In source (a comment next to the secret) or external (config, baseline).
+    pub fn in_source(self) -> bool {
+        matches!(self, Suppression::Inline)
+    }
+}
+
+/// One detected secret at one location.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Rule id, kebab-case.
+    pub rule_id: String,
+    /// Human rule name.
+    pub rule_name: String,
+    /// Severity after known-public downgrades.
+    pub severity: Severity,
+    /// Confidence.
+    pub confidence: Confidence,
+    /// Path as displayed (relative to the scan root where possible, `/` separators).
+    pub path: String,
+    /// Position of the secret.
+    pub span: Span,
+    /// Byte offsets of the secret in the scanned content.
+    pub byte_range: (usize, usize),
+    /// The secret.
+    pub secret: Secret,
+    /// The (first) line holding the secret, unredacted, at most ~200 characters around it.
+    pub line_text: String,
+    /// Stable identity of (rule, secret).
+    pub fingerprint: String,
+    /// Name of the validator that confirmed it (`none` if none).
+    pub validation: String,
+    /// A published test key: reported at low severity and never fails a scan.
+    pub known_public: bool,
+    /// The values of a multi-part credential (empty for single values).
+    pub parts: Vec<Part>,
+    /// Provenance in git history.
+    pub git: Option<GitInfo>,
+    /// Encoding layers the secret was found under (`base64`, …), outermost first.
+    pub decoded: Vec<String>,
+    /// Set when a filter suppressed this finding.
+    pub suppressed: Option<Suppression>,
+}
+
+impl Finding {
+    /// The line with every secret value redacted (unless `show`), trimmed to 200 characters.
+    pub fn snippet(&self, show: bool) -> String {
+        let mut text = self.line_text.clone();
+        if !show {
+            let mut values: Vec<&Secret> = vec![&self.secret];
+            values.extend(self.parts.iter().map(|p| &p.value));
+            for v in values {
+                let raw = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                if raw.is_empty() {
+                    continue;
+                }
+                // A multi-line secret only shows its first line here.
+                let first = raw.lines().next().unwrap_or("").to_string();
+                if !first.is_empty() && text.contains(&first) {
+                    text = text.replace(&first, &v.redacted());
+                }
+            }
+        }
+        truncate_chars(text.trim(), 200)
+    }
+
+    /// Sort key: path, line, column, rule id (SPEC's deterministic order).
+    pub fn sort_key(&self) -> (&str, usize, usize, &str, Option<&str>) {
+        (
+            &self.path,
+            self.span.line,
+            self.span.column,
+            &self.rule_id,
+            self.git.as_ref().map(|g| g.commit.as_str()),
+        )
+    }
+}
+
+/// Cuts `s` to at most `max` characters, adding `…` when it cut.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Stable hex digest of the rule id and the secret value.
+pub fn fingerprint(rule_id: &str, secret: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(rule_id.as_bytes());
+    h.update([0u8]);
+    h.update(secret);
+    let digest = h.finalize();
+    hex::encode(&digest[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_table() {
+        for (input, want) in [
+            ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "ghp_…"),
+            ("abcdefgh", "ab…"),
+            ("abc", "…"),
+            ("", "…"),
+            ("ééééééééééééééééé", "éééé…"),
+        ] {
+            assert_eq!(redact(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn secret_never_formats_in_full() {
+        let s = Secret::new("sk_live_0123456789abcdefghijklmn");
+        assert!(!format!("{s}").contains("0123456789"));
+        assert!(!format!("{s:?}").contains("0123456789"));
+        assert_eq!(s.reveal(), "sk_live_0123456789abcdefghijklmn");
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_rule_scoped() {
+        let a = fingerprint("r1", b"secret");
+        assert_eq!(a, fingerprint("r1", b"secret"));
+        assert_ne!(a, fingerprint("r2", b"secret"));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn severity_orders_and_parses() {
+        assert!(Severity::Critical > Severity::High);
+        assert!(Severity::Medium > Severity::Low);
+        assert_eq!("HIGH".parse::<Severity>().unwrap(), Severity::High);
+        assert!("urgent".parse::<Severity>().is_err());
+    }
+}

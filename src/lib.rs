@@ -1,0 +1,16 @@
+//! keyleak: a static secret-leak scanner.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! source (dir | git | stdin) → bytes + path → scan::Engine (prefilter → regex → entropy →
+//! validator) → Finding → filter (allowlists, inline, ignore file, baseline) → report
+//! ```
+//!
+//! Only `cli` knows about clap, anyhow or the terminal.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod finding;
+pub mod rules;
+pub mod scan;

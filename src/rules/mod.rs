@@ -1,0 +1,266 @@
+//! The rule set: built-in `patterns/*.toml` plus user `[[rule]]` blocks, minus disabled ids.
+
+pub mod builtin;
+pub mod check;
+pub mod compiled;
+pub mod syntax;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+pub use compiled::Rule;
+
+use crate::error::LoadError;
+use crate::finding::{Confidence, Severity};
+use compiled::{DEFAULT_WINDOW_AFTER, DEFAULT_WINDOW_BEFORE, RuleParts, build_regex};
+use syntax::{RuleFile, RuleSyntax};
+
+/// An ordered list of rules with unique ids.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The built-in rules.
+    pub fn builtin() -> Result<RuleSet, LoadError> {
+        let mut set = RuleSet::default();
+        for (name, text) in builtin::FILES {
+            set.add_file(Path::new(&format!("patterns/{name}")), text)?;
+        }
+        Ok(set)
+    }
+
+    /// Parses a rule file's text and appends its rules. A rule whose id already exists
+    /// replaces it only when `replace` is set (user config overriding a builtin).
+    pub fn add_file(&mut self, file: &Path, text: &str) -> Result<(), LoadError> {
+        let parsed: RuleFile =
+            toml::from_str(text).map_err(|e| LoadError::from_toml(file, text, &e))?;
+        self.add_syntax(file, text, parsed.rule.into_iter().map(|s| (s.span().start, s.into_inner())), false)
+    }
+
+    /// Appends already-parsed rules from `file` (whose text is `text`, for positions).
+    pub fn add_syntax(
+        &mut self,
+        file: &Path,
+        text: &str,
+        rules: impl IntoIterator<Item = (usize, RuleSyntax)>,
+        replace: bool,
+    ) -> Result<(), LoadError> {
+        for (offset, syn) in rules {
+            let rule = compile(file, text, offset, syn)?;
+            if let Some(i) = self.rules.iter().position(|r| r.id == rule.id) {
+                if replace {
+                    self.rules[i] = rule;
+                    continue;
+                }
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    offset,
+                    format!("duplicate rule id `{}` (already defined in {})", rule.id, self.rules[i].origin),
+                ));
+            }
+            self.rules.push(rule);
+        }
+        Ok(())
+    }
+
+    /// Removes the rules with these ids; unknown ids are returned so the caller can report them.
+    pub fn disable(&mut self, ids: &[String]) -> Vec<String> {
+        let unknown = ids.iter().filter(|id| !self.rules.iter().any(|r| &r.id == *id)).cloned().collect();
+        self.rules.retain(|r| !ids.contains(&r.id));
+        unknown
+    }
+
+    /// Keeps only the rules with these ids; unknown ids are returned.
+    pub fn keep_only(&mut self, ids: &[String]) -> Vec<String> {
+        let unknown = ids.iter().filter(|id| !self.rules.iter().any(|r| &r.id == *id)).cloned().collect();
+        self.rules.retain(|r| ids.contains(&r.id));
+        unknown
+    }
+
+    /// Overrides the severity of one rule; false if no such rule.
+    pub fn set_severity(&mut self, id: &str, severity: Severity) -> bool {
+        match self.rules.iter_mut().find(|r| r.id == id) {
+            Some(r) => {
+                r.severity = severity;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The rules in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Looks a rule up by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+fn is_kebab(id: &str) -> bool {
+    !id.is_empty()
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && !id.contains("--")
+}
+
+/// Turns one parsed rule into a [`Rule`], checking every field that can be wrong.
+fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Rule, LoadError> {
+    let err = |off: usize, msg: String| LoadError::at(file, text, off, msg);
+    let id = syn.id.get_ref().clone();
+    if !is_kebab(&id) {
+        return Err(err(syn.id.span().start, format!("rule id `{id}` must be kebab-case (a-z, 0-9, -)")));
+    }
+    let severity: Severity =
+        syn.severity.get_ref().parse().map_err(|e: String| err(syn.severity.span().start, e))?;
+    let confidence: Confidence =
+        syn.confidence.get_ref().parse().map_err(|e: String| err(syn.confidence.span().start, e))?;
+    let validator = match &syn.validator {
+        Some(v) => v.get_ref().parse().map_err(|e: String| err(v.span().start, e))?,
+        None => Default::default(),
+    };
+    let detector = match &syn.detector {
+        Some(d) => Some(d.get_ref().parse().map_err(|e: String| err(d.span().start, e))?),
+        None => None,
+    };
+    let pattern = match (&syn.regex, &detector) {
+        (Some(r), _) => {
+            let re = build_regex(r.get_ref())
+                .map_err(|e| err(r.span().start, format!("rule `{id}`: invalid regex: {e}")))?;
+            drop(re);
+            r.get_ref().clone()
+        }
+        (None, Some(_)) => String::new(),
+        (None, None) => {
+            return Err(err(offset, format!("rule `{id}` needs a `regex` or a `detector`")));
+        }
+    };
+    let keywords: Vec<String> = syn.keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+    if keywords.iter().any(|k| k.is_empty()) {
+        return Err(err(offset, format!("rule `{id}` has an empty keyword")));
+    }
+    let prefilter = syn.prefilter.unwrap_or(true);
+    if prefilter && keywords.is_empty() {
+        return Err(err(
+            offset,
+            format!("rule `{id}` has no keywords; add literals the prefilter can use, or set `prefilter = false`"),
+        ));
+    }
+    if let Some(e) = syn.entropy
+        && !(0.0..=8.0).contains(&e)
+    {
+        return Err(err(offset, format!("rule `{id}`: entropy {e} is outside 0..=8 bits per byte")));
+    }
+    if let Some(p) = &syn.part
+        && syn.credential.is_none()
+    {
+        return Err(err(offset, format!("rule `{id}`: `part = \"{p}\"` needs `credential`")));
+    }
+    let (window_before, window_after) = match syn.window {
+        Some(w) => (w, w),
+        None => (DEFAULT_WINDOW_BEFORE, DEFAULT_WINDOW_AFTER),
+    };
+    Ok(Rule::new(RuleParts {
+        id,
+        name: syn.name,
+        keywords,
+        pattern,
+        detector,
+        entropy: syn.entropy,
+        validator,
+        severity,
+        confidence,
+        tags: syn.tags,
+        references: syn.references,
+        remediation: syn.remediation.trim().to_string(),
+        examples: syn.examples,
+        negative_examples: syn.negative_examples,
+        prefilter,
+        window_before,
+        window_after,
+        stopwords: syn.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        placeholder_filter: syn.placeholder_filter.unwrap_or(confidence < Confidence::High),
+        credential: syn.credential,
+        part: syn.part,
+        origin: file.display().to_string(),
+    }))
+}
+
+/// Counts of rules by a key, for summaries.
+pub fn count_by<'a>(rules: impl Iterator<Item = &'a Rule>, key: impl Fn(&Rule) -> String) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for r in rules {
+        *m.entry(key(r)).or_insert(0) += 1;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[[rule]]
+id = "demo-token"
+name = "Demo"
+keywords = ["demo_"]
+regex = '''\b(?P<secret>demo_[a-z0-9]{8})\b'''
+severity = "high"
+confidence = "high"
+examples = ["demo_abcd1234"]
+negative_examples = ["demo_short"]
+"#;
+
+    fn load(text: &str) -> Result<RuleSet, LoadError> {
+        let mut s = RuleSet::default();
+        s.add_file(Path::new("t.toml"), text)?;
+        Ok(s)
+    }
+
+    #[test]
+    fn loads_a_rule_lazily() {
+        let s = load(GOOD).unwrap();
+        let r = s.get("demo-token").unwrap();
+        assert!(!r.is_compiled());
+        assert!(r.regex().is_match(b"x demo_abcd1234 y"));
+        assert!(r.is_compiled());
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let cases = [
+            (GOOD.replace("severity = \"high\"", "severity = \"urgent\""), "t.toml:7:12: unknown severity"),
+            (GOOD.replace("{8}", "{8"), "t.toml:6:9: rule `demo-token`: invalid regex"),
+            (GOOD.replace("name = \"Demo\"", "nmae = \"Demo\""), "t.toml:4:1: unknown field `nmae`"),
+            (GOOD.replace("demo-token", "Demo Token"), "t.toml:3:6: rule id `Demo Token` must be kebab-case"),
+            (GOOD.replace("keywords = [\"demo_\"]", ""), "t.toml:2:1: rule `demo-token` has no keywords"),
+            (format!("{GOOD}{GOOD}"), "t.toml:12:1: duplicate rule id `demo-token`"),
+        ];
+        for (text, want) in cases {
+            let e = load(&text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "got {e:?}, want prefix {want:?}");
+        }
+    }
+
+    #[test]
+    fn builtins_load() {
+        let s = RuleSet::builtin().unwrap();
+        assert!(!s.is_empty());
+    }
+}

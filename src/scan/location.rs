@@ -1,0 +1,72 @@
+//! Byte offset → 1-based line and character column, computed only for findings.
+//!
+//! `\n`, `\r\n` and a lone `\r` each end a line, so old Mac files number correctly.
+
+/// Line starts of one input, built on first use.
+#[derive(Debug, Default)]
+pub struct LineIndex {
+    starts: Option<Vec<usize>>,
+}
+
+impl LineIndex {
+    /// An index not built yet.
+    pub fn new() -> Self {
+        LineIndex { starts: None }
+    }
+
+    fn starts(&mut self, hay: &[u8]) -> &[usize] {
+        self.starts.get_or_insert_with(|| {
+            let mut v = vec![0];
+            for i in memchr::memchr2_iter(b'\n', b'\r', hay) {
+                if hay[i] == b'\r' && hay.get(i + 1) == Some(&b'\n') {
+                    continue;
+                }
+                v.push(i + 1);
+            }
+            v
+        })
+    }
+
+    /// 1-based line and character column of byte `offset`.
+    pub fn position(&mut self, hay: &[u8], offset: usize) -> (usize, usize) {
+        let offset = offset.min(hay.len());
+        let starts = self.starts(hay);
+        let line = starts.partition_point(|&s| s <= offset);
+        let start = starts[line - 1];
+        (line, char_count(&hay[start..offset]) + 1)
+    }
+
+    /// Byte range of the line that holds `offset`, without its terminator.
+    pub fn line_bounds(&mut self, hay: &[u8], offset: usize) -> (usize, usize) {
+        let offset = offset.min(hay.len());
+        let starts = self.starts(hay);
+        let line = starts.partition_point(|&s| s <= offset);
+        let start = starts[line - 1];
+        let mut end = starts.get(line).copied().unwrap_or(hay.len());
+        while end > start && matches!(hay[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        (start, end.max(start))
+    }
+}
+
+/// Characters in a UTF-8-ish byte string: every byte that does not continue a sequence.
+pub fn char_count(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_for_every_line_ending() {
+        let hay = b"ab\ncd\r\nef\rgh\xc3\xa9x";
+        let mut idx = LineIndex::new();
+        for (off, line, col) in [(0, 1, 1), (1, 1, 2), (3, 2, 1), (7, 3, 1), (10, 4, 1), (14, 4, 4)] {
+            assert_eq!(idx.position(hay, off), (line, col), "offset {off}");
+        }
+        assert_eq!(idx.line_bounds(hay, 4), (3, 5));
+        assert_eq!(idx.line_bounds(hay, 11), (10, 15));
+    }
+}

@@ -1,0 +1,218 @@
+//! Scanning one input: the [`Engine`] turns bytes plus a display path into [`Finding`]s.
+//! Sources (dir, git, stdin) feed it; filters and reporters consume its output.
+
+pub mod detect;
+pub mod entropy;
+pub mod known_public;
+pub mod location;
+pub mod matcher;
+pub mod placeholder;
+pub mod validate;
+
+use std::sync::Arc;
+
+use crate::finding::{Finding, Part, Secret, Severity, Span, fingerprint, truncate_chars};
+use crate::rules::RuleSet;
+use location::LineIndex;
+pub use matcher::{Matcher, RawMatch, Scratch};
+
+/// Bytes of the first block checked for NUL to call an input binary.
+pub const BINARY_SNIFF: usize = 8 * 1024;
+
+/// True when `data` has a NUL byte in its first 8 KiB (UTF-16 text with a BOM is not binary).
+pub fn is_binary(data: &[u8]) -> bool {
+    if data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF]) {
+        return false;
+    }
+    memchr::memchr(0, &data[..data.len().min(BINARY_SNIFF)]).is_some()
+}
+
+/// Rules plus their prefilter: everything needed to scan, shared by all threads.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+#[derive(Debug)]
+struct EngineInner {
+    rules: RuleSet,
+    matcher: Matcher,
+}
+
+impl Engine {
+    /// Builds the prefilter for `rules`.
+    pub fn new(rules: RuleSet) -> Engine {
+        let matcher = Matcher::new(&rules);
+        Engine { inner: Arc::new(EngineInner { rules, matcher }) }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.inner.rules
+    }
+
+    /// Raw matches in `hay` (no positions computed).
+    pub fn raw_matches(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<RawMatch>) {
+        self.inner.matcher.find(&self.inner.rules, hay, scratch, out);
+    }
+
+    /// Every finding in `hay`, reported under `path`. UTF-16 text is transcoded first.
+    pub fn scan(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
+        if let Some(text) = utf16_to_utf8(hay) {
+            return self.scan_plain(path, text.as_bytes(), scratch);
+        }
+        self.scan_plain(path, hay, scratch)
+    }
+
+    fn scan_plain(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
+        let mut raw = Vec::new();
+        self.raw_matches(hay, scratch, &mut raw);
+        if raw.is_empty() {
+            return Vec::new();
+        }
+        let mut index = LineIndex::new();
+        let mut findings: Vec<Finding> =
+            raw.into_iter().map(|m| self.to_finding(path, hay, &mut index, m)).collect();
+        crate::scan::group_credentials(self.rules(), &mut findings);
+        findings
+    }
+
+    fn to_finding(&self, path: &str, hay: &[u8], index: &mut LineIndex, m: RawMatch) -> Finding {
+        let rule = &self.rules().rules()[m.rule];
+        let span = span_of(hay, index, m.secret.clone());
+        let secret = Secret::new(&hay[m.secret.clone()]);
+        let parts = m
+            .parts
+            .iter()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(name, r)| Part {
+                name: name.clone(),
+                value: Secret::new(&hay[r.clone()]),
+                span: span_of(hay, index, r.clone()),
+            })
+            .collect();
+        Finding {
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            severity: if m.known_public { Severity::Low } else { rule.severity },
+            confidence: rule.confidence,
+            path: path.to_string(),
+            span,
+            byte_range: (m.secret.start, m.secret.end),
+            fingerprint: fingerprint(&rule.id, secret.as_bytes()),
+            secret,
+            line_text: line_text(hay, index, m.secret.start),
+            validation: rule.validator.name().to_string(),
+            known_public: m.known_public,
+            parts,
+            git: None,
+            decoded: Vec::new(),
+            suppressed: None,
+        }
+    }
+}
+
+fn span_of(hay: &[u8], index: &mut LineIndex, r: std::ops::Range<usize>) -> Span {
+    let (line, column) = index.position(hay, r.start);
+    let (end_line, end_column) = index.position(hay, r.end);
+    Span { line, column, end_line, end_column }
+}
+
+/// The line holding `offset`, cut to ~200 characters around it for megabyte-long lines.
+fn line_text(hay: &[u8], index: &mut LineIndex, offset: usize) -> String {
+    let (start, end) = index.line_bounds(hay, offset);
+    let from = if offset - start > 80 { offset - 80 } else { start };
+    let to = end.min(offset + 400);
+    let text = String::from_utf8_lossy(&hay[from..to]);
+    let text: String = text.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }).collect();
+    truncate_chars(&text, 400)
+}
+
+/// Transcodes UTF-16 text that starts with a byte-order mark.
+fn utf16_to_utf8(hay: &[u8]) -> Option<String> {
+    let le = hay.starts_with(&[0xFF, 0xFE]);
+    let be = hay.starts_with(&[0xFE, 0xFF]);
+    if !le && !be {
+        return None;
+    }
+    let units = hay[2..].chunks_exact(2).map(|c| {
+        if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }
+    });
+    Some(char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect())
+}
+
+/// Lines within which parts of one credential are merged into one finding.
+pub const CREDENTIAL_LINES: usize = 20;
+
+/// Merges findings of one credential group (an exchange's key, secret and passphrase) that sit
+/// within [`CREDENTIAL_LINES`] of each other into one finding carrying the others as `parts`.
+/// The merged finding is the `secret` part (or the most severe one).
+pub fn group_credentials(rules: &RuleSet, findings: &mut Vec<Finding>) {
+    let meta = |f: &Finding| {
+        rules.get(&f.rule_id).and_then(|r| Some((r.credential.clone()?, r.part.clone().unwrap_or_default())))
+    };
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        if let Some((cred, _)) = meta(f) {
+            match groups.iter_mut().find(|(c, members)| {
+                c == &cred && members.iter().all(|&j| findings[j].span.line.abs_diff(f.span.line) <= CREDENTIAL_LINES)
+            }) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((cred, vec![i])),
+            }
+        }
+    }
+    let mut drop = vec![false; findings.len()];
+    for (_, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
+        let lead = *members
+            .iter()
+            .max_by_key(|&&i| {
+                let part = meta(&findings[i]).map(|(_, p)| p).unwrap_or_default();
+                (part == "secret", findings[i].severity, std::cmp::Reverse(i))
+            })
+            .expect("non-empty group");
+        let mut parts = Vec::new();
+        for &i in members {
+            let f = &findings[i];
+            let name = meta(f).map(|(_, p)| p).unwrap_or_default();
+            if parts.iter().any(|p: &Part| p.name == name && p.value == f.secret) {
+                if i != lead {
+                    drop[i] = true;
+                }
+                continue;
+            }
+            parts.push(Part { name, value: f.secret.clone(), span: f.span });
+            if i != lead {
+                drop[i] = true;
+            }
+        }
+        parts.sort_by_key(|p| (p.span.line, p.span.column));
+        findings[lead].parts = parts;
+    }
+    let mut i = 0;
+    findings.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_sniff() {
+        assert!(is_binary(b"abc\0def"));
+        assert!(!is_binary(b"plain text"));
+        let mut late = vec![b'a'; BINARY_SNIFF];
+        late.push(0);
+        assert!(!is_binary(&late));
+        assert!(!is_binary(&[0xFF, 0xFE, b'a', 0]));
+    }
+
+    #[test]
+    fn utf16_is_transcoded() {
+        let bytes: Vec<u8> = [0xFF, 0xFE].into_iter().chain("hi".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        assert_eq!(utf16_to_utf8(&bytes).unwrap(), "hi");
+    }
+}
