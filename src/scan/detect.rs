@@ -5,20 +5,31 @@ use std::str::FromStr;
 
 /// A named detector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detector {}
+pub enum Detector {
+    /// Runs of 12–24 BIP39 words (any official wordlist), anywhere in the input.
+    Bip39,
+    /// JSON arrays of exactly 64 integers 0..=255 (Solana `id.json` keypairs).
+    SolanaKeypairArray,
+}
 
 impl Detector {
     /// The name used in rule files.
     pub fn name(self) -> &'static str {
-        match self {}
+        match self {
+            Detector::Bip39 => "bip39",
+            Detector::SolanaKeypairArray => "solana-keypair-array",
+        }
     }
 
     /// Every detector.
-    pub const ALL: &'static [Detector] = &[];
+    pub const ALL: &'static [Detector] = &[Detector::Bip39, Detector::SolanaKeypairArray];
 
     /// Appends the byte ranges of candidate secrets in `hay` to `out`.
     pub fn find(self, _hay: &[u8], _out: &mut Vec<Range<usize>>) {
-        match self {}
+        match self {
+            // Stubs until the detectors land.
+            Detector::Bip39 | Detector::SolanaKeypairArray => {}
+        }
     }
 }
 

@@ -1,0 +1,112 @@
+//! Reporters: findings (already filtered and sorted) → text, JSON, JSONL, SARIF or GitHub
+//! workflow annotations. Reporters only format; they decide nothing.
+
+pub mod github;
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::finding::{Finding, Severity};
+use crate::rules::RuleSet;
+use crate::source::Skipped;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable blocks.
+    Text,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// `::error file=…` workflow commands.
+    Github,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            "jsonl" => Ok(Format::Jsonl),
+            "sarif" => Ok(Format::Sarif),
+            "github" => Ok(Format::Github),
+            _ => Err(format!("unknown format `{s}` (expected text, json, jsonl, sarif or github)")),
+        }
+    }
+}
+
+/// Totals for the summary and for report metadata.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Inputs scanned.
+    pub scanned: u64,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Git commits walked (0 outside git mode).
+    pub commits: u64,
+}
+
+/// Everything a reporter may show.
+#[derive(Debug)]
+pub struct Report<'a> {
+    /// Findings to report, sorted; suppressed ones included only when asked for.
+    pub findings: &'a [Finding],
+    /// Findings that filters suppressed (for counts, `-v`, SARIF suppressions).
+    pub suppressed: &'a [Finding],
+    /// The rule set (for rule metadata).
+    pub rules: &'a RuleSet,
+    /// Inputs not scanned.
+    pub skipped: &'a [Skipped],
+    /// Source-level warnings.
+    pub notes: &'a [String],
+    /// Totals.
+    pub stats: Stats,
+    /// Print secrets in full.
+    pub show_secrets: bool,
+    /// Emit suppressed findings too (SARIF `suppressions`, JSON `suppressed`).
+    pub include_suppressed: bool,
+    /// Colour the text output.
+    pub color: bool,
+}
+
+impl Report<'_> {
+    /// Findings per severity, most severe first.
+    pub fn by_severity(&self) -> Vec<(Severity, usize)> {
+        let mut m: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
+        for f in self.findings {
+            *m.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+        }
+        m.into_iter().map(|(k, v)| (k.0, v)).collect()
+    }
+
+    /// Findings per rule id.
+    pub fn by_rule(&self) -> BTreeMap<&str, usize> {
+        let mut m = BTreeMap::new();
+        for f in self.findings {
+            *m.entry(f.rule_id.as_str()).or_default() += 1;
+        }
+        m
+    }
+}
+
+/// Writes `report` in `format` to `w`.
+pub fn write(format: Format, report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text::write(report, w),
+        Format::Json => json::write(report, w, false),
+        Format::Jsonl => json::write(report, w, true),
+        Format::Sarif => sarif::write(report, w),
+        Format::Github => github::write(report, w),
+    }
+}

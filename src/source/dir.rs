@@ -1,0 +1,169 @@
+//! Working-tree source: a parallel `ignore` walk. Hidden files are scanned, `.gitignore` is
+//! honoured (unless `no_ignore`), `.git/` is never entered, symlinks are not followed (so a
+//! loop cannot be walked twice), and FIFOs/devices are never opened.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use globset::GlobSet;
+use ignore::{WalkBuilder, WalkState};
+
+use super::{Counters, SourceOutput, Skipped, human_bytes};
+use crate::scan::{Engine, Scratch, is_binary};
+
+/// What to walk and how.
+#[derive(Debug, Clone)]
+pub struct DirOptions {
+    /// Roots (files or directories).
+    pub paths: Vec<PathBuf>,
+    /// Larger files are skipped.
+    pub max_file_size: u64,
+    /// Also scan what `.gitignore`/`.ignore` exclude.
+    pub no_ignore: bool,
+    /// Paths (relative to their root) to leave out entirely.
+    pub exclude: GlobSet,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+}
+
+/// Walks `opts.paths` and scans every regular file.
+pub fn scan(opts: &DirOptions, engine: &Engine, counters: &Counters) -> SourceOutput {
+    let out = Mutex::new(SourceOutput::default());
+    for root in &opts.paths {
+        walk_root(root, opts, engine, counters, &out);
+    }
+    out.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+fn walk_root(root: &Path, opts: &DirOptions, engine: &Engine, counters: &Counters, out: &Mutex<SourceOutput>) {
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .follow_links(false)
+        .git_ignore(!opts.no_ignore)
+        .git_global(false)
+        .git_exclude(!opts.no_ignore)
+        .ignore(!opts.no_ignore)
+        .parents(!opts.no_ignore)
+        .require_git(false)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    let exclude = &opts.exclude;
+    builder.build_parallel().run(|| {
+        let mut scratch = Scratch::default();
+        let mut buf = Vec::new();
+        let mut local = SourceOutput::default();
+        let flush = FlushOnDrop { local: std::mem::take(&mut local), out };
+        let mut flush = flush;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    let (path, reason) = walk_error(&err);
+                    flush.local.skipped.push(Skipped { path, reason });
+                    return WalkState::Continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else { return WalkState::Continue };
+            if !ft.is_file() {
+                return WalkState::Continue;
+            }
+            let path = entry.path();
+            let display = display_path(path);
+            if !exclude.is_empty() {
+                let rel = path.strip_prefix(root).unwrap_or(path);
+                if exclude.is_match(rel) || exclude.is_match(path) {
+                    return WalkState::Continue;
+                }
+            }
+            match read_file(path, opts.max_file_size, &mut buf) {
+                Ok(()) => {}
+                Err(reason) => {
+                    flush.local.skipped.push(Skipped { path: display, reason });
+                    return WalkState::Continue;
+                }
+            }
+            if is_binary(&buf) {
+                flush.local.skipped.push(Skipped { path: display, reason: "binary".into() });
+                return WalkState::Continue;
+            }
+            let findings = engine.scan(&display, &buf, &mut scratch);
+            counters.scanned(buf.len(), findings.len());
+            flush.local.findings.extend(findings);
+            WalkState::Continue
+        })
+    });
+}
+
+/// Moves a worker's results into the shared output when the worker ends, so workers never
+/// contend on the lock while scanning.
+struct FlushOnDrop<'a> {
+    local: SourceOutput,
+    out: &'a Mutex<SourceOutput>,
+}
+
+impl Drop for FlushOnDrop<'_> {
+    fn drop(&mut self) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        out.findings.append(&mut self.local.findings);
+        out.skipped.append(&mut self.local.skipped);
+        out.notes.append(&mut self.local.notes);
+    }
+}
+
+/// Reads a whole file into `buf`, refusing files over `max` without reading them.
+fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), String> {
+    buf.clear();
+    let mut f = File::open(path).map_err(|e| io_reason(&e))?;
+    let meta = f.metadata().map_err(|e| io_reason(&e))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > max {
+        return Err(format!("too large ({} > {})", human_bytes(meta.len()), human_bytes(max)));
+    }
+    // The file may grow between stat and read: never read past the limit.
+    (&mut f).take(max + 1).read_to_end(buf).map_err(|e| io_reason(&e))?;
+    if buf.len() as u64 > max {
+        buf.clear();
+        return Err(format!("too large (> {})", human_bytes(max)));
+    }
+    Ok(())
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::NotFound => "vanished before it could be read".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn walk_error(err: &ignore::Error) -> (String, String) {
+    let mut path = String::new();
+    let mut e = err;
+    loop {
+        match e {
+            ignore::Error::WithPath { path: p, err } => {
+                path = display_path(p);
+                e = err;
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => e = err,
+            ignore::Error::Io(io) => return (path, io_reason(io)),
+            ignore::Error::Loop { child, .. } => return (display_path(child), "symlink loop".into()),
+            other => return (path, other.to_string()),
+        }
+    }
+}
+
+/// A path as shown in reports: `/` separators, no leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    let mut s = s.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    s.to_string()
+}
