@@ -12,5 +12,7 @@
 
 pub mod error;
 pub mod finding;
+pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod source;

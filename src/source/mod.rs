@@ -2,6 +2,7 @@
 //! read. Every source turns its inputs into findings through the shared [`crate::scan::Engine`].
 
 pub mod dir;
+pub mod git;
 pub mod stdin;
 
 use std::sync::atomic::{AtomicU64, Ordering};

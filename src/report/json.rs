@@ -1,0 +1,172 @@
+//! JSON (one document) and JSONL (one finding per line). The serde types here are the schema
+//! that `--baseline` reads back.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::Report;
+use crate::finding::Finding;
+
+/// One part of a multi-part credential.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JsonPart {
+    /// `key`, `secret`, `passphrase`…
+    pub name: String,
+    /// Redacted unless `--show-secrets`.
+    pub value: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// One finding as JSON.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JsonFinding {
+    /// Rule id.
+    pub rule_id: String,
+    /// Rule name.
+    pub rule_name: String,
+    /// Severity.
+    pub severity: String,
+    /// Confidence.
+    pub confidence: String,
+    /// Path.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// 1-based end line.
+    pub end_line: usize,
+    /// 1-based end column (exclusive).
+    pub end_column: usize,
+    /// Redacted unless `--show-secrets`.
+    pub secret: String,
+    /// The line, secret redacted.
+    pub snippet: String,
+    /// Stable identity of (rule, secret).
+    pub fingerprint: String,
+    /// Validator name or `none`.
+    pub validation: String,
+    /// Published test key.
+    pub known_public: bool,
+    /// Parts of a multi-part credential.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<JsonPart>,
+    /// Encoding layers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<String>,
+    /// Git commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Git author name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// Git author email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Git author date (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Git blob id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// Why it was suppressed (only with `--include-suppressed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
+}
+
+impl JsonFinding {
+    /// The JSON view of `f`.
+    pub fn from_finding(f: &Finding, show: bool) -> JsonFinding {
+        let git = f.git.as_ref();
+        JsonFinding {
+            rule_id: f.rule_id.clone(),
+            rule_name: f.rule_name.clone(),
+            severity: f.severity.to_string(),
+            confidence: f.confidence.as_str().to_string(),
+            path: f.path.clone(),
+            line: f.span.line,
+            column: f.span.column,
+            end_line: f.span.end_line,
+            end_column: f.span.end_column,
+            secret: f.secret.render(show),
+            snippet: f.snippet(show),
+            fingerprint: f.fingerprint.clone(),
+            validation: f.validation.clone(),
+            known_public: f.known_public,
+            parts: f
+                .parts
+                .iter()
+                .map(|p| JsonPart {
+                    name: p.name.clone(),
+                    value: p.value.render(show),
+                    line: p.span.line,
+                    column: p.span.column,
+                })
+                .collect(),
+            decoded: f.decoded.clone(),
+            commit: git.map(|g| g.commit.clone()),
+            author: git.map(|g| g.author.clone()),
+            email: git.map(|g| g.email.clone()),
+            date: git.map(|g| g.date.clone()),
+            blob: git.map(|g| g.blob.clone()),
+            suppressed: f.suppressed.map(|s| s.label().to_string()),
+        }
+    }
+}
+
+/// The whole JSON document.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JsonReport {
+    /// keyleak version.
+    pub version: String,
+    /// Findings.
+    pub findings: Vec<JsonFinding>,
+    /// Inputs not scanned.
+    #[serde(default)]
+    pub skipped: Vec<JsonSkipped>,
+    /// Source warnings.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// A skipped input.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JsonSkipped {
+    /// Path.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+fn all_findings<'a>(report: &'a Report<'_>) -> impl Iterator<Item = &'a Finding> {
+    let extra: &[Finding] = if report.include_suppressed { report.suppressed } else { &[] };
+    report.findings.iter().chain(extra.iter())
+}
+
+/// Writes JSON (`lines = false`) or JSONL.
+pub fn write(report: &Report<'_>, w: &mut dyn Write, lines: bool) -> io::Result<()> {
+    let show = report.show_secrets;
+    if lines {
+        for f in all_findings(report) {
+            serde_json::to_writer(&mut *w, &JsonFinding::from_finding(f, show))?;
+            w.write_all(b"\n")?;
+        }
+        return Ok(());
+    }
+    let doc = JsonReport {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        findings: all_findings(report).map(|f| JsonFinding::from_finding(f, show)).collect(),
+        skipped: report
+            .skipped
+            .iter()
+            .map(|s| JsonSkipped { path: s.path.clone(), reason: s.reason.clone() })
+            .collect(),
+        notes: report.notes.to_vec(),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    w.write_all(b"\n")
+}
