@@ -19,8 +19,14 @@ impl Pos {
         let offset = offset.min(text.len());
         let before = &text.as_bytes()[..offset];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
         Pos { line, column }
     }
 }
@@ -38,13 +44,26 @@ pub struct LoadError {
 
 impl LoadError {
     /// An error at a byte offset of `text`.
-    pub fn at(file: impl Into<PathBuf>, text: &str, offset: usize, message: impl Into<String>) -> Self {
-        LoadError { file: file.into(), pos: Some(Pos::of_offset(text, offset)), message: message.into() }
+    pub fn at(
+        file: impl Into<PathBuf>,
+        text: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        LoadError {
+            file: file.into(),
+            pos: Some(Pos::of_offset(text, offset)),
+            message: message.into(),
+        }
     }
 
     /// An error about the file as a whole.
     pub fn whole(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        LoadError { file: file.into(), pos: None, message: message.into() }
+        LoadError {
+            file: file.into(),
+            pos: None,
+            message: message.into(),
+        }
     }
 
     /// Converts a TOML parse/deserialize error, keeping its position.
@@ -60,7 +79,14 @@ impl LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.pos {
-            Some(p) => write!(f, "{}:{}:{}: {}", self.file.display(), p.line, p.column, self.message),
+            Some(p) => write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                p.line,
+                p.column,
+                self.message
+            ),
             None => write!(f, "{}: {}", self.file.display(), self.message),
         }
     }
@@ -73,8 +99,19 @@ mod tests {
     #[test]
     fn offsets_to_positions() {
         let text = "ab\ncdé\nf";
-        for (off, line, col) in [(0, 1, 1), (2, 1, 3), (3, 2, 1), (7, 2, 4), (8, 3, 1), (99, 3, 2)] {
-            assert_eq!(Pos::of_offset(text, off), Pos { line, column: col }, "offset {off}");
+        for (off, line, col) in [
+            (0, 1, 1),
+            (2, 1, 3),
+            (3, 2, 1),
+            (7, 2, 4),
+            (8, 3, 1),
+            (99, 3, 2),
+        ] {
+            assert_eq!(
+                Pos::of_offset(text, off),
+                Pos { line, column: col },
+                "offset {off}"
+            );
         }
     }
 }

@@ -11,12 +11,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// How bad a leak of this kind is. Ordered: `Low < Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Informational: public test keys, encrypted keystores.
     Low,
     /// Worth a look.
+    #[default]
     Medium,
     /// A live credential for a service.
     High,
@@ -50,18 +53,23 @@ impl FromStr for Severity {
             "medium" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
-            _ => Err(format!("unknown severity `{s}` (expected critical, high, medium or low)")),
+            _ => Err(format!(
+                "unknown severity `{s}` (expected critical, high, medium or low)"
+            )),
         }
     }
 }
 
 /// How sure the matcher is that this is a real secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Entropy or generic assignment only.
     Low,
     /// Pattern plus context.
+    #[default]
     Medium,
     /// Checksum verified or an unmistakable prefix.
     High,
@@ -85,7 +93,9 @@ impl FromStr for Confidence {
             "low" => Ok(Confidence::Low),
             "medium" => Ok(Confidence::Medium),
             "high" => Ok(Confidence::High),
-            _ => Err(format!("unknown confidence `{s}` (expected high, medium or low)")),
+            _ => Err(format!(
+                "unknown confidence `{s}` (expected high, medium or low)"
+            )),
         }
     }
 }

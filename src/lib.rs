@@ -10,7 +10,10 @@
 //! Only `cli` knows about clap, anyhow or the terminal.
 #![warn(missing_docs)]
 
+pub mod baseline;
+pub mod config;
 pub mod error;
+pub mod filter;
 pub mod finding;
 pub mod report;
 pub mod rules;

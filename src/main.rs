@@ -1,1 +1,28 @@
-fn main() {}
+//! keyleak's entry point: parse, run, print one error line, exit 0 / 1 / 2.
+
+mod cli;
+
+use std::io::ErrorKind;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Clap exits 2 on bad arguments and 0 for --help / --version.
+    let parsed = cli::args::Cli::parse();
+    match cli::run(parsed) {
+        Ok(cli::Exit::Clean) => ExitCode::SUCCESS,
+        Ok(cli::Exit::Findings(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(err) => {
+            // A closed pipe (`keyleak … | head`) is not an error worth a message.
+            if err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("keyleak: error: {err:#}");
+            ExitCode::from(cli::FATAL as u8)
+        }
+    }
+}

@@ -8,12 +8,18 @@ use crate::finding::Severity;
 
 /// Escapes a workflow-command property value (GitHub's documented escapes).
 fn escape_property(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A").replace(':', "%3A").replace(',', "%2C")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+        .replace(':', "%3A")
+        .replace(',', "%2C")
 }
 
 /// Escapes a workflow-command message.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Writes one annotation per finding.
@@ -24,9 +30,17 @@ pub fn write(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
             Severity::Medium => "warning",
             Severity::Low => "notice",
         };
-        let mut msg = format!("{} ({}): {}", f.rule_name, f.severity, f.secret.render(report.show_secrets));
+        let mut msg = format!(
+            "{} ({}): {}",
+            f.rule_name,
+            f.severity,
+            f.secret.render(report.show_secrets)
+        );
         if let Some(g) = &f.git {
-            msg.push_str(&format!(" in commit {}", &g.commit[..g.commit.len().min(12)]));
+            msg.push_str(&format!(
+                " in commit {}",
+                &g.commit[..g.commit.len().min(12)]
+            ));
         }
         if f.known_public {
             msg.push_str(" [known public test key]");

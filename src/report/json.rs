@@ -143,7 +143,11 @@ pub struct JsonSkipped {
 }
 
 fn all_findings<'a>(report: &'a Report<'_>) -> impl Iterator<Item = &'a Finding> {
-    let extra: &[Finding] = if report.include_suppressed { report.suppressed } else { &[] };
+    let extra: &[Finding] = if report.include_suppressed {
+        report.suppressed
+    } else {
+        &[]
+    };
     report.findings.iter().chain(extra.iter())
 }
 
@@ -159,11 +163,16 @@ pub fn write(report: &Report<'_>, w: &mut dyn Write, lines: bool) -> io::Result<
     }
     let doc = JsonReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        findings: all_findings(report).map(|f| JsonFinding::from_finding(f, show)).collect(),
+        findings: all_findings(report)
+            .map(|f| JsonFinding::from_finding(f, show))
+            .collect(),
         skipped: report
             .skipped
             .iter()
-            .map(|s| JsonSkipped { path: s.path.clone(), reason: s.reason.clone() })
+            .map(|s| JsonSkipped {
+                path: s.path.clone(),
+                reason: s.reason.clone(),
+            })
             .collect(),
         notes: report.notes.to_vec(),
     };

@@ -39,7 +39,9 @@ impl FromStr for Format {
             "jsonl" => Ok(Format::Jsonl),
             "sarif" => Ok(Format::Sarif),
             "github" => Ok(Format::Github),
-            _ => Err(format!("unknown format `{s}` (expected text, json, jsonl, sarif or github)")),
+            _ => Err(format!(
+                "unknown format `{s}` (expected text, json, jsonl, sarif or github)"
+            )),
         }
     }
 }

@@ -9,7 +9,11 @@ struct Paint(bool);
 
 impl Paint {
     fn wrap(&self, code: &str, s: &str) -> String {
-        if self.0 { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
     }
     fn severity(&self, s: Severity) -> String {
         let code = match s {
@@ -38,13 +42,27 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         title.push_str(&p.wrap("2", " (known public test key: does not fail the scan)"));
     }
     writeln!(w, "{title}")?;
-    writeln!(w, "  {}  {}:{}:{}", p.wrap("2", "at     "), f.path, f.span.line, f.span.column)?;
+    writeln!(
+        w,
+        "  {}  {}:{}:{}",
+        p.wrap("2", "at     "),
+        f.path,
+        f.span.line,
+        f.span.column
+    )?;
     writeln!(w, "  {}  {}", p.wrap("2", "secret "), f.secret.render(show))?;
     if !f.parts.is_empty() {
         let parts: Vec<String> = f
             .parts
             .iter()
-            .map(|part| format!("{} {} (line {})", part.name, part.value.render(show), part.span.line))
+            .map(|part| {
+                format!(
+                    "{} {} (line {})",
+                    part.name,
+                    part.value.render(show),
+                    part.span.line
+                )
+            })
             .collect();
         writeln!(w, "  {}  {}", p.wrap("2", "parts  "), parts.join(", "))?;
     }

@@ -25,10 +25,17 @@ pub fn check(engine: &Engine) -> Vec<Failure> {
     let mut raw = Vec::new();
     for (i, rule) in engine.rules().rules().iter().enumerate() {
         let mut fail = |message: String| {
-            failures.push(Failure { rule_id: rule.id.clone(), origin: rule.origin.clone(), message })
+            failures.push(Failure {
+                rule_id: rule.id.clone(),
+                origin: rule.origin.clone(),
+                message,
+            })
         };
         if rule.examples.len() < MIN_EXAMPLES {
-            fail(format!("has {} examples; at least {MIN_EXAMPLES} are required", rule.examples.len()));
+            fail(format!(
+                "has {} examples; at least {MIN_EXAMPLES} are required",
+                rule.examples.len()
+            ));
         }
         if rule.negative_examples.len() < MIN_EXAMPLES {
             fail(format!(
@@ -64,8 +71,15 @@ mod tests {
     fn every_builtin_rule_passes_its_examples() {
         let engine = Engine::new(RuleSet::builtin().expect("builtin rules load"));
         let failures = check(&engine);
-        let text: Vec<String> =
-            failures.iter().map(|f| format!("{} ({}): {}", f.rule_id, f.origin, f.message)).collect();
-        assert!(failures.is_empty(), "{} rule check failures:\n{}", failures.len(), text.join("\n"));
+        let text: Vec<String> = failures
+            .iter()
+            .map(|f| format!("{} ({}): {}", f.rule_id, f.origin, f.message))
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "{} rule check failures:\n{}",
+            failures.len(),
+            text.join("\n")
+        );
     }
 }

@@ -76,7 +76,13 @@ pub fn build_regex(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| {
             // The meta error wraps the syntax error; show the innermost readable text.
             match e.syntax_error() {
-                Some(se) => se.to_string().lines().last().unwrap_or("").trim().to_string(),
+                Some(se) => se
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
                 None => e.to_string(),
             }
         })
@@ -154,16 +160,4 @@ pub(crate) struct RuleParts {
     pub credential: Option<String>,
     pub part: Option<String>,
     pub origin: String,
-}
-
-impl Default for Severity {
-    fn default() -> Self {
-        Severity::Medium
-    }
-}
-
-impl Default for Confidence {
-    fn default() -> Self {
-        Confidence::Medium
-    }
 }

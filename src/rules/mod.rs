@@ -36,7 +36,15 @@ impl RuleSet {
     pub fn add_file(&mut self, file: &Path, text: &str) -> Result<(), LoadError> {
         let parsed: RuleFile =
             toml::from_str(text).map_err(|e| LoadError::from_toml(file, text, &e))?;
-        self.add_syntax(file, text, parsed.rule.into_iter().map(|s| (s.span().start, s.into_inner())), false)
+        self.add_syntax(
+            file,
+            text,
+            parsed
+                .rule
+                .into_iter()
+                .map(|s| (s.span().start, s.into_inner())),
+            false,
+        )
     }
 
     /// Appends already-parsed rules from `file` (whose text is `text`, for positions).
@@ -58,7 +66,10 @@ impl RuleSet {
                     file,
                     text,
                     offset,
-                    format!("duplicate rule id `{}` (already defined in {})", rule.id, self.rules[i].origin),
+                    format!(
+                        "duplicate rule id `{}` (already defined in {})",
+                        rule.id, self.rules[i].origin
+                    ),
                 ));
             }
             self.rules.push(rule);
@@ -68,14 +79,22 @@ impl RuleSet {
 
     /// Removes the rules with these ids; unknown ids are returned so the caller can report them.
     pub fn disable(&mut self, ids: &[String]) -> Vec<String> {
-        let unknown = ids.iter().filter(|id| !self.rules.iter().any(|r| &r.id == *id)).cloned().collect();
+        let unknown = ids
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| &r.id == *id))
+            .cloned()
+            .collect();
         self.rules.retain(|r| !ids.contains(&r.id));
         unknown
     }
 
     /// Keeps only the rules with these ids; unknown ids are returned.
     pub fn keep_only(&mut self, ids: &[String]) -> Vec<String> {
-        let unknown = ids.iter().filter(|id| !self.rules.iter().any(|r| &r.id == *id)).cloned().collect();
+        let unknown = ids
+            .iter()
+            .filter(|id| !self.rules.iter().any(|r| &r.id == *id))
+            .cloned()
+            .collect();
         self.rules.retain(|r| ids.contains(&r.id));
         unknown
     }
@@ -114,7 +133,9 @@ impl RuleSet {
 
 fn is_kebab(id: &str) -> bool {
     !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
         && !id.ends_with('-')
         && !id.contains("--")
@@ -125,18 +146,34 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
     let err = |off: usize, msg: String| LoadError::at(file, text, off, msg);
     let id = syn.id.get_ref().clone();
     if !is_kebab(&id) {
-        return Err(err(syn.id.span().start, format!("rule id `{id}` must be kebab-case (a-z, 0-9, -)")));
+        return Err(err(
+            syn.id.span().start,
+            format!("rule id `{id}` must be kebab-case (a-z, 0-9, -)"),
+        ));
     }
-    let severity: Severity =
-        syn.severity.get_ref().parse().map_err(|e: String| err(syn.severity.span().start, e))?;
-    let confidence: Confidence =
-        syn.confidence.get_ref().parse().map_err(|e: String| err(syn.confidence.span().start, e))?;
+    let severity: Severity = syn
+        .severity
+        .get_ref()
+        .parse()
+        .map_err(|e: String| err(syn.severity.span().start, e))?;
+    let confidence: Confidence = syn
+        .confidence
+        .get_ref()
+        .parse()
+        .map_err(|e: String| err(syn.confidence.span().start, e))?;
     let validator = match &syn.validator {
-        Some(v) => v.get_ref().parse().map_err(|e: String| err(v.span().start, e))?,
+        Some(v) => v
+            .get_ref()
+            .parse()
+            .map_err(|e: String| err(v.span().start, e))?,
         None => Default::default(),
     };
     let detector = match &syn.detector {
-        Some(d) => Some(d.get_ref().parse().map_err(|e: String| err(d.span().start, e))?),
+        Some(d) => Some(
+            d.get_ref()
+                .parse()
+                .map_err(|e: String| err(d.span().start, e))?,
+        ),
         None => None,
     };
     let pattern = match (&syn.regex, &detector) {
@@ -148,10 +185,17 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
         }
         (None, Some(_)) => String::new(),
         (None, None) => {
-            return Err(err(offset, format!("rule `{id}` needs a `regex` or a `detector`")));
+            return Err(err(
+                offset,
+                format!("rule `{id}` needs a `regex` or a `detector`"),
+            ));
         }
     };
-    let keywords: Vec<String> = syn.keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
+    let keywords: Vec<String> = syn
+        .keywords
+        .iter()
+        .map(|k| k.to_ascii_lowercase())
+        .collect();
     if keywords.iter().any(|k| k.is_empty()) {
         return Err(err(offset, format!("rule `{id}` has an empty keyword")));
     }
@@ -159,18 +203,26 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
     if prefilter && keywords.is_empty() {
         return Err(err(
             offset,
-            format!("rule `{id}` has no keywords; add literals the prefilter can use, or set `prefilter = false`"),
+            format!(
+                "rule `{id}` has no keywords; add literals the prefilter can use, or set `prefilter = false`"
+            ),
         ));
     }
     if let Some(e) = syn.entropy
         && !(0.0..=8.0).contains(&e)
     {
-        return Err(err(offset, format!("rule `{id}`: entropy {e} is outside 0..=8 bits per byte")));
+        return Err(err(
+            offset,
+            format!("rule `{id}`: entropy {e} is outside 0..=8 bits per byte"),
+        ));
     }
     if let Some(p) = &syn.part
         && syn.credential.is_none()
     {
-        return Err(err(offset, format!("rule `{id}`: `part = \"{p}\"` needs `credential`")));
+        return Err(err(
+            offset,
+            format!("rule `{id}`: `part = \"{p}\"` needs `credential`"),
+        ));
     }
     let (window_before, window_after) = match syn.window {
         Some(w) => (w, w),
@@ -194,8 +246,14 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
         prefilter,
         window_before,
         window_after,
-        stopwords: syn.stopwords.iter().map(|s| s.to_ascii_lowercase()).collect(),
-        placeholder_filter: syn.placeholder_filter.unwrap_or(confidence < Confidence::High),
+        stopwords: syn
+            .stopwords
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
+        placeholder_filter: syn
+            .placeholder_filter
+            .unwrap_or(confidence < Confidence::High),
         credential: syn.credential,
         part: syn.part,
         origin: file.display().to_string(),
@@ -203,7 +261,10 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
 }
 
 /// Counts of rules by a key, for summaries.
-pub fn count_by<'a>(rules: impl Iterator<Item = &'a Rule>, key: impl Fn(&Rule) -> String) -> HashMap<String, usize> {
+pub fn count_by<'a>(
+    rules: impl Iterator<Item = &'a Rule>,
+    key: impl Fn(&Rule) -> String,
+) -> HashMap<String, usize> {
     let mut m = HashMap::new();
     for r in rules {
         *m.entry(key(r)).or_insert(0) += 1;
@@ -245,12 +306,30 @@ negative_examples = ["demo_short"]
     #[test]
     fn errors_name_file_line_and_column() {
         let cases = [
-            (GOOD.replace("severity = \"high\"", "severity = \"urgent\""), "t.toml:7:12: unknown severity"),
-            (GOOD.replace("{8}", "{8"), "t.toml:6:9: rule `demo-token`: invalid regex"),
-            (GOOD.replace("name = \"Demo\"", "nmae = \"Demo\""), "t.toml:4:1: unknown field `nmae`"),
-            (GOOD.replace("demo-token", "Demo Token"), "t.toml:3:6: rule id `Demo Token` must be kebab-case"),
-            (GOOD.replace("keywords = [\"demo_\"]", ""), "t.toml:2:1: rule `demo-token` has no keywords"),
-            (format!("{GOOD}{GOOD}"), "t.toml:12:1: duplicate rule id `demo-token`"),
+            (
+                GOOD.replace("severity = \"high\"", "severity = \"urgent\""),
+                "t.toml:7:12: unknown severity",
+            ),
+            (
+                GOOD.replace("{8}", "{8"),
+                "t.toml:6:9: rule `demo-token`: invalid regex",
+            ),
+            (
+                GOOD.replace("name = \"Demo\"", "nmae = \"Demo\""),
+                "t.toml:4:1: unknown field `nmae`",
+            ),
+            (
+                GOOD.replace("demo-token", "Demo Token"),
+                "t.toml:3:6: rule id `Demo Token` must be kebab-case",
+            ),
+            (
+                GOOD.replace("keywords = [\"demo_\"]", ""),
+                "t.toml:2:1: rule `demo-token` has no keywords",
+            ),
+            (
+                format!("{GOOD}{GOOD}"),
+                "t.toml:12:1: duplicate rule id `demo-token`",
+            ),
         ];
         for (text, want) in cases {
             let e = load(&text).unwrap_err().to_string();

@@ -36,9 +36,13 @@ impl Detector {
 impl FromStr for Detector {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Detector::ALL.iter().copied().find(|v| v.name() == s).ok_or_else(|| {
-            let names: Vec<_> = Detector::ALL.iter().map(|v| v.name()).collect();
-            format!("unknown detector `{s}` (known: {})", names.join(", "))
-        })
+        Detector::ALL
+            .iter()
+            .copied()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Detector::ALL.iter().map(|v| v.name()).collect();
+                format!("unknown detector `{s}` (known: {})", names.join(", "))
+            })
     }
 }

@@ -15,9 +15,16 @@ const KNOWN: &[&str] = &[
 pub fn canonical(secret: &[u8]) -> Vec<u8> {
     let s = String::from_utf8_lossy(secret);
     let s = s.trim().trim_matches(|c| c == '"' || c == '\'');
-    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     let is_hex = !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let s = if is_hex { s.to_ascii_lowercase() } else { s.split_whitespace().collect::<Vec<_>>().join(" ") };
+    let s = if is_hex {
+        s.to_ascii_lowercase()
+    } else {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
     s.into_bytes()
 }
 

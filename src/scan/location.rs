@@ -63,7 +63,14 @@ mod tests {
     fn positions_for_every_line_ending() {
         let hay = b"ab\ncd\r\nef\rgh\xc3\xa9x";
         let mut idx = LineIndex::new();
-        for (off, line, col) in [(0, 1, 1), (1, 1, 2), (3, 2, 1), (7, 3, 1), (10, 4, 1), (14, 4, 4)] {
+        for (off, line, col) in [
+            (0, 1, 1),
+            (1, 1, 2),
+            (3, 2, 1),
+            (7, 3, 1),
+            (10, 4, 1),
+            (14, 4, 4),
+        ] {
             assert_eq!(idx.position(hay, off), (line, col), "offset {off}");
         }
         assert_eq!(idx.line_bounds(hay, 4), (3, 5));

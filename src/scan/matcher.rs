@@ -84,11 +84,22 @@ impl Matcher {
                     .expect("keywords build an automaton"),
             )
         };
-        Matcher { ac, keyword_rules, always, max_keyword_len }
+        Matcher {
+            ac,
+            keyword_rules,
+            always,
+            max_keyword_len,
+        }
     }
 
     /// Finds every match of `rules` (the set this matcher was built from) in `hay`.
-    pub fn find(&self, rules: &RuleSet, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<RawMatch>) {
+    pub fn find(
+        &self,
+        rules: &RuleSet,
+        hay: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Vec<RawMatch>,
+    ) {
         let all = rules.rules();
         if scratch.windows.len() < all.len() {
             scratch.windows.resize_with(all.len(), Vec::new);
@@ -124,7 +135,14 @@ impl Matcher {
             let windows = std::mem::take(&mut scratch.windows[r as usize]);
             let before = out.len();
             for &(s, e) in &windows {
-                run_rule(&all[r as usize], r as usize, hay, s..e, &mut scratch.ranges, out);
+                run_rule(
+                    &all[r as usize],
+                    r as usize,
+                    hay,
+                    s..e,
+                    &mut scratch.ranges,
+                    out,
+                );
             }
             // Overlapping windows that were not merged (rare) can repeat a match.
             dedupe(&mut out[before..]);
@@ -146,7 +164,7 @@ impl Matcher {
 
 /// Marks later duplicates (same rule, same secret range) with `rule = usize::MAX`.
 fn dedupe(ms: &mut [RawMatch]) {
-    ms.sort_by(|a, b| (a.secret.start, a.secret.end).cmp(&(b.secret.start, b.secret.end)));
+    ms.sort_by_key(|m| (m.secret.start, m.secret.end));
     for i in 1..ms.len() {
         if ms[i].secret == ms[i - 1].secret {
             ms[i].rule = usize::MAX;
@@ -175,10 +193,14 @@ fn run_rule(
         return;
     }
     let re = rule.regex();
-    let secret_group = re.group_info().to_index(regex_automata::PatternID::ZERO, "secret");
+    let secret_group = re
+        .group_info()
+        .to_index(regex_automata::PatternID::ZERO, "secret");
     let input = Input::new(hay).span(window);
     for caps in re.captures_iter(input) {
-        let Some(whole) = caps.get_match() else { continue };
+        let Some(whole) = caps.get_match() else {
+            continue;
+        };
         let secret = match secret_group.and_then(|g| caps.get_group(g)) {
             Some(s) => s.range(),
             None if secret_group.is_some() => continue,
@@ -221,7 +243,11 @@ fn confirm(
         }
         if !rule.stopwords.is_empty() {
             let lower = bytes.to_ascii_lowercase();
-            if rule.stopwords.iter().any(|w| placeholder::contains(&lower, w.as_bytes())) {
+            if rule
+                .stopwords
+                .iter()
+                .any(|w| placeholder::contains(&lower, w.as_bytes()))
+            {
                 return None;
             }
         }
@@ -231,7 +257,12 @@ fn confirm(
             return None;
         }
     }
-    Some(RawMatch { rule: index, secret, parts, known_public: public })
+    Some(RawMatch {
+        rule: index,
+        secret,
+        parts,
+        known_public: public,
+    })
 }
 
 #[cfg(test)]
@@ -269,17 +300,28 @@ confidence = "medium"
         let mut out = Vec::new();
         m.find(rules, hay, &mut Scratch::default(), &mut out);
         out.iter()
-            .map(|r| (rules.rules()[r.rule].id.clone(), String::from_utf8_lossy(&hay[r.secret.clone()]).into()))
+            .map(|r| {
+                (
+                    rules.rules()[r.rule].id.clone(),
+                    String::from_utf8_lossy(&hay[r.secret.clone()]).into(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn finds_through_prefilter_and_gates() {
         let rules = set(RULES);
-        let got = find(&rules, b"x = demo_ab12cd34\nACME_KEY = '3f9a1c7e5b2d4086'\nacme_key = 'aaaaaaaaaaaaaaaa'");
+        let got = find(
+            &rules,
+            b"x = demo_ab12cd34\nACME_KEY = '3f9a1c7e5b2d4086'\nacme_key = 'aaaaaaaaaaaaaaaa'",
+        );
         assert_eq!(
             got,
-            vec![("demo".into(), "demo_ab12cd34".into()), ("ctx".into(), "3f9a1c7e5b2d4086".into())]
+            vec![
+                ("demo".into(), "demo_ab12cd34".into()),
+                ("ctx".into(), "3f9a1c7e5b2d4086".into())
+            ]
         );
     }
 

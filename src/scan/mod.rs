@@ -43,7 +43,9 @@ impl Engine {
     /// Builds the prefilter for `rules`.
     pub fn new(rules: RuleSet) -> Engine {
         let matcher = Matcher::new(&rules);
-        Engine { inner: Arc::new(EngineInner { rules, matcher }) }
+        Engine {
+            inner: Arc::new(EngineInner { rules, matcher }),
+        }
     }
 
     /// The rules.
@@ -53,7 +55,9 @@ impl Engine {
 
     /// Raw matches in `hay` (no positions computed).
     pub fn raw_matches(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<RawMatch>) {
-        self.inner.matcher.find(&self.inner.rules, hay, scratch, out);
+        self.inner
+            .matcher
+            .find(&self.inner.rules, hay, scratch, out);
     }
 
     /// Every finding in `hay`, reported under `path`. UTF-16 text is transcoded first.
@@ -71,8 +75,10 @@ impl Engine {
             return Vec::new();
         }
         let mut index = LineIndex::new();
-        let mut findings: Vec<Finding> =
-            raw.into_iter().map(|m| self.to_finding(path, hay, &mut index, m)).collect();
+        let mut findings: Vec<Finding> = raw
+            .into_iter()
+            .map(|m| self.to_finding(path, hay, &mut index, m))
+            .collect();
         crate::scan::group_credentials(self.rules(), &mut findings);
         findings
     }
@@ -94,7 +100,11 @@ impl Engine {
         Finding {
             rule_id: rule.id.clone(),
             rule_name: rule.name.clone(),
-            severity: if m.known_public { Severity::Low } else { rule.severity },
+            severity: if m.known_public {
+                Severity::Low
+            } else {
+                rule.severity
+            },
             confidence: rule.confidence,
             path: path.to_string(),
             span,
@@ -115,16 +125,28 @@ impl Engine {
 fn span_of(hay: &[u8], index: &mut LineIndex, r: std::ops::Range<usize>) -> Span {
     let (line, column) = index.position(hay, r.start);
     let (end_line, end_column) = index.position(hay, r.end);
-    Span { line, column, end_line, end_column }
+    Span {
+        line,
+        column,
+        end_line,
+        end_column,
+    }
 }
 
 /// The line holding `offset`, cut to ~200 characters around it for megabyte-long lines.
 fn line_text(hay: &[u8], index: &mut LineIndex, offset: usize) -> String {
     let (start, end) = index.line_bounds(hay, offset);
-    let from = if offset - start > 80 { offset - 80 } else { start };
+    let from = if offset - start > 80 {
+        offset - 80
+    } else {
+        start
+    };
     let to = end.min(offset + 400);
     let text = String::from_utf8_lossy(&hay[from..to]);
-    let text: String = text.chars().map(|c| if c.is_control() && c != '\t' { ' ' } else { c }).collect();
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect();
     truncate_chars(&text, 400)
 }
 
@@ -136,9 +158,17 @@ fn utf16_to_utf8(hay: &[u8]) -> Option<String> {
         return None;
     }
     let units = hay[2..].chunks_exact(2).map(|c| {
-        if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }
+        if le {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
     });
-    Some(char::decode_utf16(units).map(|r| r.unwrap_or('\u{FFFD}')).collect())
+    Some(
+        char::decode_utf16(units)
+            .map(|r| r.unwrap_or('\u{FFFD}'))
+            .collect(),
+    )
 }
 
 /// Lines within which parts of one credential are merged into one finding.
@@ -149,13 +179,18 @@ pub const CREDENTIAL_LINES: usize = 20;
 /// The merged finding is the `secret` part (or the most severe one).
 pub fn group_credentials(rules: &RuleSet, findings: &mut Vec<Finding>) {
     let meta = |f: &Finding| {
-        rules.get(&f.rule_id).and_then(|r| Some((r.credential.clone()?, r.part.clone().unwrap_or_default())))
+        rules
+            .get(&f.rule_id)
+            .and_then(|r| Some((r.credential.clone()?, r.part.clone().unwrap_or_default())))
     };
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, f) in findings.iter().enumerate() {
         if let Some((cred, _)) = meta(f) {
             match groups.iter_mut().find(|(c, members)| {
-                c == &cred && members.iter().all(|&j| findings[j].span.line.abs_diff(f.span.line) <= CREDENTIAL_LINES)
+                c == &cred
+                    && members
+                        .iter()
+                        .all(|&j| findings[j].span.line.abs_diff(f.span.line) <= CREDENTIAL_LINES)
             }) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((cred, vec![i])),
@@ -175,13 +210,20 @@ pub fn group_credentials(rules: &RuleSet, findings: &mut Vec<Finding>) {
         for &i in members {
             let f = &findings[i];
             let name = meta(f).map(|(_, p)| p).unwrap_or_default();
-            if parts.iter().any(|p: &Part| p.name == name && p.value == f.secret) {
+            if parts
+                .iter()
+                .any(|p: &Part| p.name == name && p.value == f.secret)
+            {
                 if i != lead {
                     drop[i] = true;
                 }
                 continue;
             }
-            parts.push(Part { name, value: f.secret.clone(), span: f.span });
+            parts.push(Part {
+                name,
+                value: f.secret.clone(),
+                span: f.span,
+            });
             if i != lead {
                 drop[i] = true;
             }
@@ -212,7 +254,10 @@ mod tests {
 
     #[test]
     fn utf16_is_transcoded() {
-        let bytes: Vec<u8> = [0xFF, 0xFE].into_iter().chain("hi".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let bytes: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("hi".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
         assert_eq!(utf16_to_utf8(&bytes).unwrap(), "hi");
     }
 }

@@ -3,10 +3,36 @@
 
 /// Words whose presence marks a placeholder, lowercased.
 const PLACEHOLDER_WORDS: &[&str] = &[
-    "xxxx", "your_", "your-", "yourapi", "yoursecret", "yourkey", "<your", "example", "placeholder",
-    "changeme", "change_me", "change-me", "replace_me", "replaceme", "replace-me", "dummy", "sample",
-    "redacted", "insert_", "insert-", "put_your", "enter_your", "fake", "0000000000", "todo",
-    "1234567890", "abcdefghij", "******", "•••", "...",
+    "xxxx",
+    "your_",
+    "your-",
+    "yourapi",
+    "yoursecret",
+    "yourkey",
+    "<your",
+    "example",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "change-me",
+    "replace_me",
+    "replaceme",
+    "replace-me",
+    "dummy",
+    "sample",
+    "redacted",
+    "insert_",
+    "insert-",
+    "put_your",
+    "enter_your",
+    "fake",
+    "0000000000",
+    "todo",
+    "1234567890",
+    "abcdefghij",
+    "******",
+    "•••",
+    "...",
 ];
 
 /// True when `secret` looks like a placeholder or a reference to a value held elsewhere.
@@ -15,7 +41,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         return true;
     }
     let lower = secret.to_ascii_lowercase();
-    if PLACEHOLDER_WORDS.iter().any(|w| contains(&lower, w.as_bytes())) {
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| contains(&lower, w.as_bytes()))
+    {
         return true;
     }
     // References: ${VAR}, {{ var }}, $VAR, %VAR%, <VAR>, @VAR@.
@@ -37,7 +66,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     }
     // One repeated character, or at most two distinct characters.
     let mut seen = [false; 256];
-    let distinct = secret.iter().filter(|&&b| !std::mem::replace(&mut seen[b as usize], true)).count();
+    let distinct = secret
+        .iter()
+        .filter(|&&b| !std::mem::replace(&mut seen[b as usize], true))
+        .count();
     if distinct <= 2 {
         return true;
     }

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
-use super::{Counters, SourceOutput, Skipped, human_bytes};
+use super::{Counters, Skipped, SourceOutput, human_bytes};
 use crate::scan::{Engine, Scratch, is_binary};
 
 /// What to walk and how.
@@ -37,7 +37,13 @@ pub fn scan(opts: &DirOptions, engine: &Engine, counters: &Counters) -> SourceOu
     out.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
-fn walk_root(root: &Path, opts: &DirOptions, engine: &Engine, counters: &Counters, out: &Mutex<SourceOutput>) {
+fn walk_root(
+    root: &Path,
+    opts: &DirOptions,
+    engine: &Engine,
+    counters: &Counters,
+    out: &Mutex<SourceOutput>,
+) {
     let mut builder = WalkBuilder::new(root);
     builder
         .hidden(false)
@@ -55,7 +61,10 @@ fn walk_root(root: &Path, opts: &DirOptions, engine: &Engine, counters: &Counter
         let mut scratch = Scratch::default();
         let mut buf = Vec::new();
         let mut local = SourceOutput::default();
-        let flush = FlushOnDrop { local: std::mem::take(&mut local), out };
+        let flush = FlushOnDrop {
+            local: std::mem::take(&mut local),
+            out,
+        };
         let mut flush = flush;
         Box::new(move |entry| {
             let entry = match entry {
@@ -66,7 +75,9 @@ fn walk_root(root: &Path, opts: &DirOptions, engine: &Engine, counters: &Counter
                     return WalkState::Continue;
                 }
             };
-            let Some(ft) = entry.file_type() else { return WalkState::Continue };
+            let Some(ft) = entry.file_type() else {
+                return WalkState::Continue;
+            };
             if !ft.is_file() {
                 return WalkState::Continue;
             }
@@ -81,12 +92,18 @@ fn walk_root(root: &Path, opts: &DirOptions, engine: &Engine, counters: &Counter
             match read_file(path, opts.max_file_size, &mut buf) {
                 Ok(()) => {}
                 Err(reason) => {
-                    flush.local.skipped.push(Skipped { path: display, reason });
+                    flush.local.skipped.push(Skipped {
+                        path: display,
+                        reason,
+                    });
                     return WalkState::Continue;
                 }
             }
             if is_binary(&buf) {
-                flush.local.skipped.push(Skipped { path: display, reason: "binary".into() });
+                flush.local.skipped.push(Skipped {
+                    path: display,
+                    reason: "binary".into(),
+                });
                 return WalkState::Continue;
             }
             let findings = engine.scan(&display, &buf, &mut scratch);
@@ -122,10 +139,17 @@ fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), String> {
         return Err("not a regular file".into());
     }
     if meta.len() > max {
-        return Err(format!("too large ({} > {})", human_bytes(meta.len()), human_bytes(max)));
+        return Err(format!(
+            "too large ({} > {})",
+            human_bytes(meta.len()),
+            human_bytes(max)
+        ));
     }
     // The file may grow between stat and read: never read past the limit.
-    (&mut f).take(max + 1).read_to_end(buf).map_err(|e| io_reason(&e))?;
+    (&mut f)
+        .take(max + 1)
+        .read_to_end(buf)
+        .map_err(|e| io_reason(&e))?;
     if buf.len() as u64 > max {
         buf.clear();
         return Err(format!("too large (> {})", human_bytes(max)));
@@ -150,9 +174,13 @@ fn walk_error(err: &ignore::Error) -> (String, String) {
                 path = display_path(p);
                 e = err;
             }
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => e = err,
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                e = err
+            }
             ignore::Error::Io(io) => return (path, io_reason(io)),
-            ignore::Error::Loop { child, .. } => return (display_path(child), "symlink loop".into()),
+            ignore::Error::Loop { child, .. } => {
+                return (display_path(child), "symlink loop".into());
+            }
             other => return (path, other.to_string()),
         }
     }

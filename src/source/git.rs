@@ -48,6 +48,13 @@ pub enum GitError {
 }
 
 /// Scans `opts.repo` as `opts.mode` says.
-pub fn scan(opts: &GitOptions, _engine: &Engine, _counters: &Counters) -> Result<SourceOutput, GitError> {
-    Err(GitError::Other(format!("{}: git scanning is not implemented yet", opts.repo.display())))
+pub fn scan(
+    opts: &GitOptions,
+    _engine: &Engine,
+    _counters: &Counters,
+) -> Result<SourceOutput, GitError> {
+    Err(GitError::Other(format!(
+        "{}: git scanning is not implemented yet",
+        opts.repo.display()
+    )))
 }

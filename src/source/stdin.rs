@@ -2,20 +2,32 @@
 
 use std::io::Read;
 
-use super::{Counters, SourceOutput, Skipped, human_bytes};
+use super::{Counters, Skipped, SourceOutput, human_bytes};
 use crate::scan::{Engine, Scratch, is_binary};
 
 /// Reads `reader` to the end (at most `max` bytes) and scans it as `name`.
-pub fn scan(reader: impl Read, name: &str, max: u64, engine: &Engine, counters: &Counters) -> std::io::Result<SourceOutput> {
+pub fn scan(
+    reader: impl Read,
+    name: &str,
+    max: u64,
+    engine: &Engine,
+    counters: &Counters,
+) -> std::io::Result<SourceOutput> {
     let mut buf = Vec::new();
     reader.take(max + 1).read_to_end(&mut buf)?;
     let mut out = SourceOutput::default();
     if buf.len() as u64 > max {
-        out.skipped.push(Skipped { path: name.to_string(), reason: format!("too large (> {})", human_bytes(max)) });
+        out.skipped.push(Skipped {
+            path: name.to_string(),
+            reason: format!("too large (> {})", human_bytes(max)),
+        });
         return Ok(out);
     }
     if is_binary(&buf) {
-        out.skipped.push(Skipped { path: name.to_string(), reason: "binary".into() });
+        out.skipped.push(Skipped {
+            path: name.to_string(),
+            reason: "binary".into(),
+        });
         return Ok(out);
     }
     out.findings = engine.scan(name, &buf, &mut Scratch::default());

@@ -1,0 +1,172 @@
+//! Command-line types (clap derive). No logic and no I/O here: `settings` validates them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// keyleak: find credentials committed by mistake — exchange API keys, wallet secrets, cloud
+/// and SaaS tokens — in files, git history, staged changes and pull requests.
+#[derive(Debug, Parser)]
+#[command(name = "keyleak", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (default: .).
+    Dir(DirArgs),
+    /// Scan git history, staged changes (--staged) or a commit range (--range).
+    Git(GitArgs),
+    /// Scan standard input.
+    Stdin(StdinArgs),
+    /// List, test or show rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Write a commented starter keyleak.toml (refuses to overwrite).
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "keyleak.toml")]
+        path: PathBuf,
+    },
+    /// Install a plain git pre-commit hook that runs `keyleak git --staged`.
+    InstallHook {
+        /// The repository (default: the current directory).
+        #[arg(default_value = ".")]
+        repo: PathBuf,
+        /// Replace an existing pre-commit hook (it is kept as pre-commit.keyleak-backup).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `keyleak dir`.
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// Files and directories to scan.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Also scan what .gitignore / .ignore exclude (hidden files are always scanned; .git/ never).
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `keyleak git`.
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository.
+    #[arg(default_value = ".")]
+    pub repo: PathBuf,
+    /// Only what is staged for the next commit (pre-commit hook).
+    #[arg(long, conflicts_with_all = ["range", "since", "max_count", "branch"])]
+    pub staged: bool,
+    /// Only lines added by the commits in BASE..HEAD, BASE...HEAD, or a single REV.
+    #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["since", "max_count", "branch"])]
+    pub range: Option<String>,
+    /// Only commits after DATE (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Walk at most N commits.
+    #[arg(long, value_name = "N")]
+    pub max_count: Option<usize>,
+    /// Only history reachable from REF (repeatable; default: every ref).
+    #[arg(long, value_name = "REF")]
+    pub branch: Vec<String>,
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `keyleak stdin`.
+#[derive(Debug, Args)]
+pub struct StdinArgs {
+    /// Name to report standard input under.
+    #[arg(long, default_value = "<stdin>")]
+    pub name: String,
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options shared by every scan command.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Output format: text, json, jsonl, sarif, github.
+    #[arg(short = 'f', long, default_value = "text", value_name = "FORMAT")]
+    pub format: String,
+    /// Write the report to FILE instead of stdout (the summary still goes to stderr).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Config file (default: keyleak.toml or .keyleak.toml at the scanned root).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A previous JSON or SARIF report: findings already in it are not reported again.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Print secrets in full (every output redacts them otherwise).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Also write suppressed findings (SARIF `suppressions`, JSON `suppressed`).
+    #[arg(long)]
+    pub include_suppressed: bool,
+    /// Lowest severity that makes the exit code non-zero: critical, high, medium, low.
+    #[arg(long, default_value = "medium", value_name = "LEVEL")]
+    pub fail_on: String,
+    /// Exit code when findings at or above --fail-on exist.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub exit_code: i32,
+    /// Worker threads (default: all cores).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Skip (and report as skipped) larger files and blobs, e.g. 25MiB.
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_size: Option<String>,
+    /// No progress bar (it only shows when stderr is a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// No progress bar and no summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// List skipped files and suppressed findings, and why.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Colour text output: auto, always, never.
+    #[arg(long, default_value = "auto", value_name = "WHEN")]
+    pub color: String,
+}
+
+/// `keyleak rules …`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Every rule: id, name, severity, tags.
+    List {
+        /// Also load custom rules from this config.
+        #[arg(short = 'c', long)]
+        config: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every rule's examples and negative examples; non-zero on failure.
+    Test {
+        /// Extra rule files to load and test (patterns/*.toml format).
+        files: Vec<PathBuf>,
+        /// Also test the custom rules of this config.
+        #[arg(short = 'c', long)]
+        config: Option<PathBuf>,
+    },
+    /// One rule in full, with its remediation text.
+    Show {
+        /// Rule id.
+        id: String,
+        /// Also load custom rules from this config.
+        #[arg(short = 'c', long)]
+        config: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,4 @@
+//! One module per subcommand family.
+pub mod init;
+pub mod rules;
+pub mod scan;

@@ -1,0 +1,159 @@
+//! `keyleak rules list | test | show`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::cli::Exit;
+use crate::cli::args::RulesCommand;
+use crate::cli::settings::{load_config, load_rules};
+use keyleak::rules::{RuleSet, check};
+use keyleak::scan::Engine;
+
+/// Runs a `rules` subcommand.
+pub fn run(cmd: &RulesCommand) -> Result<Exit> {
+    match cmd {
+        RulesCommand::List { config, json } => list(config.as_deref(), *json),
+        RulesCommand::Test { files, config } => test(files, config.as_deref()),
+        RulesCommand::Show { id, config } => show(id, config.as_deref()),
+    }
+}
+
+fn rules_with(config: Option<&Path>) -> Result<RuleSet> {
+    let cwd = std::env::current_dir().ok();
+    let cfg = load_config(
+        config,
+        if config.is_some() {
+            None
+        } else {
+            cwd.as_deref()
+        },
+    )?;
+    load_rules(&cfg)
+}
+
+fn list(config: Option<&Path>, json: bool) -> Result<Exit> {
+    let rules = rules_with(config)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let v: Vec<serde_json::Value> = rules
+            .rules()
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "name": r.name, "severity": r.severity.as_str(),
+                    "confidence": r.confidence.as_str(), "validator": r.validator.name(), "tags": r.tags,
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(Exit::Clean);
+    }
+    let w = rules
+        .rules()
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    writeln!(
+        out,
+        "{:<w$}  {:<8}  {:<6}  {:<16}  NAME [TAGS]",
+        "ID", "SEVERITY", "CONF", "VALIDATOR"
+    )?;
+    for r in rules.rules() {
+        writeln!(
+            out,
+            "{:<w$}  {:<8}  {:<6}  {:<16}  {} [{}]",
+            r.id,
+            r.severity.as_str(),
+            r.confidence.as_str(),
+            r.validator.name(),
+            r.name,
+            r.tags.join(", ")
+        )?;
+    }
+    writeln!(out, "{} rules", rules.len())?;
+    Ok(Exit::Clean)
+}
+
+fn test(files: &[PathBuf], config: Option<&Path>) -> Result<Exit> {
+    let mut rules = rules_with(config)?;
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", f.display()))?;
+        rules.add_file(f, &text).map_err(anyhow::Error::new)?;
+    }
+    let total = rules.len();
+    let engine = Engine::new(rules);
+    let failures = check::check(&engine);
+    let mut err = std::io::stderr().lock();
+    for f in &failures {
+        writeln!(err, "FAIL {} ({}): {}", f.rule_id, f.origin, f.message)?;
+    }
+    let failed: std::collections::BTreeSet<&str> =
+        failures.iter().map(|f| f.rule_id.as_str()).collect();
+    writeln!(
+        std::io::stdout(),
+        "{} passed, {} failed",
+        total - failed.len(),
+        failed.len()
+    )?;
+    Ok(if failures.is_empty() {
+        Exit::Clean
+    } else {
+        Exit::Findings(1)
+    })
+}
+
+fn show(id: &str, config: Option<&Path>) -> Result<Exit> {
+    let rules = rules_with(config)?;
+    let Some(r) = rules.get(id) else {
+        anyhow::bail!("no rule with id `{id}` (see `keyleak rules list`)");
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} — {}", r.id, r.name)?;
+    writeln!(out, "  severity    {}", r.severity)?;
+    writeln!(out, "  confidence  {}", r.confidence.as_str())?;
+    writeln!(out, "  validator   {}", r.validator.name())?;
+    if let Some(d) = r.detector {
+        writeln!(out, "  detector    {}", d.name())?;
+    }
+    if !r.tags.is_empty() {
+        writeln!(out, "  tags        {}", r.tags.join(", "))?;
+    }
+    if r.prefilter {
+        writeln!(out, "  keywords    {}", r.keywords.join(", "))?;
+    } else {
+        writeln!(out, "  keywords    (none: runs on every input)")?;
+    }
+    if !r.pattern.is_empty() {
+        writeln!(out, "  regex       {}", r.pattern)?;
+    }
+    if let Some(e) = r.entropy {
+        writeln!(out, "  entropy     ≥ {e} bits/byte")?;
+    }
+    if let Some(c) = &r.credential {
+        writeln!(
+            out,
+            "  credential  {c} ({})",
+            r.part.as_deref().unwrap_or("?")
+        )?;
+    }
+    writeln!(out, "  defined in  {}", r.origin)?;
+    if !r.remediation.is_empty() {
+        writeln!(
+            out,
+            "\nRemediation:\n  {}",
+            r.remediation.replace('\n', "\n  ")
+        )?;
+    }
+    if !r.references.is_empty() {
+        writeln!(out, "\nReferences:")?;
+        for u in &r.references {
+            writeln!(out, "  {u}")?;
+        }
+    }
+    Ok(Exit::Clean)
+}

@@ -1,0 +1,169 @@
+//! Arguments + `keyleak.toml` → validated settings. Everything after this point sees only
+//! typed values; every user mistake is reported here with the flag or file it came from.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use super::args::CommonArgs;
+use keyleak::config::{Config, parse_size};
+use keyleak::filter::{Filters, IGNORE_FILE};
+use keyleak::finding::Severity;
+use keyleak::report::Format;
+use keyleak::rules::RuleSet;
+use keyleak::scan::Engine;
+
+/// Default `--max-file-size`.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
+
+/// Resolved settings for one scan.
+#[derive(Debug)]
+pub struct ScanSettings {
+    /// Report format.
+    pub format: Format,
+    /// Report destination (stdout when None).
+    pub output: Option<PathBuf>,
+    /// Print secrets in full.
+    pub show_secrets: bool,
+    /// Write suppressed findings too.
+    pub include_suppressed: bool,
+    /// Severity threshold for the exit code.
+    pub fail_on: Severity,
+    /// Exit code for findings.
+    pub exit_code: i32,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Size limit.
+    pub max_file_size: u64,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Print the summary.
+    pub summary: bool,
+    /// List skipped inputs and suppressed findings.
+    pub verbose: bool,
+    /// Colour text output.
+    pub color: bool,
+    /// The loaded config (defaults when none).
+    pub config: Config,
+    /// Rules + prefilter.
+    pub engine: Engine,
+    /// Suppression filters.
+    pub filters: Filters,
+}
+
+/// Loads the rule set: builtins plus the config's custom rules and selections.
+pub fn load_rules(config: &Config) -> Result<RuleSet> {
+    let mut rules = RuleSet::builtin().map_err(anyhow::Error::new)?;
+    config.apply(&mut rules).map_err(anyhow::Error::new)?;
+    Ok(rules)
+}
+
+/// Loads `--config FILE`, or discovers one in `root`.
+pub fn load_config(explicit: Option<&Path>, root: Option<&Path>) -> Result<Config> {
+    let path = match explicit {
+        Some(p) => {
+            if !p.is_file() {
+                bail!("{}: config file not found", p.display());
+            }
+            Some(p.to_path_buf())
+        }
+        None => root.and_then(Config::discover),
+    };
+    match path {
+        Some(p) => Config::load(&p).map_err(anyhow::Error::new),
+        None => Ok(Config::default()),
+    }
+}
+
+impl ScanSettings {
+    /// Resolves `args`; `root` is where config and `.keyleakignore` are looked for.
+    pub fn resolve(args: &CommonArgs, root: Option<&Path>) -> Result<ScanSettings> {
+        let format: Format = args
+            .format
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--format: {e}"))?;
+        let fail_on: Severity = args
+            .fail_on
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?;
+        if let Some(out) = &args.output {
+            let parent = out
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            if !parent.is_dir() {
+                bail!(
+                    "--output {}: directory {} does not exist",
+                    out.display(),
+                    parent.display()
+                );
+            }
+        }
+        let config = load_config(args.config.as_deref(), root)?;
+        let max_file_size = match &args.max_file_size {
+            Some(s) => parse_size(s).map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?,
+            None => config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        };
+        let rules = load_rules(&config)?;
+        let baseline = match &args.baseline {
+            Some(p) => keyleak::baseline::load(p).map_err(anyhow::Error::new)?,
+            None => Default::default(),
+        };
+        let ignore_file = root.map(|r| r.join(IGNORE_FILE)).filter(|p| p.is_file());
+        let filters =
+            Filters::new(&config, ignore_file.as_deref(), baseline).map_err(anyhow::Error::new)?;
+        let stderr_tty = std::io::stderr().is_terminal();
+        let color = match args.color.as_str() {
+            "always" => true,
+            "never" => false,
+            "auto" => {
+                args.output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none()
+            }
+            other => bail!("--color: unknown value `{other}` (expected auto, always or never)"),
+        };
+        let threads = args.threads.unwrap_or(0);
+        if threads > 0 {
+            // One pool for the whole process: git uses rayon, dir uses ignore's own threads.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build_global();
+        }
+        Ok(ScanSettings {
+            format,
+            output: args.output.clone(),
+            show_secrets: args.show_secrets,
+            include_suppressed: args.include_suppressed,
+            fail_on,
+            exit_code: args.exit_code,
+            threads,
+            max_file_size,
+            progress: stderr_tty && !args.no_progress && !args.quiet,
+            summary: !args.quiet,
+            verbose: args.verbose,
+            color,
+            config,
+            engine: Engine::new(rules),
+            filters,
+        })
+    }
+}
+
+/// The directory a scan's config is discovered in: the first path if it is a directory
+/// (its parent for a file).
+pub fn scan_root(paths: &[PathBuf]) -> Option<PathBuf> {
+    let first = paths.first()?;
+    if first.is_dir() {
+        Some(first.clone())
+    } else {
+        first.parent().map(Path::to_path_buf)
+    }
+}
+
+/// Canonical form of a user path for messages.
+pub fn exists_or_bail(p: &Path) -> Result<()> {
+    std::fs::symlink_metadata(p).with_context(|| format!("{}: cannot scan", p.display()))?;
+    Ok(())
+}
