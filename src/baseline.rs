@@ -30,15 +30,13 @@ pub fn parse(path: &Path, text: &str) -> Result<HashSet<String>, LoadError> {
                 .enumerate()
                 .filter(|(_, l)| !l.trim().is_empty())
             {
-                let doc = serde_json::from_str(line).map_err(|_| {
-                    LoadError {
-                        file: path.to_path_buf(),
-                        pos: Some(crate::error::Pos { line: whole_err.line(), column: whole_err.column() }),
-                        message: format!(
-                            "not a keyleak JSON, JSONL or SARIF report ({whole_err}; line {} is not JSON either)",
-                            i + 1
-                        ),
-                    }
+                let doc = serde_json::from_str(line).map_err(|_| LoadError {
+                    file: path.to_path_buf(),
+                    pos: Some(crate::error::Pos { line: whole_err.line(), column: whole_err.column() }),
+                    message: format!(
+                        "not a keyleak JSON, JSONL or SARIF report ({whole_err}; line {} is not JSON either)",
+                        i + 1
+                    ),
                 })?;
                 v.push(doc);
             }

@@ -126,9 +126,15 @@ impl Config {
 
     /// Finds `keyleak.toml` / `.keyleak.toml` in `dir`.
     pub fn discover(dir: &Path) -> Option<PathBuf> {
+        // `./keyleak.toml` reads worse than `keyleak.toml` in error messages.
+        let base = if dir == Path::new(".") {
+            Path::new("")
+        } else {
+            dir
+        };
         CONFIG_NAMES
             .iter()
-            .map(|n| dir.join(n))
+            .map(|n| base.join(n))
             .find(|p| p.is_file())
     }
 

@@ -110,7 +110,15 @@ impl ScanSettings {
             Some(p) => keyleak::baseline::load(p).map_err(anyhow::Error::new)?,
             None => Default::default(),
         };
-        let ignore_file = root.map(|r| r.join(IGNORE_FILE)).filter(|p| p.is_file());
+        let ignore_file = root
+            .map(|r| {
+                if r == Path::new(".") {
+                    PathBuf::from(IGNORE_FILE)
+                } else {
+                    r.join(IGNORE_FILE)
+                }
+            })
+            .filter(|p| p.is_file());
         let filters =
             Filters::new(&config, ignore_file.as_deref(), baseline).map_err(anyhow::Error::new)?;
         let stderr_tty = std::io::stderr().is_terminal();

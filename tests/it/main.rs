@@ -4,4 +4,5 @@
 
 mod util;
 
+mod config;
 mod dir;
