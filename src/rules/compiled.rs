@@ -88,6 +88,21 @@ pub fn build_regex(pattern: &str) -> Result<Regex, String> {
         })
 }
 
+/// Parses `pattern` in the rule dialect without compiling it: catches every syntax error at
+/// load time for a fraction of the cost of building the matcher.
+pub fn check_regex(pattern: &str) -> Result<(), String> {
+    syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
+        .map(|_| ())
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+}
+
 impl Rule {
     /// Builds a rule whose regex has already been checked by [`build_regex`].
     #[allow(clippy::too_many_arguments)]
@@ -122,8 +137,13 @@ impl Rule {
     /// The compiled regex, built on first use.
     pub fn regex(&self) -> &Regex {
         self.regex.get_or_init(|| {
-            // Checked at load time; an empty-matching fallback keeps this infallible.
-            build_regex(&self.pattern).unwrap_or_else(|_| {
+            // Syntax was checked at load time; only a size limit can fail here. Say so
+            // rather than lose the rule silently.
+            build_regex(&self.pattern).unwrap_or_else(|e| {
+                eprintln!(
+                    "keyleak: warning: rule `{}` ({}) cannot be compiled and is skipped: {e}",
+                    self.id, self.origin
+                );
                 build_regex(r"[^\x00-\xFF]").expect("a regex that never matches compiles")
             })
         })

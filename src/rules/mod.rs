@@ -12,7 +12,7 @@ pub use compiled::Rule;
 
 use crate::error::LoadError;
 use crate::finding::{Confidence, Severity};
-use compiled::{DEFAULT_WINDOW_AFTER, DEFAULT_WINDOW_BEFORE, RuleParts, build_regex};
+use compiled::{DEFAULT_WINDOW_AFTER, DEFAULT_WINDOW_BEFORE, RuleParts, check_regex};
 use syntax::{RuleFile, RuleSyntax};
 
 /// An ordered list of rules with unique ids.
@@ -178,9 +178,8 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
     };
     let pattern = match (&syn.regex, &detector) {
         (Some(r), _) => {
-            let re = build_regex(r.get_ref())
+            check_regex(r.get_ref())
                 .map_err(|e| err(r.span().start, format!("rule `{id}`: invalid regex: {e}")))?;
-            drop(re);
             r.get_ref().clone()
         }
         (None, Some(_)) => String::new(),
