@@ -6,3 +6,4 @@ mod util;
 
 mod config;
 mod dir;
+mod sarif;
