@@ -25,7 +25,7 @@ use serde_sarif::sarif::{
 
 use super::Report;
 use super::json::JsonPart;
-use crate::finding::{Confidence, Finding, Severity, Suppression as Suppressed};
+use crate::finding::{Finding, Severity, Suppression as Suppressed};
 use crate::rules::Rule;
 use crate::source::Skipped;
 
@@ -111,15 +111,6 @@ pub fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
-/// GitHub's `precision` property, which it uses to rank alerts.
-fn precision(confidence: Confidence) -> &'static str {
-    match confidence {
-        Confidence::High => "high",
-        Confidence::Medium => "medium",
-        Confidence::Low => "low",
-    }
-}
-
 /// `AWS access key ID` → `AwsAccessKeyId`: SARIF wants `name` to be a Pascal-case identifier
 /// (the Multitool's SARIF2012 checks it), distinct from the human text in `shortDescription`.
 /// Acronyms are folded to one capital so that word boundaries stay visible; mixed-case words
@@ -189,7 +180,9 @@ fn descriptor(rule: Option<&Rule>, f: &Finding) -> ReportingDescriptor {
 
     let mut props = BTreeMap::new();
     props.insert("security-severity".to_string(), json!(security_severity(severity)));
-    props.insert("precision".to_string(), json!(precision(confidence)));
+    // GitHub ranks alerts by `precision` (very-high|high|medium|low); our confidence names
+    // are a subset of its values.
+    props.insert("precision".to_string(), json!(confidence.as_str()));
     let properties = PropertyBag::builder().tags(tags).additional_properties(props).build();
 
     let mut d = ReportingDescriptor::builder()
