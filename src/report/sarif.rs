@@ -53,7 +53,11 @@ pub fn write(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
 /// The SARIF log for `report`.
 pub fn build(report: &Report<'_>) -> Sarif {
     let show = report.show_secrets;
-    let extra: &[Finding] = if report.include_suppressed { report.suppressed } else { &[] };
+    let extra: &[Finding] = if report.include_suppressed {
+        report.suppressed
+    } else {
+        &[]
+    };
     let findings: Vec<&Finding> = report.findings.iter().chain(extra).collect();
 
     // Rules that fired, by id: a BTreeMap both dedupes and gives the deterministic order that
@@ -63,11 +67,15 @@ pub fn build(report: &Report<'_>) -> Sarif {
         fired.entry(f.rule_id.as_str()).or_insert(f);
     }
     let index: BTreeMap<&str, usize> = fired.keys().enumerate().map(|(i, id)| (*id, i)).collect();
-    let descriptors: Vec<ReportingDescriptor> =
-        fired.values().map(|f| descriptor(report.rules.get(&f.rule_id), f)).collect();
+    let descriptors: Vec<ReportingDescriptor> = fired
+        .values()
+        .map(|f| descriptor(report.rules.get(&f.rule_id), f))
+        .collect();
 
-    let results: Vec<SarifResult> =
-        findings.iter().map(|f| result(f, index[f.rule_id.as_str()], show)).collect();
+    let results: Vec<SarifResult> = findings
+        .iter()
+        .map(|f| result(f, index[f.rule_id.as_str()], show))
+        .collect();
 
     let driver = ToolComponent::builder()
         .name("keyleak")
@@ -85,7 +93,11 @@ pub fn build(report: &Report<'_>) -> Sarif {
         .results(results)
         .build();
 
-    Sarif::builder().schema(SCHEMA_URI).version(json!("2.1.0")).runs(vec![run]).build()
+    Sarif::builder()
+        .schema(SCHEMA_URI)
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build()
 }
 
 // ---- rules ---------------------------------------------------------------------------------
@@ -117,7 +129,10 @@ pub fn security_severity(severity: Severity) -> &'static str {
 /// (`GitHub`) keep their spelling.
 pub fn pascal_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    for word in name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let acronym = !word.chars().any(char::is_lowercase);
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
@@ -143,10 +158,13 @@ fn descriptor(rule: Option<&Rule>, f: &Finding) -> ReportingDescriptor {
     let name = rule.map_or(f.rule_name.as_str(), |r| r.name.as_str());
     let severity = rule.map_or(f.severity, |r| r.severity);
     let confidence = rule.map_or(f.confidence, |r| r.confidence);
-    let remediation = rule.map(|r| r.remediation.as_str()).filter(|r| !r.is_empty());
+    let remediation = rule
+        .map(|r| r.remediation.as_str())
+        .filter(|r| !r.is_empty());
     let remediation = remediation.unwrap_or(DEFAULT_REMEDIATION);
-    let references: Vec<&str> =
-        rule.map(|r| r.references.iter().map(String::as_str).collect()).unwrap_or_default();
+    let references: Vec<&str> = rule
+        .map(|r| r.references.iter().map(String::as_str).collect())
+        .unwrap_or_default();
 
     let mut tags = vec!["security".to_string(), "secret".to_string()];
     for t in rule.map(|r| r.tags.as_slice()).unwrap_or_default() {
@@ -162,8 +180,10 @@ fn descriptor(rule: Option<&Rule>, f: &Finding) -> ReportingDescriptor {
         confidence = confidence.as_str(),
     );
     let mut help_text = format!("{remediation}\n");
-    let mut help_md =
-        format!("**{name}** (`{}`)\n\n### How to revoke and rotate\n\n{remediation}\n", f.rule_id);
+    let mut help_md = format!(
+        "**{name}** (`{}`)\n\n### How to revoke and rotate\n\n{remediation}\n",
+        f.rule_id
+    );
     if !references.is_empty() {
         help_text.push_str("\nReferences:\n");
         help_md.push_str("\n### References\n\n");
@@ -179,20 +199,33 @@ fn descriptor(rule: Option<&Rule>, f: &Finding) -> ReportingDescriptor {
     }
 
     let mut props = BTreeMap::new();
-    props.insert("security-severity".to_string(), json!(security_severity(severity)));
+    props.insert(
+        "security-severity".to_string(),
+        json!(security_severity(severity)),
+    );
     // GitHub ranks alerts by `precision` (very-high|high|medium|low); our confidence names
     // are a subset of its values.
     props.insert("precision".to_string(), json!(confidence.as_str()));
-    let properties = PropertyBag::builder().tags(tags).additional_properties(props).build();
+    let properties = PropertyBag::builder()
+        .tags(tags)
+        .additional_properties(props)
+        .build();
 
     let mut d = ReportingDescriptor::builder()
         .id(f.rule_id.as_str())
         .name(pascal_case(name))
         .short_description(MultiformatMessageString::builder().text(name).build())
         .full_description(MultiformatMessageString::builder().text(full).build())
-        .help(MultiformatMessageString::builder().text(help_text).markdown(help_md).build())
+        .help(
+            MultiformatMessageString::builder()
+                .text(help_text)
+                .markdown(help_md)
+                .build(),
+        )
         .default_configuration(
-            ReportingConfiguration::builder().level(json!(level(severity))).build(),
+            ReportingConfiguration::builder()
+                .level(json!(level(severity)))
+                .build(),
         )
         .properties(properties)
         .build();
@@ -209,7 +242,11 @@ fn is_url(s: &str) -> bool {
 
 /// One result.
 fn result(f: &Finding, rule_index: usize, show: bool) -> SarifResult {
-    let level = if f.known_public { ResultLevel::Note } else { level(f.severity) };
+    let level = if f.known_public {
+        ResultLevel::Note
+    } else {
+        level(f.severity)
+    };
 
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert(FINGERPRINT_KEY.to_string(), f.fingerprint.clone());
@@ -218,10 +255,18 @@ fn result(f: &Finding, rule_index: usize, show: bool) -> SarifResult {
         .rule_id(f.rule_id.as_str())
         .rule_index(rule_index as i64)
         .level(level)
-        .message(Message::builder().text(printable(&message(f, show))).build())
+        .message(
+            Message::builder()
+                .text(printable(&message(f, show)))
+                .build(),
+        )
         .locations(vec![location(&f.path, Some(region(f, show)))])
         .partial_fingerprints(fingerprints)
-        .properties(PropertyBag::builder().additional_properties(properties(f, show)).build())
+        .properties(
+            PropertyBag::builder()
+                .additional_properties(properties(f, show))
+                .build(),
+        )
         .build();
     if let Some(s) = f.suppressed {
         r.suppressions = Some(vec![suppression(s)]);
@@ -236,7 +281,11 @@ fn message(f: &Finding, show: bool) -> String {
     if f.known_public {
         msg.push_str(" is a published test key (known public), not a live credential");
     } else {
-        msg.push_str(&format!(" ({} severity, {} confidence", f.severity, f.confidence.as_str()));
+        msg.push_str(&format!(
+            " ({} severity, {} confidence",
+            f.severity,
+            f.confidence.as_str()
+        ));
         if f.validation != "none" && !f.validation.is_empty() {
             msg.push_str(&format!(", verified by {}", f.validation));
         }
@@ -250,7 +299,10 @@ fn message(f: &Finding, show: bool) -> String {
         msg.push_str(&format!("; found after decoding {}", f.decoded.join(", ")));
     }
     if let Some(g) = &f.git {
-        msg.push_str(&format!("; introduced in commit {}", short_commit(&g.commit)));
+        msg.push_str(&format!(
+            "; introduced in commit {}",
+            short_commit(&g.commit)
+        ));
     }
     msg.push('.');
     msg
@@ -267,8 +319,11 @@ fn region(f: &Finding, show: bool) -> Region {
     let line = f.span.line.max(1);
     let column = f.span.column.max(1);
     let end_line = f.span.end_line.max(line);
-    let end_column =
-        if end_line == line { f.span.end_column.max(column) } else { f.span.end_column.max(1) };
+    let end_column = if end_line == line {
+        f.span.end_column.max(column)
+    } else {
+        f.span.end_column.max(1)
+    };
     let mut r = Region::builder()
         .start_line(line as i64)
         .start_column(column as i64)
@@ -324,8 +379,15 @@ fn properties(f: &Finding, show: bool) -> BTreeMap<String, Value> {
 /// A `keyleak:allow` comment lives next to the secret (`inSource`); config allowlists, ignore
 /// files and baselines live elsewhere (`external`).
 fn suppression(s: Suppressed) -> Suppression {
-    let kind = if s.in_source() { "inSource" } else { "external" };
-    Suppression::builder().kind(json!(kind)).justification(s.label()).build()
+    let kind = if s.in_source() {
+        "inSource"
+    } else {
+        "external"
+    };
+    Suppression::builder()
+        .kind(json!(kind))
+        .justification(s.label())
+        .build()
 }
 
 // ---- locations -----------------------------------------------------------------------------
@@ -336,7 +398,9 @@ fn location(path: &str, region: Option<Region>) -> Location {
     let (uri, base) = path_to_uri(path);
     let mut artifact = ArtifactLocation::builder().uri(uri).build();
     artifact.uri_base_id = base.map(str::to_string);
-    let mut physical = PhysicalLocation::builder().artifact_location(artifact).build();
+    let mut physical = PhysicalLocation::builder()
+        .artifact_location(artifact)
+        .build();
     physical.region = region;
     Location::builder().physical_location(physical).build()
 }
@@ -350,7 +414,10 @@ pub fn path_to_uri(path: &str) -> (String, Option<&'static str>) {
         bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'/';
     if drive {
         // file:///C:/dir/file — the drive colon is legal here, encode the rest.
-        return (format!("file:///{}:{}", &path[..1], encode_path(&path[2..], false)), None);
+        return (
+            format!("file:///{}:{}", &path[..1], encode_path(&path[2..], false)),
+            None,
+        );
     }
     if path.starts_with('/') {
         return (format!("file://{}", encode_path(&path, false)), None);
@@ -420,7 +487,9 @@ fn skipped(s: &Skipped) -> Notification {
     let mut n = Notification::builder()
         .level(json!(level))
         .message(
-            Message::builder().text(sentence(&format!("skipped {}: {}", s.path, s.reason))).build(),
+            Message::builder()
+                .text(sentence(&format!("skipped {}: {}", s.path, s.reason)))
+                .build(),
         )
         .build();
     if !s.path.is_empty() {
@@ -432,7 +501,11 @@ fn skipped(s: &Skipped) -> Notification {
 /// `text` ending with a period (SARIF's message guidance), without doubling one.
 fn sentence(text: &str) -> String {
     let t = printable(text.trim_end());
-    if t.ends_with(['.', '!', '?']) { t } else { format!("{t}.") }
+    if t.ends_with(['.', '!', '?']) {
+        t
+    } else {
+        format!("{t}.")
+    }
 }
 
 /// `text` with control characters other than tab and newline replaced by U+FFFD. Scanned
@@ -440,7 +513,13 @@ fn sentence(text: &str) -> String {
 /// strings: an escape sequence in a snippet must not reach them.
 fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() && c != '\t' && c != '\n' { '\u{FFFD}' } else { c })
+        .map(|c| {
+            if c.is_control() && c != '\t' && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -453,12 +532,20 @@ mod tests {
         for (path, uri, base) in [
             ("src/main.rs", "src/main.rs", Some(SRCROOT)),
             ("./a/./b.txt", "a/./b.txt", Some(SRCROOT)),
-            ("dir with space/x y.env", "dir%20with%20space/x%20y.env", Some(SRCROOT)),
+            (
+                "dir with space/x y.env",
+                "dir%20with%20space/x%20y.env",
+                Some(SRCROOT),
+            ),
             ("ключ.txt", "%D0%BA%D0%BB%D1%8E%D1%87.txt", Some(SRCROOT)),
             ("a#b?c%d[e]", "a%23b%3Fc%25d%5Be%5D", Some(SRCROOT)),
             ("tab\there\u{1b}", "tab%09here%1B", Some(SRCROOT)),
             // A colon in a relative reference would turn its first segment into a scheme.
-            ("0123abcd:config/.env", "0123abcd%3Aconfig/.env", Some(SRCROOT)),
+            (
+                "0123abcd:config/.env",
+                "0123abcd%3Aconfig/.env",
+                Some(SRCROOT),
+            ),
             ("<stdin>", "%3Cstdin%3E", Some(SRCROOT)),
             ("win\\style\\path.txt", "win/style/path.txt", Some(SRCROOT)),
             ("/home/u/a b.txt", "file:///home/u/a%20b.txt", None),

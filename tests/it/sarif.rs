@@ -54,17 +54,25 @@ const ABSOLUTE: &str = "demot_abs0lut3abs0lut3ab";
 
 fn rules() -> RuleSet {
     let mut set = RuleSet::default();
-    set.add_file(Path::new("demo.toml"), RULES).expect("demo rules load");
+    set.add_file(Path::new("demo.toml"), RULES)
+        .expect("demo rules load");
     set
 }
 
 fn span(line: usize, column: usize, len: usize) -> Span {
-    Span { line, column, end_line: line, end_column: column + len }
+    Span {
+        line,
+        column,
+        end_line: line,
+        end_column: column + len,
+    }
 }
 
 fn finding(rule_id: &str, rule_name: &str, path: &str, secret: &[u8], line_text: &str) -> Finding {
     let col = String::from_utf8_lossy(secret);
-    let column = line_text.find(col.as_ref()).map_or(1, |b| line_text[..b].chars().count() + 1);
+    let column = line_text
+        .find(col.as_ref())
+        .map_or(1, |b| line_text[..b].chars().count() + 1);
     Finding {
         rule_id: rule_id.into(),
         rule_name: rule_name.into(),
@@ -107,8 +115,16 @@ fn sample() -> Sample {
     exchange.confidence = Confidence::High;
     exchange.validation = "crc32".into();
     exchange.parts = vec![
-        Part { name: "key".into(), value: Secret::new(EXCHANGE_KEY), span: span(3, 5, 22) },
-        Part { name: "secret".into(), value: Secret::new(EXCHANGE_SECRET), span: span(3, 35, 24) },
+        Part {
+            name: "key".into(),
+            value: Secret::new(EXCHANGE_KEY),
+            span: span(3, 5, 22),
+        },
+        Part {
+            name: "secret".into(),
+            value: Secret::new(EXCHANGE_SECRET),
+            span: span(3, 35, 24),
+        },
         Part {
             name: "passphrase".into(),
             value: Secret::new(EXCHANGE_PASS),
@@ -178,8 +194,14 @@ fn sample() -> Sample {
         findings: vec![exchange, known, invalid, from_git, absolute],
         suppressed: vec![inline, baselined],
         skipped: vec![
-            Skipped { path: "assets/logo with space.png".into(), reason: "binary".into() },
-            Skipped { path: "secrets/locked.env".into(), reason: "permission denied".into() },
+            Skipped {
+                path: "assets/logo with space.png".into(),
+                reason: "binary".into(),
+            },
+            Skipped {
+                path: "secrets/locked.env".into(),
+                reason: "permission denied".into(),
+            },
             Skipped {
                 path: "big/dump.sql".into(),
                 reason: "too large (30.0 MiB > 25.0 MiB)".into(),
@@ -196,7 +218,11 @@ fn report<'a>(s: &'a Sample, rules: &'a RuleSet, show: bool, suppressed: bool) -
         rules,
         skipped: &s.skipped,
         notes: &s.notes,
-        stats: Stats { scanned: 42, bytes: 4096, ..Stats::default() },
+        stats: Stats {
+            scanned: 42,
+            bytes: 4096,
+            ..Stats::default()
+        },
         show_secrets: show,
         include_suppressed: suppressed,
         color: false,
@@ -226,11 +252,16 @@ fn schema_validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(manifest_dir().join("fixtures/sarif-2.1.0.json"))
         .expect("fixtures/sarif-2.1.0.json is readable");
     let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
-    jsonschema::options().should_validate_formats(true).build(&schema).expect("the schema compiles")
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles")
 }
 
 fn schema_errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
-    v.iter_errors(doc).map(|e| format!("{}: {e}", e.instance_path())).collect()
+    v.iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
 }
 
 #[test]
@@ -239,20 +270,33 @@ fn valid_against_the_sarif_schema() {
     for (show, suppressed) in [(false, false), (false, true), (true, true)] {
         let doc = parse(&render(show, suppressed));
         let errors = schema_errors(&v, &doc);
-        assert!(errors.is_empty(), "show={show} suppressed={suppressed}: {errors:#?}");
+        assert!(
+            errors.is_empty(),
+            "show={show} suppressed={suppressed}: {errors:#?}"
+        );
     }
 }
 
 #[test]
 fn empty_report_is_valid() {
-    let (s, rules) =
-        (Sample { findings: vec![], suppressed: vec![], skipped: vec![], notes: vec![] }, rules());
+    let (s, rules) = (
+        Sample {
+            findings: vec![],
+            suppressed: vec![],
+            skipped: vec![],
+            notes: vec![],
+        },
+        rules(),
+    );
     let mut out = Vec::new();
     sarif::write(&report(&s, &rules, false, false), &mut out).unwrap();
     let doc = parse(&out);
     assert!(schema_errors(&schema_validator(), &doc).is_empty());
     assert_eq!(doc["runs"][0]["results"], serde_json::json!([]));
-    assert_eq!(doc["runs"][0]["tool"]["driver"]["rules"], serde_json::json!([]));
+    assert_eq!(
+        doc["runs"][0]["tool"]["driver"]["rules"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -282,12 +326,22 @@ fn log_shape() {
     let driver = &run["tool"]["driver"];
     assert_eq!(driver["name"], "keyleak");
     assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(driver["informationUri"], "https://github.com/keyleak/keyleak");
+    assert_eq!(
+        driver["informationUri"],
+        "https://github.com/keyleak/keyleak"
+    );
 
     // One descriptor per rule that fired, sorted by id, and every ruleIndex points at its rule.
-    let ids: Vec<&str> =
-        driver["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["demo-exchange-credential", "demo-test-key", "demo-token"]);
+    let ids: Vec<&str> = driver["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["demo-exchange-credential", "demo-test-key", "demo-token"]
+    );
     for r in run["results"].as_array().unwrap() {
         let i = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(driver["rules"][i]["id"], r["ruleId"]);
@@ -297,16 +351,35 @@ fn log_shape() {
 #[test]
 fn rule_descriptors_carry_github_metadata() {
     let doc = parse(&render(false, false));
-    let rules = doc["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().clone();
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .clone();
     let exchange = &rules[0];
     assert_eq!(exchange["name"], "DemoExchangeApiCredential");
-    assert_eq!(exchange["shortDescription"]["text"], "Demo exchange API credential");
-    assert!(exchange["fullDescription"]["text"].as_str().unwrap().contains("critical"));
+    assert_eq!(
+        exchange["shortDescription"]["text"],
+        "Demo exchange API credential"
+    );
+    assert!(
+        exchange["fullDescription"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("critical")
+    );
     let help_md = exchange["help"]["markdown"].as_str().unwrap();
     assert!(help_md.contains("Account → API management"), "{help_md}");
-    assert!(help_md.contains("- <https://example.com/docs/api-keys>\n"), "{help_md}");
+    assert!(
+        help_md.contains("- <https://example.com/docs/api-keys>\n"),
+        "{help_md}"
+    );
     assert!(help_md.contains("- not a url\n"), "{help_md}");
-    assert!(exchange["help"]["text"].as_str().unwrap().contains("Delete the key pair"));
+    assert!(
+        exchange["help"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Delete the key pair")
+    );
     // The first reference that is a URL, never free text.
     assert_eq!(exchange["helpUri"], "https://example.com/docs/api-keys");
     assert_eq!(
@@ -317,11 +390,25 @@ fn rule_descriptors_carry_github_metadata() {
     assert_eq!(exchange["defaultConfiguration"]["level"], "error");
 
     let by_id = |id: &str| rules.iter().find(|r| r["id"] == id).unwrap().clone();
-    assert_eq!(by_id("demo-token")["properties"]["security-severity"], "8.0");
-    assert_eq!(by_id("demo-test-key")["properties"]["security-severity"], "5.5");
-    assert_eq!(by_id("demo-test-key")["defaultConfiguration"]["level"], "warning");
+    assert_eq!(
+        by_id("demo-token")["properties"]["security-severity"],
+        "8.0"
+    );
+    assert_eq!(
+        by_id("demo-test-key")["properties"]["security-severity"],
+        "5.5"
+    );
+    assert_eq!(
+        by_id("demo-test-key")["defaultConfiguration"]["level"],
+        "warning"
+    );
     // A rule without remediation still tells the reader how to rotate.
-    assert!(by_id("demo-token")["help"]["text"].as_str().unwrap().contains("Revoke"));
+    assert!(
+        by_id("demo-token")["help"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Revoke")
+    );
 }
 
 #[test]
@@ -349,17 +436,27 @@ fn results_carry_location_fingerprint_and_properties() {
     assert_eq!(props["confidence"], "high");
     assert_eq!(props["validation"], "crc32");
     assert_eq!(props["known_public"], false);
-    let parts: Vec<&str> =
-        props["parts"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let parts: Vec<&str> = props["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(parts, ["key", "secret", "passphrase"]);
 
     // Known-public keys are notes, and say so. Control characters from the scanned line
     // never reach a viewer.
     let known = &results[1];
     assert_eq!(known["level"], "note");
-    assert!(known["message"]["text"].as_str().unwrap().contains("known public"));
-    let snippet =
-        known["locations"][0]["physicalLocation"]["region"]["snippet"]["text"].as_str().unwrap();
+    assert!(
+        known["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("known public")
+    );
+    let snippet = known["locations"][0]["physicalLocation"]["region"]["snippet"]["text"]
+        .as_str()
+        .unwrap();
     assert_eq!(snippet, "\u{FFFD}[31mdemo…\u{FFFD}\u{FFFD} tab\there");
 
     // Spaces, `#`, `%` and non-ASCII are percent-encoded; git provenance is kept.
@@ -368,13 +465,24 @@ fn results_carry_location_fingerprint_and_properties() {
         git["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "dir%20with%20space/%D0%BA%D0%BB%D1%8E%D1%87%D0%B8%20%231%25.env"
     );
-    assert_eq!(git["properties"]["commit"], "0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(
+        git["properties"]["commit"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
     assert_eq!(git["properties"]["author"], "Ada Lovelace");
     assert_eq!(git["properties"]["email"], "ada@example.com");
     assert_eq!(git["properties"]["date"], "2024-05-01T12:00:00+02:00");
-    assert_eq!(git["properties"]["blob"], "89abcdef0123456789abcdef0123456789abcdef");
+    assert_eq!(
+        git["properties"]["blob"],
+        "89abcdef0123456789abcdef0123456789abcdef"
+    );
     assert_eq!(git["properties"]["decoded"], serde_json::json!(["base64"]));
-    assert!(git["message"]["text"].as_str().unwrap().contains("0123456789ab"));
+    assert!(
+        git["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("0123456789ab")
+    );
 
     // An absolute path is a file:// URI with no base.
     let abs = &results[4]["locations"][0]["physicalLocation"]["artifactLocation"];
@@ -390,7 +498,10 @@ fn suppressed_findings_only_when_asked_and_marked() {
 
     let with = parse(&render(false, true));
     let results = with["runs"][0]["results"].as_array().unwrap();
-    let sup: Vec<&Value> = results.iter().filter(|r| r.get("suppressions").is_some()).collect();
+    let sup: Vec<&Value> = results
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
     assert_eq!(sup.len(), 2);
     assert_eq!(
         sup[0]["suppressions"],
@@ -410,15 +521,24 @@ fn invocation_lists_skipped_inputs_and_notes() {
     let notes = inv["toolExecutionNotifications"].as_array().unwrap();
     assert_eq!(notes.len(), 4);
     assert_eq!(notes[0]["level"], "note");
-    assert_eq!(notes[0]["message"]["text"], "skipped assets/logo with space.png: binary.");
+    assert_eq!(
+        notes[0]["message"]["text"],
+        "skipped assets/logo with space.png: binary."
+    );
     assert_eq!(
         notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "assets/logo%20with%20space.png"
     );
     assert_eq!(notes[1]["level"], "warning");
-    assert_eq!(notes[1]["message"]["text"], "skipped secrets/locked.env: permission denied.");
+    assert_eq!(
+        notes[1]["message"]["text"],
+        "skipped secrets/locked.env: permission denied."
+    );
     assert_eq!(notes[2]["level"], "warning");
-    assert_eq!(notes[3]["message"]["text"], "shallow clone: history stops at 0123456789ab.");
+    assert_eq!(
+        notes[3]["message"]["text"],
+        "shallow clone: history stops at 0123456789ab."
+    );
     assert!(notes[3].get("locations").is_none());
 }
 
@@ -430,11 +550,18 @@ fn output_is_deterministic() {
 // ---- redaction -----------------------------------------------------------------------------
 
 fn raw_secrets() -> Vec<String> {
-    let mut raw =
-        vec![EXCHANGE_KEY, EXCHANGE_SECRET, EXCHANGE_PASS, TOKEN, KNOWN, SUPPRESSED, ABSOLUTE]
-            .into_iter()
-            .map(String::from)
-            .collect::<Vec<_>>();
+    let mut raw = vec![
+        EXCHANGE_KEY,
+        EXCHANGE_SECRET,
+        EXCHANGE_PASS,
+        TOKEN,
+        KNOWN,
+        SUPPRESSED,
+        ABSOLUTE,
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
     raw.push(String::from_utf8_lossy(b"demot_\xff\xfeinvalid\xc3utf8!!").into_owned());
     raw
 }
@@ -455,7 +582,14 @@ fn redacted_unless_show_secrets() {
     }
 
     let shown = String::from_utf8(render(true, true)).unwrap();
-    for raw in [EXCHANGE_KEY, EXCHANGE_SECRET, EXCHANGE_PASS, TOKEN, KNOWN, SUPPRESSED] {
+    for raw in [
+        EXCHANGE_KEY,
+        EXCHANGE_SECRET,
+        EXCHANGE_PASS,
+        TOKEN,
+        KNOWN,
+        SUPPRESSED,
+    ] {
         assert!(shown.contains(raw), "--show-secrets must show {raw}");
     }
 }
@@ -466,7 +600,10 @@ fn redacted_unless_show_secrets() {
 fn snapshot() {
     let text = String::from_utf8(render(false, true)).unwrap();
     // The version changes with every release; the snapshot is about the shape.
-    let text = text.replace(&format!("\"{}\"", env!("CARGO_PKG_VERSION")), "\"[VERSION]\"");
+    let text = text.replace(
+        &format!("\"{}\"", env!("CARGO_PKG_VERSION")),
+        "\"[VERSION]\"",
+    );
     insta::assert_snapshot!(text);
 }
 
@@ -506,8 +643,10 @@ fn accepted_by_the_sarif_multitool_with_github_rules() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for (name, show, suppressed) in [("redacted.sarif", false, true), ("shown.sarif", true, false)]
-    {
+    for (name, show, suppressed) in [
+        ("redacted.sarif", false, true),
+        ("shown.sarif", true, false),
+    ] {
         let path = dir.path().join(name);
         std::fs::write(&path, render(show, suppressed)).unwrap();
         files.push(path);
@@ -515,7 +654,10 @@ fn accepted_by_the_sarif_multitool_with_github_rules() {
     // A log GitHub must reject (a result without a location), checked in the same run: if the
     // Multitool silently validated nothing (say, its runtime failed to start), this catches it.
     let mut broken = parse(&render(false, false));
-    broken["runs"][0]["results"][0].as_object_mut().unwrap().remove("locations");
+    broken["runs"][0]["results"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("locations");
     let broken_path = dir.path().join("broken.sarif");
     std::fs::write(&broken_path, serde_json::to_vec(&broken).unwrap()).unwrap();
 
@@ -528,12 +670,19 @@ fn accepted_by_the_sarif_multitool_with_github_rules() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(2) {
-        return unavailable(&format!("sarif-validate could not install the Multitool: {stderr}"));
+        return unavailable(&format!(
+            "sarif-validate could not install the Multitool: {stderr}"
+        ));
     }
-    let report = format!("sarif-validate exit {:?}\n{stdout}\n{stderr}", out.status.code());
+    let report = format!(
+        "sarif-validate exit {:?}\n{stdout}\n{stderr}",
+        out.status.code()
+    );
     let broken_name = broken_path.display().to_string();
     assert!(
-        stdout.lines().any(|l| l.starts_with(&broken_name) && l.contains(": error ")),
+        stdout
+            .lines()
+            .any(|l| l.starts_with(&broken_name) && l.contains(": error ")),
         "the Multitool did not flag the broken log, so it checked nothing: {report}"
     );
     // The script exits 1 only on errors, but warnings are fixed too: any problem in our own
