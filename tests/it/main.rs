@@ -1,5 +1,6 @@
-//! The single integration-test binary: every test drives the real `keyleak` binary over real
-//! files and real git repositories in temporary directories.
+//! The single integration-test binary. Tests drive the real `keyleak` binary over real files and
+//! real git repositories in temporary directories; a few (sarif) drive the library's reporters
+//! directly to cover findings the binary cannot easily produce.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 mod util;
