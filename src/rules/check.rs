@@ -1,7 +1,10 @@
 //! Proves every rule against its own examples: each `examples` entry must produce a match of
 //! that rule, each `negative_examples` entry must not. `keyleak rules test` and `cargo test`
-//! both call [`check`], so a bad rule fails the build's tests.
+//! both call [`check`], so a bad rule fails the build's tests. Examples are passed through
+//! [`expand_example`] first, so rule files can carry checksum-valid tokens as `{{crc32:…}}`
+//! markers instead of committing them.
 
+use crate::scan::validate::expand_example;
 use crate::scan::{Engine, Scratch};
 
 /// One failed expectation.
@@ -44,6 +47,7 @@ pub fn check(engine: &Engine) -> Vec<Failure> {
             ));
         }
         for ex in &rule.examples {
+            let ex = &expand_example(ex);
             raw.clear();
             engine.raw_matches(ex.as_bytes(), &mut scratch, &mut raw);
             if !raw.iter().any(|m| m.rule == i) {
@@ -51,6 +55,7 @@ pub fn check(engine: &Engine) -> Vec<Failure> {
             }
         }
         for ex in &rule.negative_examples {
+            let ex = &expand_example(ex);
             raw.clear();
             engine.raw_matches(ex.as_bytes(), &mut scratch, &mut raw);
             if let Some(m) = raw.iter().find(|m| m.rule == i) {

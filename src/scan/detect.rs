@@ -1,4 +1,24 @@
 //! Built-in candidate finders for formats a regex describes badly (`detector = "…"` in a rule).
+//!
+//! Both run over whole files (their rules have `prefilter = false`), so they are written to
+//! touch as few bytes as possible:
+//!
+//! - **`bip39`** probes one byte in every [`MIN_RUN`]. A phrase of 12 words of ≥3 bytes with
+//!   separators is at least 47 bytes of "phrase bytes" (lowercase ASCII letters, non-ASCII
+//!   bytes, whitespace, commas, quotes), so any phrase covers a probe. Only a probe that lands
+//!   on a phrase byte is expanded to its maximal stretch of phrase bytes (≤46 bytes to the left,
+//!   since the previous probe missed), and only stretches of ≥47 bytes are split into words.
+//!   The next probe starts past the stretch, so every byte is classified at most twice.
+//!   Words are ASCII `a-z` of 3–8 letters (English, Italian, Portuguese, Czech, unaccented
+//!   Spanish/French), or any run of non-ASCII characters of 3–36 bytes, which covers accented
+//!   Latin words, kana (U+3000 is a separator), Hangul and space-separated Chinese characters.
+//!   Chinese written without separators is one long "word" and is not found here; the
+//!   validator still accepts it when a regex rule hands it over.
+//! - **`solana-keypair-array`** jumps between `[` with memchr and parses at most one array
+//!   from each; a parse stops at the first byte that cannot continue it, which is at the
+//!   latest the next `[`, so the scan is linear.
+//!
+//! Which candidates are real is the validators' job (`bip39`, `solana-keypair`).
 
 use std::ops::Range;
 use std::str::FromStr;
@@ -25,10 +45,10 @@ impl Detector {
     pub const ALL: &'static [Detector] = &[Detector::Bip39, Detector::SolanaKeypairArray];
 
     /// Appends the byte ranges of candidate secrets in `hay` to `out`.
-    pub fn find(self, _hay: &[u8], _out: &mut Vec<Range<usize>>) {
+    pub fn find(self, hay: &[u8], out: &mut Vec<Range<usize>>) {
         match self {
-            // Stubs until the detectors land.
-            Detector::Bip39 | Detector::SolanaKeypairArray => {}
+            Detector::Bip39 => find_word_runs(hay, out),
+            Detector::SolanaKeypairArray => find_byte_arrays(hay, out),
         }
     }
 }
@@ -44,5 +64,292 @@ impl FromStr for Detector {
                 let names: Vec<_> = Detector::ALL.iter().map(|v| v.name()).collect();
                 format!("unknown detector `{s}` (known: {})", names.join(", "))
             })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// BIP39 word runs
+
+/// Fewest words in a phrase.
+const MIN_WORDS: usize = 12;
+/// Fewest bytes in a phrase: 12 words of 3 bytes and 11 one-byte separators.
+const MIN_RUN: usize = MIN_WORDS * 3 + (MIN_WORDS - 1);
+/// Most separator bytes between two words of one phrase (an indented, quoted JSON element).
+const MAX_GAP: usize = 64;
+/// Longest non-ASCII word in bytes (Korean NFKD words reach 33).
+const MAX_WIDE_WORD: usize = 36;
+
+/// Byte classes: 0 = breaks a phrase, LETTER = `a-z`, WIDE = any byte of a non-ASCII
+/// character, SEP = whitespace, comma or quote.
+const LETTER: u8 = 1;
+const WIDE: u8 = 2;
+const SEP: u8 = 3;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'a'..=b'z' => LETTER,
+            0x80..=0xff => WIDE,
+            b' ' | b'\t' | b'\r' | b'\n' | b',' | b'"' | b'\'' => SEP,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// U+3000 IDEOGRAPHIC SPACE, which separates Japanese mnemonic words.
+const IDEOGRAPHIC_SPACE: [u8; 3] = [0xE3, 0x80, 0x80];
+
+fn find_word_runs(hay: &[u8], out: &mut Vec<Range<usize>>) {
+    let n = hay.len();
+    let mut p = MIN_RUN - 1;
+    while p < n {
+        if CLASS[usize::from(hay[p])] == 0 {
+            p += MIN_RUN;
+            continue;
+        }
+        let mut s = p;
+        while s > 0 && CLASS[usize::from(hay[s - 1])] != 0 {
+            s -= 1;
+        }
+        let mut e = p + 1;
+        while e < n && CLASS[usize::from(hay[e])] != 0 {
+            e += 1;
+        }
+        if e - s >= MIN_RUN {
+            runs_in_stretch(hay, s, e, out);
+        }
+        // hay[e] breaks phrases, so the next phrase starts after it and covers e + MIN_RUN.
+        p = e + MIN_RUN;
+    }
+}
+
+/// Splits `hay[s..e]` (phrase bytes only) into words and reports runs of ≥12 valid words.
+fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) {
+    let mut i = s;
+    let mut run: Option<(usize, usize, usize)> = None; // (start, end of last word, words)
+    let mut gap = 0usize;
+    while i < e {
+        let c = CLASS[usize::from(hay[i])];
+        let is_ideo_space = hay[i] == 0xE3 && hay.get(i..i + 3) == Some(&IDEOGRAPHIC_SPACE[..]);
+        if c == SEP || is_ideo_space {
+            let step = if is_ideo_space { 3 } else { 1 };
+            i += step;
+            gap += step;
+            if gap > MAX_GAP {
+                flush(hay, &mut run, out);
+            }
+            continue;
+        }
+        // A word: letters and non-ASCII bytes up to the next separator.
+        let ws = i;
+        let mut wide = false;
+        while i < e {
+            let c = CLASS[usize::from(hay[i])];
+            if c == SEP || (hay[i] == 0xE3 && hay.get(i..i + 3) == Some(&IDEOGRAPHIC_SPACE[..])) {
+                break;
+            }
+            wide |= c == WIDE;
+            i += 1;
+        }
+        let len = i - ws;
+        let ok = if wide { (3..=MAX_WIDE_WORD).contains(&len) } else { (3..=8).contains(&len) };
+        if ok {
+            run = match run {
+                Some((start, _, words)) if gap <= MAX_GAP => Some((start, i, words + 1)),
+                _ => Some((ws, i, 1)),
+            };
+        } else {
+            flush(hay, &mut run, out);
+        }
+        gap = 0;
+    }
+    flush(hay, &mut run, out);
+}
+
+/// Reports a finished run when it has enough words. A run over several lines is also
+/// reported line by line when a line holds a phrase of its own (a file of test mnemonics,
+/// one per line), since a validator narrows each candidate to one phrase.
+fn flush(hay: &[u8], run: &mut Option<(usize, usize, usize)>, out: &mut Vec<Range<usize>>) {
+    let Some((start, end, words)) = run.take() else { return };
+    if words < MIN_WORDS {
+        return;
+    }
+    out.push(start..end);
+    let text = &hay[start..end];
+    if memchr::memchr(b'\n', text).is_none() {
+        return;
+    }
+    let mut line_start = start;
+    for line in text.split(|&b| b == b'\n') {
+        let line_end = line_start + line.len();
+        let count = line
+            .split(|&b| CLASS[usize::from(b)] == SEP)
+            .filter(|w| !w.is_empty())
+            .count();
+        if count >= MIN_WORDS {
+            // Trim separators so the piece starts and ends on a word.
+            let lead = line.iter().take_while(|&&b| CLASS[usize::from(b)] == SEP).count();
+            let trail = line.iter().rev().take_while(|&&b| CLASS[usize::from(b)] == SEP).count();
+            if lead + trail < line.len() {
+                out.push(line_start + lead..line_end - trail);
+            }
+        }
+        line_start = line_end + 1;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Solana keypair arrays
+
+/// Elements in a Solana keypair array.
+const KEYPAIR_LEN: usize = 64;
+
+fn find_byte_arrays(hay: &[u8], out: &mut Vec<Range<usize>>) {
+    let mut from = 0;
+    while let Some(off) = memchr::memchr(b'[', &hay[from..]) {
+        let open = from + off;
+        match parse_byte_array(hay, open) {
+            Some(end) => {
+                out.push(open..end);
+                from = end;
+            }
+            None => from = open + 1,
+        }
+    }
+}
+
+/// Parses `[n, n, …]` with exactly 64 integers 0..=255 starting at `hay[open] == b'['`;
+/// returns the index just past `]`.
+fn parse_byte_array(hay: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    let skip_ws = |i: &mut usize| {
+        while *i < hay.len() && hay[*i].is_ascii_whitespace() {
+            *i += 1;
+        }
+    };
+    for k in 0..KEYPAIR_LEN {
+        skip_ws(&mut i);
+        let start = i;
+        let mut v: u32 = 0;
+        while i < hay.len() && hay[i].is_ascii_digit() && i - start < 3 {
+            v = v * 10 + u32::from(hay[i] - b'0');
+            i += 1;
+        }
+        if i == start || v > 255 || hay.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        skip_ws(&mut i);
+        let want = if k + 1 == KEYPAIR_LEN { b']' } else { b',' };
+        if hay.get(i) != Some(&want) {
+            return None;
+        }
+        i += 1;
+    }
+    Some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(d: Detector, hay: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        d.find(hay, &mut out);
+        out.into_iter().map(|r| String::from_utf8_lossy(&hay[r]).into_owned()).collect()
+    }
+
+    const ABOUT: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+    #[test]
+    fn bip39_runs() {
+        let json = format!("const words = [\"{}\"];", ABOUT.replace(' ', "\", \""));
+        let one_per_line = ABOUT.replace(' ', "\n");
+        let ja = "あいこくしん\u{3000}".repeat(11) + "あおぞら";
+        let cases: Vec<(String, Vec<String>)> = vec![
+            (format!("let m = \"{ABOUT}\";"), vec![ABOUT.into()]),
+            (json, vec![ABOUT.replace(' ', "\", \"")]),
+            (one_per_line.clone(), vec![one_per_line]),
+            (ja.clone(), vec![ja]),
+            // 11 words, a word too long, a two-letter word, upper case: nothing.
+            (ABOUT.replacen("abandon ", "", 1), vec![]),
+            (ABOUT.replacen("abandon", "abandoned", 1).replacen("abandon ", "", 1), vec![]),
+            (ABOUT.replace("abandon abandon abandon abandon abandon abandon", "ab"), vec![]),
+            (ABOUT.to_uppercase(), vec![]),
+            ("fn main() { let x = foo.bar(baz); }\n".repeat(10), vec![]),
+        ];
+        for (hay, want) in cases {
+            assert_eq!(found(Detector::Bip39, hay.as_bytes()), want, "{hay:?}");
+        }
+    }
+
+    #[test]
+    fn bip39_lines_are_also_candidates() {
+        let legal = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+        let hay = format!("{ABOUT}\n{legal}\n");
+        let got = found(Detector::Bip39, hay.as_bytes());
+        assert_eq!(got, vec![format!("{ABOUT}\n{legal}"), ABOUT.to_string(), legal.to_string()]);
+    }
+
+    #[test]
+    fn bip39_probe_finds_runs_at_every_offset() {
+        // The stride must never step over a phrase, wherever it starts.
+        for pad in 0..2 * MIN_RUN {
+            let hay = format!("{}({ABOUT})", "X".repeat(pad));
+            assert_eq!(found(Detector::Bip39, hay.as_bytes()), vec![ABOUT.to_string()], "pad {pad}");
+        }
+    }
+
+    #[test]
+    fn bip39_no_match_and_pathological_inputs() {
+        let code = "if (x.len() > 0) { return Err(Error::new(\"bad input\")); }\n".repeat(20_000);
+        assert!(found(Detector::Bip39, code.as_bytes()).is_empty());
+        // One huge stretch of too-short words: linear, nothing found.
+        let a = "a ".repeat(500_000);
+        assert!(found(Detector::Bip39, a.as_bytes()).is_empty());
+        // One huge run of valid-looking words: one candidate (plus no per-line pieces).
+        let words = "abandon ".repeat(100_000);
+        assert_eq!(found(Detector::Bip39, words.as_bytes()).len(), 1);
+        let bytes: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let _ = found(Detector::Bip39, &bytes);
+    }
+
+    fn keypair_json(sep: &str) -> String {
+        let items: Vec<String> = (0..64).map(|i| ((i * 37) % 256).to_string()).collect();
+        format!("[{}]", items.join(sep))
+    }
+
+    #[test]
+    fn solana_arrays() {
+        let compact = keypair_json(",");
+        let pretty = keypair_json(",\n  ").replace('[', "[\n  ").replace(']', "\n]");
+        let cases: Vec<(String, Vec<String>)> = vec![
+            (format!("{{\"secret\": {compact}}}"), vec![compact.clone()]),
+            (pretty.clone(), vec![pretty]),
+            (format!("[[{compact}]]"), vec![compact.clone()]),
+            (compact.replacen(",", ",256,", 1), vec![]),
+            (compact.replacen(",", ",1000,", 1), vec![]),
+            (compact.replacen("]", ",1]", 1), vec![]),
+            (compact.replacen(",", "", 1), vec![]),
+            (compact.replacen("[", "[-", 1), vec![]),
+            ("[1, 2, 3]".into(), vec![]),
+        ];
+        for (hay, want) in cases {
+            assert_eq!(found(Detector::SolanaKeypairArray, hay.as_bytes()), want, "{hay:?}");
+        }
+    }
+
+    #[test]
+    fn solana_no_match_and_pathological_inputs() {
+        let code = "let v = vec![1, 2, 3]; a[i] = b[j];\n".repeat(30_000);
+        assert!(found(Detector::SolanaKeypairArray, code.as_bytes()).is_empty());
+        let nested = "[".repeat(1_000_000);
+        assert!(found(Detector::SolanaKeypairArray, nested.as_bytes()).is_empty());
+        let almost = format!("[{}", "1,".repeat(63)).repeat(5_000);
+        assert!(found(Detector::SolanaKeypairArray, almost.as_bytes()).is_empty());
     }
 }

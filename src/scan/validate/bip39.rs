@@ -240,14 +240,19 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphabetic() || b >= 0x80
 }
 
-/// Splits `text` into word tokens: maximal runs of ASCII letters and non-ASCII characters
+/// Words of one candidate that are looked at. Phrases are 12–24 words; a longer run is a
+/// list (several phrases one per line, which the detector also hands over line by line, or a
+/// word dump), and bounding it keeps a hostile megabyte of words from costing seconds.
+const MAX_TOKENS: usize = 8192;
+
+/// Splits `text` into word tokens (at most [`MAX_TOKENS`]): maximal runs of ASCII letters and non-ASCII characters
 /// (U+3000 excepted). A token joins the previous one when only separators lie between.
 fn tokenize(text: &[u8]) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut i = 0;
     let mut gap_ok = false;
     let mut gap_len = 0;
-    while i < text.len() {
+    while i < text.len() && tokens.len() < MAX_TOKENS {
         if text[i..].starts_with(IDEOGRAPHIC_SPACE) {
             i += IDEOGRAPHIC_SPACE.len();
             gap_len += IDEOGRAPHIC_SPACE.len();
@@ -291,6 +296,18 @@ fn split_chars(text: &[u8], tokens: &[Token]) -> Vec<Token> {
     out
 }
 
+/// Most windows one call checksums. A real candidate has a few dozen words; a run of
+/// hundreds of thousands of wordlist words is a dump, not a phrase, and gets this much work
+/// (a few tens of milliseconds) before the search gives up with what it has.
+const CHECKSUM_BUDGET: usize = 50_000;
+
+/// Words in strictly increasing list order: a slice of the wordlist itself (vendored
+/// `english.txt`, a JS array of the words), where ~1 window in 256 passes the checksum by
+/// chance. Twelve random words are in increasing order with probability 1/12! ≈ 2·10⁻⁹.
+fn in_list_order(window: &[u16]) -> bool {
+    window.windows(2).all(|w| w[0] < w[1])
+}
+
 /// The longest checksum-valid phrase in `text` (earliest on ties) in any one official list,
 /// as a byte range of `text`.
 pub fn find_phrase(text: &[u8]) -> Option<Range<usize>> {
@@ -302,6 +319,7 @@ pub fn find_phrase(text: &[u8]) -> Option<Range<usize>> {
         }
     }
     let mut best: Option<(usize, Range<usize>)> = None;
+    let mut budget = CHECKSUM_BUDGET;
     let mut indices: Vec<Option<u16>> = Vec::with_capacity(tokens.len());
     let mut split: Vec<Token>;
     for lang in Language::ALL {
@@ -336,7 +354,12 @@ pub fn find_phrase(text: &[u8]) -> Option<Range<usize>> {
             let have = best.as_ref().map_or(0, |(n, _)| *n);
             'len: for n in LENGTHS.into_iter().filter(|&n| n > have && n <= seg.len()) {
                 for off in 0..=seg.len() - n {
-                    if checksum_ok(&seg[off..off + n]) {
+                    if budget == 0 {
+                        break 'len;
+                    }
+                    budget -= 1;
+                    let window = &seg[off..off + n];
+                    if !in_list_order(window) && checksum_ok(window) {
                         let range = toks[i + off].range.start..toks[i + off + n - 1].range.end;
                         best = Some((n, range));
                         break 'len;
@@ -434,6 +457,20 @@ mod tests {
         let mut s = zh.words[0].repeat(11);
         s.push_str(zh.words[3]);
         assert_eq!(find_phrase(s.as_bytes()), Some(0..s.len()));
+    }
+
+    #[test]
+    fn a_vendored_wordlist_is_not_a_phrase() {
+        let list = include_str!("wordlists/english.txt");
+        assert_eq!(find_phrase(list.as_bytes()), None);
+        let js: Vec<String> = list.lines().map(|w| format!("'{w}'")).collect();
+        assert_eq!(find_phrase(js.join(", ").as_bytes()), None);
+    }
+
+    #[test]
+    fn huge_runs_stay_bounded() {
+        let words = "abandon ".repeat(200_000);
+        assert_eq!(find_phrase(words.as_bytes()), None);
     }
 
     #[test]
