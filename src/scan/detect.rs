@@ -157,7 +157,11 @@ fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) 
             i += 1;
         }
         let len = i - ws;
-        let ok = if wide { (3..=MAX_WIDE_WORD).contains(&len) } else { (3..=8).contains(&len) };
+        let ok = if wide {
+            (3..=MAX_WIDE_WORD).contains(&len)
+        } else {
+            (3..=8).contains(&len)
+        };
         if ok {
             run = match run {
                 Some((start, _, words)) if gap <= MAX_GAP => Some((start, i, words + 1)),
@@ -175,7 +179,9 @@ fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) 
 /// reported line by line when a line holds a phrase of its own (a file of test mnemonics,
 /// one per line), since a validator narrows each candidate to one phrase.
 fn flush(hay: &[u8], run: &mut Option<(usize, usize, usize)>, out: &mut Vec<Range<usize>>) {
-    let Some((start, end, words)) = run.take() else { return };
+    let Some((start, end, words)) = run.take() else {
+        return;
+    };
     if words < MIN_WORDS {
         return;
     }
@@ -193,8 +199,15 @@ fn flush(hay: &[u8], run: &mut Option<(usize, usize, usize)>, out: &mut Vec<Rang
             .count();
         if count >= MIN_WORDS {
             // Trim separators so the piece starts and ends on a word.
-            let lead = line.iter().take_while(|&&b| CLASS[usize::from(b)] == SEP).count();
-            let trail = line.iter().rev().take_while(|&&b| CLASS[usize::from(b)] == SEP).count();
+            let lead = line
+                .iter()
+                .take_while(|&&b| CLASS[usize::from(b)] == SEP)
+                .count();
+            let trail = line
+                .iter()
+                .rev()
+                .take_while(|&&b| CLASS[usize::from(b)] == SEP)
+                .count();
             if lead + trail < line.len() {
                 out.push(line_start + lead..line_end - trail);
             }
@@ -260,7 +273,9 @@ mod tests {
     fn found(d: Detector, hay: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
         d.find(hay, &mut out);
-        out.into_iter().map(|r| String::from_utf8_lossy(&hay[r]).into_owned()).collect()
+        out.into_iter()
+            .map(|r| String::from_utf8_lossy(&hay[r]).into_owned())
+            .collect()
     }
 
     const ABOUT: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
@@ -277,8 +292,16 @@ mod tests {
             (ja.clone(), vec![ja]),
             // 11 words, a word too long, a two-letter word, upper case: nothing.
             (ABOUT.replacen("abandon ", "", 1), vec![]),
-            (ABOUT.replacen("abandon", "abandoned", 1).replacen("abandon ", "", 1), vec![]),
-            (ABOUT.replace("abandon abandon abandon abandon abandon abandon", "ab"), vec![]),
+            (
+                ABOUT
+                    .replacen("abandon", "abandoned", 1)
+                    .replacen("abandon ", "", 1),
+                vec![],
+            ),
+            (
+                ABOUT.replace("abandon abandon abandon abandon abandon abandon", "ab"),
+                vec![],
+            ),
             (ABOUT.to_uppercase(), vec![]),
             ("fn main() { let x = foo.bar(baz); }\n".repeat(10), vec![]),
         ];
@@ -292,7 +315,14 @@ mod tests {
         let legal = "legal winner thank year wave sausage worth useful legal winner thank yellow";
         let hay = format!("{ABOUT}\n{legal}\n");
         let got = found(Detector::Bip39, hay.as_bytes());
-        assert_eq!(got, vec![format!("{ABOUT}\n{legal}"), ABOUT.to_string(), legal.to_string()]);
+        assert_eq!(
+            got,
+            vec![
+                format!("{ABOUT}\n{legal}"),
+                ABOUT.to_string(),
+                legal.to_string()
+            ]
+        );
     }
 
     #[test]
@@ -300,7 +330,11 @@ mod tests {
         // The stride must never step over a phrase, wherever it starts.
         for pad in 0..2 * MIN_RUN {
             let hay = format!("{}({ABOUT})", "X".repeat(pad));
-            assert_eq!(found(Detector::Bip39, hay.as_bytes()), vec![ABOUT.to_string()], "pad {pad}");
+            assert_eq!(
+                found(Detector::Bip39, hay.as_bytes()),
+                vec![ABOUT.to_string()],
+                "pad {pad}"
+            );
         }
     }
 
@@ -314,7 +348,9 @@ mod tests {
         // One huge run of valid-looking words: one candidate (plus no per-line pieces).
         let words = "abandon ".repeat(100_000);
         assert_eq!(found(Detector::Bip39, words.as_bytes()).len(), 1);
-        let bytes: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let bytes: Vec<u8> = (0..1_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
         let _ = found(Detector::Bip39, &bytes);
     }
 
@@ -326,7 +362,9 @@ mod tests {
     #[test]
     fn solana_arrays() {
         let compact = keypair_json(",");
-        let pretty = keypair_json(",\n  ").replace('[', "[\n  ").replace(']', "\n]");
+        let pretty = keypair_json(",\n  ")
+            .replace('[', "[\n  ")
+            .replace(']', "\n]");
         let cases: Vec<(String, Vec<String>)> = vec![
             (format!("{{\"secret\": {compact}}}"), vec![compact.clone()]),
             (pretty.clone(), vec![pretty]),
@@ -339,7 +377,11 @@ mod tests {
             ("[1, 2, 3]".into(), vec![]),
         ];
         for (hay, want) in cases {
-            assert_eq!(found(Detector::SolanaKeypairArray, hay.as_bytes()), want, "{hay:?}");
+            assert_eq!(
+                found(Detector::SolanaKeypairArray, hay.as_bytes()),
+                want,
+                "{hay:?}"
+            );
         }
     }
 

@@ -117,13 +117,21 @@ fn is_phrase_separator(c: char) -> bool {
 pub fn canonical(secret: &[u8]) -> Vec<u8> {
     let s = String::from_utf8_lossy(secret);
     let s = s.trim().trim_matches(|c| c == '"' || c == '\'');
-    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     let is_hex = !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let is_phrase = s.chars().all(|c| c.is_alphabetic() || is_phrase_separator(c));
+    let is_phrase = s
+        .chars()
+        .all(|c| c.is_alphabetic() || is_phrase_separator(c));
     let s = if is_hex {
         s.to_ascii_lowercase()
     } else if is_phrase {
-        s.split(is_phrase_separator).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+        s.split(is_phrase_separator)
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     } else {
         s.split_whitespace().collect::<Vec<_>>().join(" ")
     };
@@ -147,7 +155,9 @@ fn known_sorted() -> &'static [&'static str] {
 /// True for a published test key.
 pub fn is_known_public(secret: &[u8]) -> bool {
     let d = digest(secret);
-    known_sorted().binary_search(&d.as_str()).is_ok() || ends_with_example(secret) || is_abandon_phrase(secret)
+    known_sorted().binary_search(&d.as_str()).is_ok()
+        || ends_with_example(secret)
+        || is_abandon_phrase(secret)
 }
 
 /// AWS (and others) mark documentation keys with an `EXAMPLE` suffix.
@@ -178,23 +188,45 @@ mod tests {
             (format!("0X{}", hardhat0.to_uppercase()), true),
             (format!("\"0x{hardhat0}\""), true),
             // Hardhat #19, derived offline.
-            ("0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e".into(), true),
+            (
+                "0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e".into(),
+                true,
+            ),
             (hardhat_words.clone(), true),
             (hardhat_words.replace(' ', "\n"), true),
             // As the bip39 validator narrows a JSON array: outer brackets already gone.
-            (format!("\"{}\"", hardhat_words.replace(' ', "\", \"")), true),
-            ("myth like bonus scare over problem client lizard pioneer submit female collect".into(), true),
-            ("0x0000000000000000000000000000000000000000000000000000000000000001".into(), true),
+            (
+                format!("\"{}\"", hardhat_words.replace(' ', "\", \"")),
+                true,
+            ),
+            (
+                "myth like bonus scare over problem client lizard pioneer submit female collect"
+                    .into(),
+                true,
+            ),
+            (
+                "0x0000000000000000000000000000000000000000000000000000000000000001".into(),
+                true,
+            ),
             ("AKIAIOSFODNN7EXAMPLE".into(), true),
             ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(), true),
-            ("5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ".into(), true),
+            (
+                "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ".into(),
+                true,
+            ),
             ("84842078b09946638c03157f83405213".into(), true),
             ("014df517-39d1-4453-b7b3-9930c563627c".into(), true),
             (["abandon"; 23].join(" ") + " diesel", true),
             (["abandon"; 11].join(" ") + " about", true),
             // A random key and a fresh phrase are not.
-            ("3f1c9a7e5b2d40863f1c9a7e5b2d4086a1b2c3d4e5f60718293a4b5c6d7e8f90".into(), false),
-            ("legal winner thank year wave sausage worth useful legal winner thank yell".into(), false),
+            (
+                "3f1c9a7e5b2d40863f1c9a7e5b2d4086a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
+                false,
+            ),
+            (
+                "legal winner thank year wave sausage worth useful legal winner thank yell".into(),
+                false,
+            ),
             (["abandon"; 5].join(" "), false),
             ("".into(), false),
         ];
@@ -205,7 +237,10 @@ mod tests {
 
     #[test]
     fn github_samples_assembled_at_test_time() {
-        for body in ["ghp_sbUsUmRNn8X74dFU0DJ9Fm1mvdCgtH", "ghp_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ"] {
+        for body in [
+            "ghp_sbUsUmRNn8X74dFU0DJ9Fm1mvdCgtH",
+            "ghp_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ",
+        ] {
             let token = crate::scan::validate::expand_example(&format!("{{{{crc32:{body}}}}}"));
             assert!(is_known_public(token.as_bytes()), "{body}");
         }
@@ -214,7 +249,11 @@ mod tests {
     #[test]
     fn digests_are_well_formed_and_unique() {
         let mut v = KNOWN.to_vec();
-        assert!(v.iter().all(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
+        assert!(v.iter().all(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        }));
         v.sort_unstable();
         v.dedup();
         assert_eq!(v.len(), KNOWN.len());

@@ -64,34 +64,46 @@ impl Language {
     fn sources(self) -> (&'static str, Option<&'static str>) {
         match self {
             Language::English => (include_str!("wordlists/english.txt"), None),
-            Language::Spanish => {
-                (include_str!("wordlists/spanish.txt"), Some(include_str!("wordlists/spanish.nfc.txt")))
-            }
-            Language::French => {
-                (include_str!("wordlists/french.txt"), Some(include_str!("wordlists/french.nfc.txt")))
-            }
+            Language::Spanish => (
+                include_str!("wordlists/spanish.txt"),
+                Some(include_str!("wordlists/spanish.nfc.txt")),
+            ),
+            Language::French => (
+                include_str!("wordlists/french.txt"),
+                Some(include_str!("wordlists/french.nfc.txt")),
+            ),
             Language::Italian => (include_str!("wordlists/italian.txt"), None),
             Language::Portuguese => (include_str!("wordlists/portuguese.txt"), None),
             Language::Czech => (include_str!("wordlists/czech.txt"), None),
-            Language::Japanese => {
-                (include_str!("wordlists/japanese.txt"), Some(include_str!("wordlists/japanese.nfc.txt")))
-            }
-            Language::Korean => {
-                (include_str!("wordlists/korean.txt"), Some(include_str!("wordlists/korean.nfc.txt")))
-            }
+            Language::Japanese => (
+                include_str!("wordlists/japanese.txt"),
+                Some(include_str!("wordlists/japanese.nfc.txt")),
+            ),
+            Language::Korean => (
+                include_str!("wordlists/korean.txt"),
+                Some(include_str!("wordlists/korean.nfc.txt")),
+            ),
             Language::ChineseSimplified => (include_str!("wordlists/chinese_simplified.txt"), None),
-            Language::ChineseTraditional => (include_str!("wordlists/chinese_traditional.txt"), None),
+            Language::ChineseTraditional => {
+                (include_str!("wordlists/chinese_traditional.txt"), None)
+            }
         }
     }
 
     /// Whether words are single CJK characters that may be written without separators.
     fn is_chinese(self) -> bool {
-        matches!(self, Language::ChineseSimplified | Language::ChineseTraditional)
+        matches!(
+            self,
+            Language::ChineseSimplified | Language::ChineseTraditional
+        )
     }
 
     /// Whether every word is ASCII, so a token with a non-ASCII byte cannot be one.
     fn ascii_only(self) -> bool {
-        matches!(self, Language::English | Language::Italian | Language::Portuguese | Language::Czech)
+        matches!(
+            self,
+            Language::English | Language::Italian | Language::Portuguese | Language::Czech
+        )
     }
 
     fn table(self) -> &'static Table {
@@ -119,7 +131,11 @@ impl Table {
                 index.insert(folded, i as u16);
             }
         }
-        for (i, w) in nfc.into_iter().flat_map(|t| t.lines().filter(|w| !w.is_empty())).enumerate() {
+        for (i, w) in nfc
+            .into_iter()
+            .flat_map(|t| t.lines().filter(|w| !w.is_empty()))
+            .enumerate()
+        {
             index.entry(w.to_string()).or_insert(i as u16);
         }
         debug_assert_eq!(words.len(), 2048);
@@ -140,7 +156,11 @@ impl Table {
             return Some(i);
         }
         // An NFKD word typed without its accents' combining marks, or vice versa.
-        if s.chars().any(is_combining) { self.index.get(&strip_combining(s)).copied() } else { None }
+        if s.chars().any(is_combining) {
+            self.index.get(&strip_combining(s)).copied()
+        } else {
+            None
+        }
     }
 }
 
@@ -205,7 +225,10 @@ pub fn english_mnemonic(entropy: &[u8]) -> Option<String> {
     let mut acc: u32 = 0;
     let mut bits = 0;
     let last = hash[0] >> (8 - cs_bits);
-    let stream = entropy.iter().map(|&b| (b, 8)).chain(std::iter::once((last, cs_bits)));
+    let stream = entropy
+        .iter()
+        .map(|&b| (b, 8))
+        .chain(std::iter::once((last, cs_bits)));
     for (b, width) in stream {
         acc = (acc << width) | u32::from(b);
         bits += width;
@@ -261,11 +284,17 @@ fn tokenize(text: &[u8]) -> Vec<Token> {
         let b = text[i];
         if is_word_byte(b) {
             let start = i;
-            while i < text.len() && is_word_byte(text[i]) && !text[i..].starts_with(IDEOGRAPHIC_SPACE) {
+            while i < text.len()
+                && is_word_byte(text[i])
+                && !text[i..].starts_with(IDEOGRAPHIC_SPACE)
+            {
                 i += 1;
             }
             let joined = gap_ok && !tokens.is_empty() && gap_len <= MAX_GAP;
-            tokens.push(Token { range: start..i, joined });
+            tokens.push(Token {
+                range: start..i,
+                joined,
+            });
             gap_ok = true;
             gap_len = 0;
         } else {
@@ -290,7 +319,10 @@ fn split_chars(text: &[u8], tokens: &[Token]) -> Vec<Token> {
         };
         for (k, (off, c)) in s.char_indices().enumerate() {
             let start = t.range.start + off;
-            out.push(Token { range: start..start + c.len_utf8(), joined: if k == 0 { t.joined } else { true } });
+            out.push(Token {
+                range: start..start + c.len_utf8(),
+                joined: if k == 0 { t.joined } else { true },
+            });
         }
     }
     out
@@ -337,7 +369,11 @@ pub fn find_phrase(text: &[u8]) -> Option<Range<usize>> {
         indices.clear();
         indices.extend(toks.iter().map(|t| {
             let w = &text[t.range.clone()];
-            if ascii && !w.is_ascii() { None } else { table.lookup(w) }
+            if ascii && !w.is_ascii() {
+                None
+            } else {
+                table.lookup(w)
+            }
         }));
         let mut i = 0;
         while i < toks.len() {
@@ -390,14 +426,38 @@ mod tests {
 
     /// trezor/python-mnemonic `vectors.json` (English), entropy → mnemonic.
     const VECTORS: &[(&str, &str)] = &[
-        ("00000000000000000000000000000000", "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"),
-        ("7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f", "legal winner thank year wave sausage worth useful legal winner thank yellow"),
-        ("80808080808080808080808080808080", "letter advice cage absurd amount doctor acoustic avoid letter advice cage above"),
-        ("ffffffffffffffffffffffffffffffff", "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong"),
-        ("000000000000000000000000000000000000000000000000", "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon agent"),
-        ("0000000000000000000000000000000000000000000000000000000000000000", "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon art"),
-        ("9e885d952ad362caeb4efe34a8e91bd2", "ozone drill grab fiber curtain grace pudding thank cruise elder eight picnic"),
-        ("f585c11aec520db57dd353c69554b21a89b20fb0650966fa0a9d6f74fd989d8f", "void come effort suffer camp survey warrior heavy shoot primary clutch crush open amazing screen patrol group space point ten exist slush involve unfold"),
+        (
+            "00000000000000000000000000000000",
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+        ),
+        (
+            "7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f",
+            "legal winner thank year wave sausage worth useful legal winner thank yellow",
+        ),
+        (
+            "80808080808080808080808080808080",
+            "letter advice cage absurd amount doctor acoustic avoid letter advice cage above",
+        ),
+        (
+            "ffffffffffffffffffffffffffffffff",
+            "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong",
+        ),
+        (
+            "000000000000000000000000000000000000000000000000",
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon agent",
+        ),
+        (
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon art",
+        ),
+        (
+            "9e885d952ad362caeb4efe34a8e91bd2",
+            "ozone drill grab fiber curtain grace pudding thank cruise elder eight picnic",
+        ),
+        (
+            "f585c11aec520db57dd353c69554b21a89b20fb0650966fa0a9d6f74fd989d8f",
+            "void come effort suffer camp survey warrior heavy shoot primary clutch crush open amazing screen patrol group space point ten exist slush involve unfold",
+        ),
     ];
 
     #[test]
@@ -405,7 +465,11 @@ mod tests {
         for (entropy, phrase) in VECTORS {
             let e = hex::decode(entropy).unwrap();
             assert_eq!(english_mnemonic(&e).as_deref(), Some(*phrase));
-            assert_eq!(find_phrase(phrase.as_bytes()), Some(0..phrase.len()), "{phrase}");
+            assert_eq!(
+                find_phrase(phrase.as_bytes()),
+                Some(0..phrase.len()),
+                "{phrase}"
+            );
         }
     }
 
@@ -431,7 +495,10 @@ mod tests {
         let r = find_phrase(text.as_bytes()).unwrap();
         assert_eq!(&text[r], phrase);
         // Punctuation other than separators breaks a run.
-        assert_eq!(find_phrase(phrase.replace(" wave ", " wave; ").as_bytes()), None);
+        assert_eq!(
+            find_phrase(phrase.replace(" wave ", " wave; ").as_bytes()),
+            None
+        );
     }
 
     #[test]
@@ -440,18 +507,36 @@ mod tests {
         // English `abandon … about` (index 3).
         for lang in Language::ALL {
             let t = lang.table();
-            let sep = if lang == Language::Japanese { "\u{3000}" } else { " " };
+            let sep = if lang == Language::Japanese {
+                "\u{3000}"
+            } else {
+                " "
+            };
             let mut words = vec![t.words[0]; 11];
             words.push(t.words[3]);
             let phrase = words.join(sep);
-            assert_eq!(find_phrase(phrase.as_bytes()), Some(0..phrase.len()), "{lang:?}");
+            assert_eq!(
+                find_phrase(phrase.as_bytes()),
+                Some(0..phrase.len()),
+                "{lang:?}"
+            );
         }
         // The NFC spelling and the unaccented spelling of a Spanish word both resolve.
         let es = Language::Spanish.table();
-        let nfkd = es.words.iter().find(|w| w.chars().any(is_combining)).unwrap();
-        let nfc = include_str!("wordlists/spanish.nfc.txt").lines().nth(es.index[*nfkd] as usize).unwrap();
+        let nfkd = es
+            .words
+            .iter()
+            .find(|w| w.chars().any(is_combining))
+            .unwrap();
+        let nfc = include_str!("wordlists/spanish.nfc.txt")
+            .lines()
+            .nth(es.index[*nfkd] as usize)
+            .unwrap();
         assert_eq!(es.lookup(nfc.as_bytes()), es.lookup(nfkd.as_bytes()));
-        assert_eq!(es.lookup(strip_combining(nfkd).as_bytes()), es.lookup(nfkd.as_bytes()));
+        assert_eq!(
+            es.lookup(strip_combining(nfkd).as_bytes()),
+            es.lookup(nfkd.as_bytes())
+        );
         // Chinese without separators.
         let zh = Language::ChineseSimplified.table();
         let mut s = zh.words[0].repeat(11);
@@ -475,7 +560,13 @@ mod tests {
 
     #[test]
     fn never_panics_on_junk() {
-        for junk in [&b""[..], b"\xff\xfe\xe3\x80", b"\xe3\x80\x80\xe3\x80\x80", b"a,,,,,,b", &[0x80; 100]] {
+        for junk in [
+            &b""[..],
+            b"\xff\xfe\xe3\x80",
+            b"\xe3\x80\x80\xe3\x80\x80",
+            b"a,,,,,,b",
+            &[0x80; 100],
+        ] {
             let _ = find_phrase(junk);
         }
     }

@@ -62,7 +62,10 @@ pub fn b64_standard(s: &[u8]) -> Option<Vec<u8>> {
 
 /// URL-safe base64, padding optional.
 pub fn b64_url(s: &[u8]) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD_INDIFFERENT.decode(s).ok().or_else(|| URL_SAFE_PAD_INDIFFERENT.decode(s).ok())
+    URL_SAFE_NO_PAD_INDIFFERENT
+        .decode(s)
+        .ok()
+        .or_else(|| URL_SAFE_PAD_INDIFFERENT.decode(s).ok())
 }
 
 /// The order of the secp256k1 group, big-endian (SEC 2 §2.4.1; formats.md B.4).
@@ -109,7 +112,10 @@ mod tests {
     fn base58check_round_trip() {
         let payload = b"\x80keyleak";
         let s = base58check_encode(payload);
-        assert_eq!(base58check_decode(s.as_bytes()).as_deref(), Some(&payload[..]));
+        assert_eq!(
+            base58check_decode(s.as_bytes()).as_deref(),
+            Some(&payload[..])
+        );
         let mut bad = s.into_bytes();
         let last = bad.len() - 1;
         bad[last] = if bad[last] == b'2' { b'3' } else { b'2' };

@@ -6,7 +6,9 @@ use super::encoding::{base58check_decode, hex_into, is_secp256k1_scalar};
 /// WIF (en.bitcoin.it/wiki/Wallet_import_format): version 0x80 (mainnet) or 0xEF
 /// (testnet/regtest), a 32-byte scalar, and 0x01 when the public key is compressed.
 pub fn wif(s: &[u8]) -> bool {
-    let Some(p) = base58check_decode(s) else { return false };
+    let Some(p) = base58check_decode(s) else {
+        return false;
+    };
     let key = match (p.first(), p.len()) {
         (Some(0x80 | 0xEF), 33) => &p[1..33],
         (Some(0x80 | 0xEF), 34) if p[33] == 0x01 => &p[1..33],
@@ -34,7 +36,9 @@ const XPRV_VERSIONS: [(u32, &str); 10] = [
 /// BIP32 serialized extended private key: 78 bytes = version(4) ‖ depth(1) ‖ parent
 /// fingerprint(4) ‖ child number(4) ‖ chain code(32) ‖ 0x00 ‖ key(32).
 pub fn bip32_xprv(s: &[u8]) -> bool {
-    let Some(p) = base58check_decode(s) else { return false };
+    let Some(p) = base58check_decode(s) else {
+        return false;
+    };
     if p.len() != 78 {
         return false;
     }
@@ -53,7 +57,10 @@ pub fn bip32_xprv(s: &[u8]) -> bool {
 /// obviously made-up pattern. Random keys have ~16 distinct digits and no long runs, so the
 /// pattern tests cost nothing in recall.
 pub fn eth_private_key(s: &[u8]) -> bool {
-    let hex = s.strip_prefix(b"0x").or_else(|| s.strip_prefix(b"0X")).unwrap_or(s);
+    let hex = s
+        .strip_prefix(b"0x")
+        .or_else(|| s.strip_prefix(b"0X"))
+        .unwrap_or(s);
     let mut k = [0u8; 32];
     if !hex_into(hex, &mut k) || !is_secp256k1_scalar(&k) {
         return false;
@@ -90,15 +97,25 @@ fn is_trivial_hex(hex: &[u8]) -> bool {
 /// (wallet "export private key"); bytes 32..64 must be the ed25519 public key of the seed in
 /// bytes 0..32, which no random 64 bytes satisfy.
 pub fn solana_keypair(s: &[u8]) -> bool {
-    let bytes = if s.first() == Some(&b'[') { json_byte_array(s) } else { bs58::decode(s).into_vec().ok() };
-    let Some(bytes) = bytes.filter(|b| b.len() == 64) else { return false };
-    let Ok(seed) = <[u8; 32]>::try_from(&bytes[..32]) else { return false };
+    let bytes = if s.first() == Some(&b'[') {
+        json_byte_array(s)
+    } else {
+        bs58::decode(s).into_vec().ok()
+    };
+    let Some(bytes) = bytes.filter(|b| b.len() == 64) else {
+        return false;
+    };
+    let Ok(seed) = <[u8; 32]>::try_from(&bytes[..32]) else {
+        return false;
+    };
     ed25519_public(&seed)[..] == bytes[32..]
 }
 
 /// The ed25519 public key of a 32-byte seed (RFC 8032 §5.1.5).
 pub fn ed25519_public(seed: &[u8; 32]) -> [u8; 32] {
-    ed25519_dalek::SigningKey::from_bytes(seed).verifying_key().to_bytes()
+    ed25519_dalek::SigningKey::from_bytes(seed)
+        .verifying_key()
+        .to_bytes()
 }
 
 /// Parses `[n, n, …]` of decimal integers 0..=255 (whitespace anywhere between tokens).

@@ -59,8 +59,12 @@ impl<'a> Packets<'a> {
 /// version 2, header (location, identifier, EOS), caveats (each: optional location,
 /// identifier, optional verification id, EOS), EOS, then a 32-byte signature.
 pub fn pypi_macaroon(s: &[u8]) -> bool {
-    let Some(body) = s.strip_prefix(b"pypi-") else { return false };
-    let Some(data) = b64_url(body) else { return false };
+    let Some(body) = s.strip_prefix(b"pypi-") else {
+        return false;
+    };
+    let Some(data) = b64_url(body) else {
+        return false;
+    };
     parse_macaroon(&data).is_some()
 }
 
@@ -102,7 +106,9 @@ pub fn kraken_secret(s: &[u8]) -> bool {
 /// only its alphabet.
 pub fn jwt(s: &[u8]) -> bool {
     let mut parts = s.split(|&b| b == b'.');
-    let (Some(h), Some(p), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
     let json = |seg: &[u8]| -> Option<serde_json::Map<String, serde_json::Value>> {
@@ -112,7 +118,9 @@ pub fn jwt(s: &[u8]) -> bool {
         }
     };
     let header_ok = json(h).is_some_and(|m| m.get("alg").is_some_and(serde_json::Value::is_string));
-    let sig_ok = sig.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let sig_ok = sig
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     header_ok && sig_ok && json(p).is_some()
 }
 
@@ -122,7 +130,8 @@ pub fn jwt(s: &[u8]) -> bool {
 pub fn aws_key_id(s: &[u8]) -> bool {
     const PREFIXES: [&[u8]; 4] = [b"AKIA", b"ASIA", b"ABIA", b"ACCA"];
     s.len() == 20
-        && (PREFIXES.iter().any(|p| s.starts_with(p)) || s.starts_with(b"A3T") && s[3].is_ascii_alphanumeric())
+        && (PREFIXES.iter().any(|p| s.starts_with(p))
+            || s.starts_with(b"A3T") && s[3].is_ascii_alphanumeric())
         && base32_decode(&s[4..]).is_some()
 }
 
@@ -169,7 +178,9 @@ pub fn kucoin_objectid(s: &[u8]) -> bool {
         return false;
     }
     let t = u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(u64::MAX, |d| d.as_secs());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(u64::MAX, |d| d.as_secs());
     (KUCOIN_EPOCH..=now.saturating_add(86_400)).contains(&t)
 }
 
@@ -177,8 +188,14 @@ pub fn kucoin_objectid(s: &[u8]) -> bool {
 /// DER length covers exactly the decoded bytes. Whitespace (line breaks of a PEM body) is
 /// ignored.
 pub fn base64_der(s: &[u8]) -> bool {
-    let compact: Vec<u8> = s.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-    let Some(d) = b64_standard(&compact).or_else(|| b64_url(&compact)) else { return false };
+    let compact: Vec<u8> = s
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let Some(d) = b64_standard(&compact).or_else(|| b64_url(&compact)) else {
+        return false;
+    };
     if d.len() < 2 || d[0] != 0x30 {
         return false;
     }
@@ -187,7 +204,9 @@ pub fn base64_der(s: &[u8]) -> bool {
         // Long form, 1–4 length bytes; DER forbids a long form for lengths below 128.
         n @ 0x81..=0x84 => {
             let k = usize::from(n & 0x7f);
-            let Some(bytes) = d.get(2..2 + k) else { return false };
+            let Some(bytes) = d.get(2..2 + k) else {
+                return false;
+            };
             if bytes[0] == 0 {
                 return false;
             }
