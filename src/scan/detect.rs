@@ -354,6 +354,22 @@ mod tests {
         let _ = found(Detector::Bip39, &bytes);
     }
 
+    proptest::proptest! {
+        /// Ranges stay inside the input and every found array parses, whatever the bytes.
+        #[test]
+        fn ranges_in_bounds(bytes in proptest::collection::vec(
+            proptest::sample::select(b"ab z,\"'\n[]0123456789\xe3\x80".to_vec()), 0..400)
+        ) {
+            for d in Detector::ALL {
+                let mut out = Vec::new();
+                d.find(&bytes, &mut out);
+                for r in out {
+                    proptest::prop_assert!(r.start < r.end && r.end <= bytes.len());
+                }
+            }
+        }
+    }
+
     fn keypair_json(sep: &str) -> String {
         let items: Vec<String> = (0..64).map(|i| ((i * 37) % 256).to_string()).collect();
         format!("[{}]", items.join(sep))

@@ -20,7 +20,6 @@ mod example;
 mod keys;
 mod structure;
 
-pub use bip39::Language as Bip39Language;
 pub use example::expand_example;
 pub use structure::aws_account_id;
 
@@ -644,6 +643,25 @@ mod tests {
         let (a, b) = two.split_once(' ').unwrap();
         assert_eq!(a[4..], b[4..], "the prefix is not checksummed");
         assert_eq!(expand_example("{{solana-json:zz}}"), "{{solana-json:zz}}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Arbitrary bytes, and bytes behind each validator's expected prefix, never panic
+        /// and never yield a range outside the input.
+        #[test]
+        fn never_panics_and_stays_in_bounds(
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            prefix in proptest::sample::select(vec!["", "ghp_", "npm_", "pypi-AgEI", "0x", "[", "eyJ", "AKIA", "MC4C", "xprv", "abandon "]),
+        ) {
+            let input = [prefix.as_bytes(), &tail].concat();
+            for v in Validator::ALL {
+                if let Some(r) = v.check(&input) {
+                    proptest::prop_assert!(r.start <= r.end && r.end <= input.len());
+                }
+            }
+        }
     }
 
     #[test]
