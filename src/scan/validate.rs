@@ -51,7 +51,7 @@ pub enum Validator {
     SolanaKeypair,
     /// JWT: header base64url-decodes to JSON with `alg`.
     Jwt,
-    /// AWS key id: base32 body decodes to a plausible account id.
+    /// AWS access key id: known prefix and a 16-character base32 body that decodes.
     AwsKeyId,
     /// KuCoin key: a MongoDB ObjectId whose timestamp is 2017..now.
     KucoinObjectId,
