@@ -74,12 +74,14 @@ impl Engine {
         if raw.is_empty() {
             return Vec::new();
         }
+        drop_shadowed(self.rules(), &mut raw);
         let mut index = LineIndex::new();
         let mut findings: Vec<Finding> = raw
             .into_iter()
             .map(|m| self.to_finding(path, hay, &mut index, m))
             .collect();
         crate::scan::group_credentials(self.rules(), &mut findings);
+        drop_lone_parts(self.rules(), &mut findings);
         findings
     }
 
@@ -169,6 +171,59 @@ fn utf16_to_utf8(hay: &[u8]) -> Option<String> {
             .map(|r| r.unwrap_or('\u{FFFD}'))
             .collect(),
     )
+}
+
+/// How specific a rule's match is, for choosing between rules that matched the same bytes:
+/// confidence first, then severity, then "not a generic rule".
+fn specificity(rules: &RuleSet, m: &RawMatch) -> (crate::finding::Confidence, Severity, bool) {
+    let r = &rules.rules()[m.rule];
+    (
+        r.confidence,
+        r.severity,
+        !r.tags.iter().any(|t| t == "generic"),
+    )
+}
+
+/// When several rules matched overlapping bytes (a generic assignment rule and an exchange rule
+/// on the same value, a PEM rule inside a GCP service-account key), keeps only the most specific
+/// match, so one secret is one finding. Matches of different credential parts never overlap.
+fn drop_shadowed(rules: &RuleSet, raw: &mut Vec<RawMatch>) {
+    if raw.len() < 2 {
+        return;
+    }
+    raw.sort_by_key(|m| (m.secret.start, std::cmp::Reverse(m.secret.end), m.rule));
+    let mut keep = vec![true; raw.len()];
+    for i in 0..raw.len() {
+        if !keep[i] {
+            continue;
+        }
+        for j in i + 1..raw.len() {
+            if raw[j].secret.start >= raw[i].secret.end {
+                break;
+            }
+            if !keep[j] {
+                continue;
+            }
+            // Overlapping: keep the more specific; on a tie keep the earlier-defined rule.
+            let (a, b) = (specificity(rules, &raw[i]), specificity(rules, &raw[j]));
+            if b > a || (b == a && raw[j].rule < raw[i].rule) {
+                keep[i] = false;
+                break;
+            }
+            keep[j] = false;
+        }
+    }
+    let mut k = keep.iter();
+    raw.retain(|_| *k.next().unwrap_or(&true));
+}
+
+/// Credential parts that are useless alone — a passphrase or a uid without its key and
+/// secret — are reported only as parts of a merged finding, never on their own.
+fn drop_lone_parts(rules: &RuleSet, findings: &mut Vec<Finding>) {
+    findings.retain(|f| {
+        let part = rules.get(&f.rule_id).and_then(|r| r.part.as_deref());
+        !(matches!(part, Some("passphrase" | "uid" | "password")) && f.parts.is_empty())
+    });
 }
 
 /// Lines within which parts of one credential are merged into one finding.

@@ -6,5 +6,6 @@
 mod util;
 
 mod config;
+mod crypto;
 mod dir;
 mod sarif;
