@@ -2,7 +2,9 @@
 //! read. Every source turns its inputs into findings through the shared [`crate::scan::Engine`].
 
 pub mod dir;
+pub mod diff;
 pub mod git;
+mod gittime;
 pub mod stdin;
 
 use std::sync::atomic::{AtomicU64, Ordering};
