@@ -346,9 +346,6 @@ pub(crate) fn range(
 ) -> Result<SourceOutput, GitError> {
     let mut out = SourceOutput::default();
     let commits = resolve_range(repo, spec, &mut out)?;
-    counters
-        .total
-        .store(commits.len() as u64, std::sync::atomic::Ordering::Relaxed);
     let mut fs = FileScan::new(repo, engine, counters, opts.max_file_size)?;
     for oid in commits {
         counters

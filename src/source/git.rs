@@ -481,6 +481,9 @@ const MODE_TREE: i32 = 0o040000;
 const MODE_LINK: i32 = 0o120000;
 const MODE_GITLINK: i32 = 0o160000;
 
+/// What [`diff_trees`] reports: a path and its new blob, or why a subtree could not be read.
+type TreeVisitor<'a> = dyn FnMut(&[u8], Result<Oid, git2::Error>) + 'a;
+
 /// Calls `found(path, Ok(blob))` for every regular file in `new` whose blob differs from the
 /// one at the same path in `old`, descending only into subtrees whose id changed, and
 /// `found(dir, Err(_))` for a subtree that cannot be read (the walk goes on). Symlinks (their
@@ -490,7 +493,7 @@ fn diff_trees(
     old: Option<&Tree<'_>>,
     new: &Tree<'_>,
     path: &mut Vec<u8>,
-    found: &mut dyn FnMut(&[u8], Result<Oid, git2::Error>),
+    found: &mut TreeVisitor<'_>,
 ) {
     for entry in new.iter() {
         let mode = entry.filemode();

@@ -1,8 +1,8 @@
 //! Inputs: where bytes come from (a directory walk, git history, stdin) and what could not be
 //! read. Every source turns its inputs into findings through the shared [`crate::scan::Engine`].
 
-pub mod dir;
 pub mod diff;
+pub mod dir;
 pub mod git;
 mod gittime;
 pub mod stdin;

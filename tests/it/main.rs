@@ -8,4 +8,5 @@ mod util;
 mod config;
 mod crypto;
 mod dir;
+mod git;
 mod sarif;

@@ -1,0 +1,720 @@
+//! `keyleak git`: history, `--staged` and `--range` over real repositories built with the real
+//! `git` command line, including the hard cases SPEC's "Bad input" names.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use crate::util::*;
+use predicates::prelude::*;
+
+const OTHER_KEY: &str = "AKIAZ7XQ4RTWYP3MB2KD";
+const THIRD_KEY: &str = "AKIAJ5KQ7HZ2WRT6BXLE";
+
+/// A fresh repository on branch `main`.
+fn repo() -> TestDir {
+    let t = TestDir::new();
+    t.git(&["init", "-q", "-b", "main"]);
+    t
+}
+
+/// Commits everything (also deletions) and returns the new commit id.
+fn commit(t: &TestDir, msg: &str) -> String {
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+    head(t)
+}
+
+/// Runs git with the test identity plus `env`, returning its output even on failure.
+fn git_env(t: &TestDir, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = std::process::Command::new("git");
+    c.args(args)
+        .current_dir(t.path())
+        .env("HOME", t.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("git runs")
+}
+
+fn head(t: &TestDir) -> String {
+    t.git(&["rev-parse", "HEAD"]).trim().to_string()
+}
+
+fn scan(t: &TestDir, extra: &[&str]) -> Output {
+    let mut args = vec!["git", ".", "-f", "json", "--no-progress"];
+    args.extend_from_slice(extra);
+    t.keyleak().args(&args).output().unwrap()
+}
+
+/// `path → commit` of every finding, sorted.
+fn located(o: &Output) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = findings(o)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["commit"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+/// Hash of every file under `.git`, to prove a scan wrote nothing.
+fn snapshot_git_dir(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    use sha2::{Digest, Sha256};
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.join(".git")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.insert(
+                    p.strip_prefix(root).unwrap().display().to_string(),
+                    Sha256::digest(&bytes).to_vec(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn history_attributes_the_introducing_commit() {
+    let t = repo();
+    t.write("README.md", "hello\n");
+    commit(&t, "init");
+    t.write(
+        "config/app.env",
+        format!("# creds\nAWS_ACCESS_KEY_ID={AWS_KEY}\n"),
+    );
+    let added = commit(&t, "add creds");
+    t.write("README.md", "hello again\n");
+    commit(&t, "later");
+    let o = scan(&t, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let f = findings(&o);
+    assert_eq!(f.len(), 1, "{}", stdout(&o));
+    let f = &f[0];
+    assert_eq!(f["path"], "config/app.env");
+    assert_eq!(f["line"], 2);
+    assert_eq!(f["commit"], added.as_str());
+    assert_eq!(f["author"], "Test Author");
+    assert_eq!(f["email"], "author@example.com");
+    let date = f["date"].as_str().unwrap();
+    assert!(
+        date.len() == 25 && &date[10..11] == "T" && (date.ends_with(":00") || date.contains('+')),
+        "not RFC 3339: {date}"
+    );
+    let blob = t.git(&["rev-parse", "HEAD:config/app.env"]);
+    assert_eq!(f["blob"], blob.trim());
+    assert!(!stdout(&o).contains(AWS_KEY));
+    assert!(stderr(&o).contains("3 commits"), "{}", stderr(&o));
+}
+
+#[test]
+fn clean_history_exits_0() {
+    let t = repo();
+    t.write("a.txt", "nothing here\n");
+    commit(&t, "init");
+    t.keyleak().args(["git", "."]).assert().code(0);
+}
+
+#[test]
+fn empty_repository_is_clean() {
+    let t = repo();
+    let o = scan(&t, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(findings(&o).is_empty());
+    // Staged with nothing staged and an unborn HEAD: also clean.
+    assert_eq!(scan(&t, &["--staged"]).status.code(), Some(0));
+}
+
+#[test]
+fn unborn_head_staged_reports_everything_staged() {
+    let t = repo();
+    t.write("a.txt", format!("one\ntwo\nkey={AWS_KEY}\n"));
+    t.git(&["add", "a.txt"]);
+    let o = scan(&t, &["--staged"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let f = findings(&o);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["path"], "a.txt");
+    assert_eq!(f[0]["line"], 3);
+    assert!(f[0].get("commit").is_none_or(|c| c.is_null()), "{}", f[0]);
+    // History has no commit yet: nothing to scan, not an error.
+    assert_eq!(scan(&t, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn detached_head_commits_are_scanned() {
+    let t = repo();
+    t.write("a.txt", "x\n");
+    commit(&t, "init");
+    t.git(&["checkout", "-q", "--detach"]);
+    t.write("b.txt", format!("{AWS_KEY}\n"));
+    let detached = commit(&t, "only on a detached HEAD");
+    let o = scan(&t, &[]);
+    assert_eq!(located(&o), [("b.txt".to_string(), detached)]);
+}
+
+#[test]
+fn stash_is_scanned() {
+    let t = repo();
+    t.write("a.txt", "x\n");
+    commit(&t, "init");
+    t.write("a.txt", format!("x\n{AWS_KEY}\n"));
+    t.git(&["stash", "-q"]);
+    let o = scan(&t, &[]);
+    assert_eq!(findings(&o).len(), 1, "{}", stdout(&o));
+}
+
+#[test]
+fn shallow_clone_stops_cleanly_with_a_note() {
+    let origin = repo();
+    origin.write("old.txt", format!("{AWS_KEY}\n"));
+    commit(&origin, "one");
+    origin.write("a.txt", "a\n");
+    commit(&origin, "two");
+    origin.write("b.txt", format!("{OTHER_KEY}\n"));
+    let tip = commit(&origin, "three");
+    let t = TestDir::new();
+    let url = format!("file://{}", origin.path().display());
+    t.git(&["clone", "-q", "--depth", "1", &url, "c"]);
+    let c = t.path().join("c");
+    let o = t
+        .keyleak()
+        .args(["git", "c", "-f", "json", "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // Both files exist at the boundary, which is all the history there is.
+    let got = located(&o);
+    assert_eq!(
+        got,
+        [
+            ("b.txt".into(), tip.clone()),
+            ("old.txt".into(), tip.clone())
+        ]
+    );
+    let notes = json(&o)["notes"].to_string();
+    assert!(notes.contains("shallow clone: history before"), "{notes}");
+    assert!(notes.contains(&tip[..12]), "{notes}");
+    assert!(
+        stderr(&o).contains("warning: shallow clone"),
+        "{}",
+        stderr(&o)
+    );
+    // A range whose base was not fetched: exit 2, and say how to fix it.
+    let base = git_in(origin.path(), &["rev-parse", "HEAD~2"]);
+    let range = format!("{}..HEAD", base.trim());
+    t.keyleak()
+        .args(["git", "c", "--range", &range])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("fetch more history")
+                .and(predicate::str::contains("fetch-depth: 0")),
+        );
+    assert!(c.join(".git/shallow").exists());
+}
+
+#[test]
+fn submodule_gitlink_is_not_an_error() {
+    let sub = repo();
+    sub.write("inside.txt", format!("{OTHER_KEY}\n"));
+    commit(&sub, "sub");
+    let t = repo();
+    t.write("a.txt", format!("{AWS_KEY}\n"));
+    commit(&t, "init");
+    let url = sub.path().display().to_string();
+    t.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "vendor/sub",
+    ]);
+    commit(&t, "add submodule");
+    let o = scan(&t, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // The submodule's own history is another repository: only a.txt is found.
+    let paths: Vec<String> = located(&o).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["a.txt"]);
+    assert_eq!(
+        json(&o)["skipped"].as_array().unwrap().len(),
+        0,
+        "{}",
+        stdout(&o)
+    );
+    // Staging a submodule bump is not an error either.
+    assert_eq!(scan(&t, &["--staged"]).status.code(), Some(0));
+}
+
+#[test]
+fn secret_added_in_a_merge_resolution_is_found() {
+    let t = repo();
+    t.write("conf.txt", "key = none\n");
+    let base = commit(&t, "base");
+    t.git(&["checkout", "-q", "-b", "feature"]);
+    t.write("conf.txt", "key = feature\n");
+    t.write("feature.txt", format!("{OTHER_KEY}\n"));
+    let feature = commit(&t, "feature");
+    t.git(&["checkout", "-q", "main"]);
+    t.write("conf.txt", "key = main\n");
+    commit(&t, "main");
+    let out = git_env(&t, &["merge", "-q", "feature"], &[]);
+    assert!(!out.status.success(), "expected a conflict");
+    assert!(t.path().join(".git/MERGE_HEAD").exists());
+    t.write("conf.txt", format!("key = {AWS_KEY}\n"));
+    let merge = commit(&t, "merge with a secret in the resolution");
+
+    let o = scan(&t, &[]);
+    assert_eq!(
+        located(&o),
+        [
+            ("conf.txt".into(), merge.clone()),
+            ("feature.txt".into(), feature.clone())
+        ]
+    );
+    // The range adds both, each attributed to the commit that really added it: the merge
+    // is not blamed for the lines it brought in from `feature`.
+    let o = scan(&t, &["--range", &format!("{base}..HEAD")]);
+    assert_eq!(
+        located(&o),
+        [
+            ("conf.txt".into(), merge.clone()),
+            ("feature.txt".into(), feature)
+        ]
+    );
+    // The merge commit alone adds only its resolution.
+    let o = scan(&t, &["--range", &merge]);
+    assert_eq!(located(&o), [("conf.txt".into(), merge)]);
+}
+
+#[test]
+fn secret_added_then_deleted() {
+    let t = repo();
+    t.write("a.txt", "x\n");
+    commit(&t, "init");
+    t.write("a.txt", format!("x\n{AWS_KEY}\n"));
+    let added = commit(&t, "oops");
+    t.write("a.txt", "x\n");
+    let removed = commit(&t, "remove");
+    let o = scan(&t, &[]);
+    assert_eq!(located(&o), [("a.txt".into(), added.clone())]);
+    assert_eq!(findings(&o)[0]["line"], 2);
+    // The deleting commit adds nothing.
+    assert_eq!(scan(&t, &["--range", &removed]).status.code(), Some(0));
+    // The range over both still reports the addition.
+    let o = scan(&t, &["--range", "HEAD~2..HEAD"]);
+    assert_eq!(located(&o), [("a.txt".into(), added)]);
+}
+
+#[test]
+fn same_secret_in_three_branches_has_one_fingerprint() {
+    let t = repo();
+    t.write("README", "r\n");
+    commit(&t, "init");
+    let mut want = Vec::new();
+    for (i, b) in ["one", "two", "three"].iter().enumerate() {
+        t.git(&["checkout", "-q", "-b", b, "main"]);
+        // Different files around the same secret: three blobs, three locations.
+        let path = format!("{b}/cfg.txt");
+        t.write(&path, format!("{}\nkey={AWS_KEY}\n", "#".repeat(i + 1)));
+        want.push((path, commit(&t, b)));
+    }
+    t.git(&["checkout", "-q", "main"]);
+    let o = scan(&t, &[]);
+    want.sort();
+    assert_eq!(located(&o), want);
+    let fps: std::collections::HashSet<String> = findings(&o)
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fps.len(), 1);
+    // --branch limits the refs walked.
+    let o = scan(&t, &["--branch", "two"]);
+    assert_eq!(located(&o).len(), 1);
+    assert_eq!(located(&o)[0].0, "two/cfg.txt");
+    assert_eq!(scan(&t, &["--branch", "nope"]).status.code(), Some(2));
+}
+
+#[test]
+fn one_blob_at_two_paths_is_two_findings() {
+    let t = repo();
+    t.write("a.txt", format!("{AWS_KEY}\n"));
+    let first = commit(&t, "one");
+    t.write("copy/a.txt", format!("{AWS_KEY}\n"));
+    let second = commit(&t, "two");
+    let o = scan(&t, &[]);
+    assert_eq!(
+        located(&o),
+        [("a.txt".into(), first), ("copy/a.txt".into(), second)]
+    );
+    assert!(stderr(&o).contains("scanned 1 blobs"), "{}", stderr(&o));
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_paths_and_contents() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = repo();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    // Invalid UTF-8 (but no byte-order mark, which would make it UTF-16).
+    let mut content = b"\xfd\xfe\xff garbage \xc3\x28 key=".to_vec();
+    content.extend_from_slice(AWS_KEY.as_bytes());
+    content.extend_from_slice(b" \xe9\n");
+    std::fs::write(t.path().join(name), &content).unwrap();
+    let c = commit(&t, "latin-1 name");
+    let o = scan(&t, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(located(&o), [("caf\u{fffd}.txt".into(), c)]);
+    // Staged and range go through the same path handling.
+    assert_eq!(scan(&t, &["--range", "HEAD"]).status.code(), Some(1));
+}
+
+#[test]
+fn renamed_file_keeps_the_adding_commit() {
+    let t = repo();
+    t.write("a.txt", format!("one\n{AWS_KEY}\nthree\n"));
+    let added = commit(&t, "add");
+    t.git(&["mv", "a.txt", "b.txt"]);
+    let renamed = commit(&t, "rename");
+    // History: the secret was introduced at a.txt by `added`; b.txt is a new location of the
+    // same blob, introduced by the rename.
+    let o = scan(&t, &[]);
+    assert_eq!(
+        located(&o),
+        [
+            ("a.txt".into(), added.clone()),
+            ("b.txt".into(), renamed.clone())
+        ]
+    );
+    // A rename adds no line.
+    assert_eq!(scan(&t, &["--range", &renamed]).status.code(), Some(0));
+    // A rename with an edit elsewhere in the file reports only the edited line's secrets.
+    t.git(&["mv", "b.txt", "c.txt"]);
+    t.write(
+        "c.txt",
+        format!("one\n{AWS_KEY}\nthree\nfour {OTHER_KEY}\n"),
+    );
+    t.git(&["add", "-A"]);
+    let o = scan(&t, &["--staged"]);
+    let f = findings(&o);
+    assert_eq!(f.len(), 1, "{}", stdout(&o));
+    assert_eq!(f[0]["path"], "c.txt");
+    assert_eq!(f[0]["line"], 4);
+    // A mode change adds nothing either.
+    t.git(&["reset", "-q", "--hard"]);
+    t.git(&["update-index", "--chmod=+x", "b.txt"]);
+    assert_eq!(scan(&t, &["--staged"]).status.code(), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn corrupt_loose_object_is_skipped_and_the_scan_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = repo();
+    t.write("good.txt", format!("{AWS_KEY}\n"));
+    t.write("bad.txt", format!("{OTHER_KEY}\n"));
+    commit(&t, "two files");
+    let blob = t.git(&["rev-parse", "HEAD:bad.txt"]);
+    let blob = blob.trim();
+    let obj = t
+        .path()
+        .join(".git/objects")
+        .join(&blob[..2])
+        .join(&blob[2..]);
+    std::fs::set_permissions(&obj, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&obj, b"this is not a zlib stream at all").unwrap();
+    let o = scan(&t, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(located(&o).len(), 1);
+    assert_eq!(located(&o)[0].0, "good.txt");
+    let skipped = json(&o)["skipped"].as_array().unwrap().clone();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0]["path"].as_str().unwrap().ends_with(":bad.txt"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[0]["reason"].as_str().unwrap().contains("corrupt"),
+        "{skipped:?}"
+    );
+}
+
+#[test]
+fn not_a_repository_exits_2() {
+    let t = TestDir::new();
+    t.write("a.txt", AWS_KEY);
+    t.keyleak()
+        .args(["git", "."])
+        .env("GIT_CEILING_DIRECTORIES", t.path().parent().unwrap())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a git repository"));
+}
+
+#[test]
+fn bad_revisions_exit_2() {
+    let t = repo();
+    t.write("a.txt", "x\n");
+    commit(&t, "init");
+    for spec in ["nope", "nope..HEAD", "HEAD..nope", "main...nope"] {
+        t.keyleak()
+            .args(["git", ".", "--range", spec])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("bad revision `nope`"));
+    }
+    t.keyleak()
+        .args(["git", ".", "--since", "last tuesday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--since"));
+}
+
+#[test]
+fn staged_reports_only_added_lines() {
+    let t = repo();
+    t.write("a.txt", format!("one\nold={AWS_KEY}\nthree\n"));
+    t.write("keep.txt", format!("{THIRD_KEY}\n"));
+    commit(&t, "init");
+    // A secret already in HEAD is not reported again; the new one is, at its staged line.
+    t.write(
+        "a.txt",
+        format!("zero\none\nold={AWS_KEY}\nthree\nnew={OTHER_KEY}\n"),
+    );
+    t.write("new/b.txt", format!("{THIRD_KEY}\n"));
+    t.git(&["add", "a.txt", "new/b.txt"]);
+    // Unstaged changes are not what the next commit adds.
+    t.write("keep.txt", format!("{THIRD_KEY}\n{OTHER_KEY}\n"));
+    let o = scan(&t, &["--staged"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let mut got: Vec<(String, u64)> = findings(&o)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [("a.txt".to_string(), 5), ("new/b.txt".to_string(), 1)]
+    );
+    // Removing lines adds nothing.
+    t.git(&["reset", "-q", "--hard"]);
+    t.write("a.txt", "one\nthree\n");
+    t.git(&["add", "a.txt"]);
+    assert_eq!(scan(&t, &["--staged"]).status.code(), Some(0));
+}
+
+const PEM_RULE: &str = r#"
+[[rule]]
+id = "test-pem"
+name = "Test PEM block"
+keywords = ["-----BEGIN TEST KEY-----"]
+regex = '''(?s)(?P<secret>-----BEGIN TEST KEY-----\n[A-Za-z0-9+/=\n]{20,400}?-----END TEST KEY-----)'''
+severity = "high"
+confidence = "high"
+examples = ["-----BEGIN TEST KEY-----\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldY\n-----END TEST KEY-----", "-----BEGIN TEST KEY-----\nMDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1u\n-----END TEST KEY-----"]
+negative_examples = ["-----BEGIN TEST KEY-----\n-----END TEST KEY-----", "BEGIN TEST KEY"]
+"#;
+
+#[test]
+fn staged_multi_line_secret_with_one_changed_line() {
+    let t = repo();
+    let cfg = TestDir::new();
+    let cfg_path = cfg.write("rules.toml", PEM_RULE);
+    let cfg_path = cfg_path.to_str().unwrap();
+    let pem = |body: &str| {
+        format!(
+            "intro\n-----BEGIN TEST KEY-----\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldY\n{body}\n-----END TEST KEY-----\n"
+        )
+    };
+    t.write("key.pem", pem("MDEyMzQ1Njc4OWFiY2RlZmdoaWprbG1u"));
+    commit(&t, "init");
+    let o = scan(&t, &["--staged", "-c", cfg_path]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Only the middle of the block changes: the whole block is the new secret.
+    t.write("key.pem", pem("Wnl4d3Z1dHNycXBvbm1sa2ppaGdmZWRj"));
+    t.git(&["add", "key.pem"]);
+    let o = scan(&t, &["--staged", "-c", cfg_path]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let f = findings(&o);
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        (f[0]["line"].as_u64(), f[0]["end_line"].as_u64()),
+        (Some(2), Some(5))
+    );
+}
+
+#[test]
+fn range_forms() {
+    let t = repo();
+    t.write("a.txt", format!("{AWS_KEY}\n"));
+    commit(&t, "base");
+    t.git(&["checkout", "-q", "-b", "pr"]);
+    t.write("b.txt", format!("{OTHER_KEY}\n"));
+    let pr1 = commit(&t, "pr one");
+    t.write("b.txt", format!("{OTHER_KEY}\nx={THIRD_KEY}\n"));
+    let pr2 = commit(&t, "pr two");
+    t.git(&["checkout", "-q", "main"]);
+    t.write("main.txt", format!("{THIRD_KEY}\n"));
+    let main2 = commit(&t, "main moves on");
+    let mut want = [
+        ("b.txt".to_string(), pr1.clone()),
+        ("b.txt".to_string(), pr2.clone()),
+    ];
+    want.sort();
+    // `main..pr` and `main...pr` both select the pull request's two commits.
+    assert_eq!(located(&scan(&t, &["--range", "main..pr"])), want);
+    assert_eq!(located(&scan(&t, &["--range", "main...pr"])), want);
+    // A single revision: that commit alone.
+    let o = scan(&t, &["--range", &pr2]);
+    assert_eq!(located(&o), [("b.txt".to_string(), pr2.clone())]);
+    assert_eq!(findings(&o)[0]["line"], 2);
+    // `pr..main`: only main's new commit.
+    assert_eq!(
+        located(&scan(&t, &["--range", "pr..main"])),
+        [("main.txt".to_string(), main2)]
+    );
+    // An empty range is clean.
+    assert_eq!(scan(&t, &["--range", "pr..pr"]).status.code(), Some(0));
+}
+
+#[test]
+fn since_and_max_count_limit_commits() {
+    let t = repo();
+    let at = |date: &str, file: &str, body: String| {
+        t.write(file, body);
+        t.git(&["add", "-A"]);
+        let out = git_env(
+            &t,
+            &["commit", "-q", "-m", file],
+            &[("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    at(
+        "2020-01-01T00:00:00+00:00",
+        "old.txt",
+        format!("{AWS_KEY}\n"),
+    );
+    at(
+        "2022-01-01T00:00:00+00:00",
+        "mid.txt",
+        format!("{OTHER_KEY}\n"),
+    );
+    at(
+        "2024-01-01T00:00:00+00:00",
+        "new.txt",
+        format!("{THIRD_KEY}\n"),
+    );
+    let paths = |o: &Output| located(o).into_iter().map(|(p, _)| p).collect::<Vec<_>>();
+    assert_eq!(paths(&scan(&t, &[])), ["mid.txt", "new.txt", "old.txt"]);
+    assert_eq!(
+        paths(&scan(&t, &["--since", "2021-06-01"])),
+        ["mid.txt", "new.txt"]
+    );
+    assert_eq!(
+        paths(&scan(&t, &["--since", "2023-12-31T23:00:00-02:00"])),
+        Vec::<String>::new()
+    );
+    assert_eq!(paths(&scan(&t, &["--max-count", "1"])), ["new.txt"]);
+    assert_eq!(
+        paths(&scan(&t, &["--max-count", "2"])),
+        ["mid.txt", "new.txt"]
+    );
+    let o = scan(&t, &["--max-count", "2"]);
+    let f = findings(&o);
+    let new = f.iter().find(|f| f["path"] == "new.txt").unwrap();
+    assert_eq!(new["date"], "2024-01-01T00:00:00+00:00");
+}
+
+#[test]
+fn binary_and_oversized_blobs_are_skipped() {
+    let t = repo();
+    let mut bin = b"\0\x01\x02".to_vec();
+    bin.extend_from_slice(AWS_KEY.as_bytes());
+    t.write("img.bin", bin);
+    t.write("big.txt", format!("{}{OTHER_KEY}\n", "a ".repeat(3000)));
+    t.write("small.txt", format!("{THIRD_KEY}\n"));
+    commit(&t, "files");
+    let o = scan(&t, &["--max-file-size", "1KiB"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(located(&o).len(), 1);
+    let skipped = json(&o)["skipped"].to_string();
+    assert!(
+        skipped.contains("img.bin") && skipped.contains("binary"),
+        "{skipped}"
+    );
+    assert!(
+        skipped.contains("big.txt") && skipped.contains("too large"),
+        "{skipped}"
+    );
+}
+
+#[test]
+fn scans_never_write_to_the_repository() {
+    let t = repo();
+    t.write("a.txt", format!("{AWS_KEY}\n"));
+    commit(&t, "one");
+    t.write("b.txt", format!("{OTHER_KEY}\n"));
+    commit(&t, "two");
+    t.write("c.txt", format!("{THIRD_KEY}\n"));
+    t.git(&["add", "c.txt"]);
+    // Make the index stat data stale, the case where a refresh would rewrite it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    t.write("a.txt", format!("{AWS_KEY}\n"));
+    let before = snapshot_git_dir(t.path());
+    for args in [
+        &[][..],
+        &["--staged"],
+        &["--range", "HEAD~1..HEAD"],
+        &["--range", "HEAD"],
+    ] {
+        let o = scan(&t, args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_eq!(snapshot_git_dir(t.path()), before, "{args:?} changed .git/");
+    }
+}
+
+#[test]
+fn a_path_inside_the_work_tree_finds_the_repository() {
+    let t = repo();
+    t.write("sub/dir/a.txt", format!("{AWS_KEY}\n"));
+    commit(&t, "one");
+    let o = t
+        .keyleak()
+        .args(["git", "sub/dir", "-f", "json"])
+        .output()
+        .unwrap();
+    // Paths stay repository-relative whatever directory was named.
+    assert_eq!(located(&o)[0].0, "sub/dir/a.txt");
+}
