@@ -146,6 +146,29 @@ pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
     }
 }
 
+/// Sets libgit2's process-wide knobs for a read-once scan, before any worker thread exists.
+fn tune_libgit2() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // libgit2 re-hashes every object it reads to check its id. A scanner only reads, a
+        // corrupt object still fails to inflate, and the SHA-1 (collision-detecting, so slow)
+        // would cost about as much CPU as the decompression that bounds a history scan.
+        git2::opts::strict_hash_verification(false);
+        // SAFETY: these only store integers in libgit2's global settings; `Once` runs them
+        // before this scan starts any thread that uses libgit2.
+        unsafe {
+            // Commits and trees are parsed once each in walk order; the default 256 MiB
+            // object cache would only hold dead trees (and was most of the peak RSS).
+            let _ = git2::opts::set_cache_max_size(32 << 20);
+            // Packs are memory-mapped and every mapped page read counts in RSS: a full
+            // history touches the whole pack. Cap the mapped windows so memory stays bounded
+            // by this, not by the repository's size.
+            let _ = git2::opts::set_mwindow_size(32 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(96 << 20);
+        }
+    });
+}
+
 /// A libgit2 error as a setup failure, with what was being done.
 pub(crate) fn setup_err(what: &str, e: &git2::Error) -> GitError {
     GitError::Other(format!("{what}: {}", e.message()))
@@ -289,11 +312,7 @@ fn history(
     engine: &Engine,
     counters: &Counters,
 ) -> Result<SourceOutput, GitError> {
-    // libgit2 re-hashes every object it reads to check its id by default. A scanner only
-    // reads, a corrupt object still fails to inflate, and the SHA-1 (collision-detecting,
-    // so slow) would cost as much CPU as the decompression that bounds the whole scan.
-    git2::opts::strict_hash_verification(false);
-
+    tune_libgit2();
     let mut out = SourceOutput::default();
     let commits = walk_commits(repo, limits, &mut out)?;
     let mut inv = Inventory {

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod dir;
 pub mod git;
 mod gittime;
+mod index;
 pub mod stdin;
 
 use std::sync::atomic::{AtomicU64, Ordering};

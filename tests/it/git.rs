@@ -10,6 +10,8 @@ use predicates::prelude::*;
 
 const OTHER_KEY: &str = "AKIAZ7XQ4RTWYP3MB2KD";
 const THIRD_KEY: &str = "AKIAJ5KQ7HZ2WRT6BXLE";
+/// Lines that keep two secrets of one file from being grouped as parts of one credential.
+const GAP: &str = "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n";
 
 /// A fresh repository on branch `main`.
 fn repo() -> TestDir {
@@ -394,7 +396,7 @@ fn non_utf8_paths_and_contents() {
 #[test]
 fn renamed_file_keeps_the_adding_commit() {
     let t = repo();
-    t.write("a.txt", format!("one\n{AWS_KEY}\nthree\n"));
+    t.write("a.txt", format!("one\n{AWS_KEY}\nthree{GAP}\n"));
     let added = commit(&t, "add");
     t.git(&["mv", "a.txt", "b.txt"]);
     let renamed = commit(&t, "rename");
@@ -414,14 +416,14 @@ fn renamed_file_keeps_the_adding_commit() {
     t.git(&["mv", "b.txt", "c.txt"]);
     t.write(
         "c.txt",
-        format!("one\n{AWS_KEY}\nthree\nfour {OTHER_KEY}\n"),
+        format!("one\n{AWS_KEY}\nthree{GAP}\nfour {OTHER_KEY}\n"),
     );
     t.git(&["add", "-A"]);
     let o = scan(&t, &["--staged"]);
     let f = findings(&o);
     assert_eq!(f.len(), 1, "{}", stdout(&o));
     assert_eq!(f[0]["path"], "c.txt");
-    assert_eq!(f[0]["line"], 4);
+    assert_eq!(f[0]["line"], 34);
     // A mode change adds nothing either.
     t.git(&["reset", "-q", "--hard"]);
     t.git(&["update-index", "--chmod=+x", "b.txt"]);
@@ -495,13 +497,13 @@ fn bad_revisions_exit_2() {
 #[test]
 fn staged_reports_only_added_lines() {
     let t = repo();
-    t.write("a.txt", format!("one\nold={AWS_KEY}\nthree\n"));
+    t.write("a.txt", format!("one\nold={AWS_KEY}\nthree{GAP}\n"));
     t.write("keep.txt", format!("{THIRD_KEY}\n"));
     commit(&t, "init");
     // A secret already in HEAD is not reported again; the new one is, at its staged line.
     t.write(
         "a.txt",
-        format!("zero\none\nold={AWS_KEY}\nthree\nnew={OTHER_KEY}\n"),
+        format!("zero\none\nold={AWS_KEY}\nthree{GAP}\nnew={OTHER_KEY}\n"),
     );
     t.write("new/b.txt", format!("{THIRD_KEY}\n"));
     t.git(&["add", "a.txt", "new/b.txt"]);
@@ -521,7 +523,7 @@ fn staged_reports_only_added_lines() {
     got.sort();
     assert_eq!(
         got,
-        [("a.txt".to_string(), 5), ("new/b.txt".to_string(), 1)]
+        [("a.txt".to_string(), 35), ("new/b.txt".to_string(), 1)]
     );
     // Removing lines adds nothing.
     t.git(&["reset", "-q", "--hard"]);
@@ -578,7 +580,7 @@ fn range_forms() {
     t.git(&["checkout", "-q", "-b", "pr"]);
     t.write("b.txt", format!("{OTHER_KEY}\n"));
     let pr1 = commit(&t, "pr one");
-    t.write("b.txt", format!("{OTHER_KEY}\nx={THIRD_KEY}\n"));
+    t.write("b.txt", format!("{OTHER_KEY}{GAP}\nx={THIRD_KEY}\n"));
     let pr2 = commit(&t, "pr two");
     t.git(&["checkout", "-q", "main"]);
     t.write("main.txt", format!("{THIRD_KEY}\n"));
@@ -594,7 +596,7 @@ fn range_forms() {
     // A single revision: that commit alone.
     let o = scan(&t, &["--range", &pr2]);
     assert_eq!(located(&o), [("b.txt".to_string(), pr2.clone())]);
-    assert_eq!(findings(&o)[0]["line"], 2);
+    assert_eq!(findings(&o)[0]["line"], 32);
     // `pr..main`: only main's new commit.
     assert_eq!(
         located(&scan(&t, &["--range", "pr..main"])),
