@@ -9,13 +9,12 @@
 //! line numbers those of the real file. A renamed file with no content change, or a mode
 //! change, adds no line and so reports nothing.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use git2::{
     Delta, Diff, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, IndexEntry, IndexTime,
-    ObjectType, Oid, Repository, Tree,
+    ObjectType, Oid, Patch, Repository, Tree,
 };
 
 use super::git::{
@@ -85,108 +84,75 @@ impl Lines {
     }
 }
 
-/// A file a diff says gained lines: its new path and blob, and the added lines (or all lines
-/// when libgit2 could not diff it line by line, e.g. UTF-16 text it considers binary).
+/// A file a diff says may have gained lines: its new path and blob, and what it replaced.
 #[derive(Debug)]
 struct Changed {
     path: Vec<u8>,
     blob: Oid,
-    /// The blob it replaced, if any: used to drop findings already there when lines are unknown.
-    old_blob: Option<Oid>,
-    lines: Lines,
-    /// libgit2 produced no line diff (binary by its rules).
-    whole: bool,
+    /// The blob it replaced against each parent diffed (`None`: new against that parent). A
+    /// line is added when it is added against every one of them.
+    olds: Vec<Option<Oid>>,
 }
 
 fn diff_options() -> DiffOptions {
     let mut o = DiffOptions::new();
-    // Zero context makes every line of every hunk's new side an added line.
-    o.context_lines(0)
-        .interhunk_lines(0)
-        .ignore_submodules(true)
-        .include_typechange(true);
+    o.ignore_submodules(true).include_typechange(true);
     o
 }
 
-/// Detects renames (and copies of files changed in the same diff) so that moving a file, even
-/// with small edits, only reports the edited lines.
+/// Detects renames so that moving a file, even with small edits, only reports the edited
+/// lines. Copies are not detected: a copy puts the secret at one more path, which is new.
 fn find_renames(diff: &mut Diff<'_>) -> Result<(), git2::Error> {
     let mut f = DiffFindOptions::new();
-    f.renames(true).copies(true);
+    f.renames(true);
     diff.find_similar(Some(&mut f))
 }
 
-/// The files of `diff` that gained content, with their added lines.
-fn changed_files(diff: &Diff<'_>) -> Result<Vec<Changed>, git2::Error> {
-    let mut files: Vec<Changed> = Vec::new();
+/// The files of `diff` that may have gained content. Only the deltas are used: libgit2's own
+/// patch generation would look up `.gitattributes` diff drivers, which loads the whole index
+/// (the cost `--staged` exists to avoid); lines are diffed later from the blobs themselves.
+fn changed_files(diff: &Diff<'_>) -> Vec<Changed> {
+    let is_file = |m: FileMode| matches!(m, FileMode::Blob | FileMode::BlobExecutable);
+    let mut files = Vec::new();
     for delta in diff.deltas() {
-        let adds = matches!(
-            delta.status(),
-            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-        );
-        let new = delta.new_file();
-        if !adds || !matches!(new.mode(), FileMode::Blob | FileMode::BlobExecutable) {
+        let (old, new) = (delta.old_file(), delta.new_file());
+        let adds = match delta.status() {
+            Delta::Added | Delta::Typechange => true,
+            // Same blob: a pure rename or a mode change adds no line.
+            Delta::Modified | Delta::Renamed => old.id() != new.id(),
+            _ => false,
+        };
+        if !adds || !is_file(new.mode()) {
             continue;
         }
-        let old = delta.old_file();
-        let old_blob = (matches!(old.mode(), FileMode::Blob | FileMode::BlobExecutable)
-            && !old.id().is_zero())
-        .then(|| old.id());
+        let old_blob = (is_file(old.mode()) && !old.id().is_zero()).then(|| old.id());
         files.push(Changed {
             path: new.path_bytes().unwrap_or_default().to_vec(),
             blob: new.id(),
-            old_blob,
-            lines: Lines::default(),
-            whole: new.is_binary() || old.is_binary(),
+            olds: vec![old_blob],
         });
     }
-    if files.is_empty() {
-        return Ok(files);
-    }
-    // Within one diff a new path belongs to at most one delta that adds content.
-    let by_path: HashMap<Vec<u8>, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.path.clone(), i))
-        .collect();
-    // Both the file and the binary callback may flag a delta, hence the RefCell.
-    let binary_paths: RefCell<HashSet<Vec<u8>>> = RefCell::new(HashSet::new());
-    diff.foreach(
-        &mut |d, _| {
-            // libgit2 has loaded both sides by now and knows whether it will diff lines.
-            if d.flags().is_binary() || d.new_file().is_binary() {
-                binary_paths
-                    .borrow_mut()
-                    .insert(d.new_file().path_bytes().unwrap_or_default().to_vec());
-            }
-            true
-        },
-        Some(&mut |d, _| {
-            binary_paths
-                .borrow_mut()
-                .insert(d.new_file().path_bytes().unwrap_or_default().to_vec());
-            true
-        }),
-        Some(&mut |d, hunk| {
-            if let Some(&i) = by_path.get(d.new_file().path_bytes().unwrap_or_default()) {
-                files[i].lines.push(hunk.new_start(), hunk.new_lines());
-            }
-            true
-        }),
-        None,
-    )?;
-    for f in &mut files {
-        if binary_paths.borrow().contains(&f.path) {
-            f.whole = true;
+    files
+}
+
+/// Lines of `new` that are not in `old` (zero-context line diff). Content already passed the
+/// binary check, so libgit2 is told to treat both sides as text.
+fn added_lines(old: &[u8], new: &[u8]) -> Lines {
+    let mut o = DiffOptions::new();
+    // Zero context makes every line of every hunk's new side an added line.
+    o.context_lines(0).interhunk_lines(0).force_text(true);
+    let mut lines = Lines::default();
+    let Ok(patch) = Patch::from_buffers(old, None, new, None, Some(&mut o)) else {
+        return Lines::all();
+    };
+    for i in 0..patch.num_hunks() {
+        match patch.hunk(i) {
+            Ok((hunk, _)) => lines.push(hunk.new_start(), hunk.new_lines()),
+            Err(_) => return Lines::all(),
         }
-        if f.whole {
-            f.lines = Lines::all();
-        }
-        f.lines.normalize();
     }
-    // A pure rename, a mode change or an empty new file adds no line: nothing to read.
-    files.retain(|f| !f.lines.is_empty());
-    Ok(files)
+    lines.normalize();
+    lines
 }
 
 /// Scans changed files and keeps the findings on added lines.
@@ -224,32 +190,30 @@ impl<'a> FileScan<'a> {
         if is_binary(data) {
             return Err("binary".into());
         }
+        let mut lines: Option<Lines> = None;
+        for old in &file.olds {
+            let added = match old.map(|o| read_blob(&self.odb, o, self.max)) {
+                Some(Ok(o)) if !is_binary(o.data()) => added_lines(o.data(), data),
+                // New, replacing a binary, or the old side cannot be read: every line counts.
+                _ => Lines::all(),
+            };
+            lines = Some(match lines {
+                Some(l) => l.intersect(&added),
+                None => added,
+            });
+        }
+        let lines = lines.unwrap_or_else(Lines::all);
+        if lines.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut findings = self.engine.scan(path, data, &mut self.scratch);
-        self.counters.scanned(data.len(), 0);
         findings.retain(|f| {
-            file.lines.touches(f.span.line, f.span.end_line)
+            lines.touches(f.span.line, f.span.end_line)
                 || f.parts
                     .iter()
-                    .any(|p| file.lines.touches(p.span.line, p.span.end_line))
+                    .any(|p| lines.touches(p.span.line, p.span.end_line))
         });
-        if file.whole && !findings.is_empty() {
-            // No line diff: keep only secrets the previous version did not already have.
-            if let Some(old) = file.old_blob {
-                let before: HashSet<String> = match read_blob(&self.odb, old, self.max) {
-                    Ok(o) => self
-                        .engine
-                        .scan(path, o.data(), &mut self.scratch)
-                        .into_iter()
-                        .map(|f| f.fingerprint)
-                        .collect(),
-                    Err(_) => HashSet::new(),
-                };
-                findings.retain(|f| !before.contains(&f.fingerprint));
-            }
-        }
-        self.counters
-            .findings
-            .fetch_add(findings.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.counters.scanned(data.len(), findings.len());
         Ok(findings)
     }
 }
@@ -355,7 +319,7 @@ fn staged_files_fast(
     }
     let mut diff = repo.diff_index_to_index(&old, &new, Some(&mut diff_options()))?;
     find_renames(&mut diff)?;
-    changed_files(&diff)
+    Ok(changed_files(&diff))
 }
 
 const MODE_GITLINK: u32 = 0o160000;
@@ -392,7 +356,7 @@ fn staged_files_libgit2(
     };
     let mut diff = repo.diff_tree_to_index(head, Some(&index), Some(&mut diff_options()))?;
     find_renames(&mut diff)?;
-    changed_files(&diff)
+    Ok(changed_files(&diff))
 }
 
 /// HEAD's tree, or `None` when HEAD is unborn (no commit yet).
@@ -481,7 +445,7 @@ fn commit_changes(repo: &Repository, oid: Oid) -> Result<Vec<Changed>, git2::Err
     let diff_from = |old: Option<&Tree<'_>>| -> Result<Vec<Changed>, git2::Error> {
         let mut diff = repo.diff_tree_to_tree(old, Some(&tree), Some(&mut diff_options()))?;
         find_renames(&mut diff)?;
-        changed_files(&diff)
+        Ok(changed_files(&diff))
     };
     let Some((first, rest)) = parents.split_first() else {
         return diff_from(None);
@@ -492,11 +456,12 @@ fn commit_changes(repo: &Repository, oid: Oid) -> Result<Vec<Changed>, git2::Err
             .into_iter()
             .map(|c| (c.path.clone(), c))
             .collect();
-        // A file unchanged against some parent gained nothing in the merge itself.
+        // A file unchanged against some parent gained nothing in the merge itself; the others
+        // keep only lines added against every parent (see `FileScan::scan`).
         files.retain_mut(|f| match other.get(&f.path) {
             Some(o) => {
-                f.lines = f.lines.intersect(&o.lines);
-                !f.lines.is_empty()
+                f.olds.extend_from_slice(&o.olds);
+                true
             }
             None => false,
         });
@@ -621,12 +586,15 @@ mod tests {
         std::fs::write(p, body).unwrap();
     }
 
-    type Summary = Vec<(Vec<u8>, Oid, Option<Oid>, Vec<(u32, u32)>, bool)>;
+    type Summary = Vec<(Vec<u8>, Oid, Vec<Option<Oid>>)>;
 
     fn summary(files: Vec<Changed>) -> Summary {
+        // libgit2 lists an intent-to-add entry as the empty blob: nothing to scan either way.
+        let empty = Oid::from_str("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391").unwrap();
         let mut v: Summary = files
             .into_iter()
-            .map(|c| (c.path, c.blob, c.old_blob, c.lines.0, c.whole))
+            .filter(|c| c.blob != empty)
+            .map(|c| (c.path, c.blob, c.olds))
             .collect();
         v.sort();
         v
@@ -738,6 +706,21 @@ mod tests {
             assert_eq!(l.touches(s, e), want, "{s}..={e}");
         }
         assert!(Lines::all().touches(123_456, 123_456));
+    }
+
+    #[test]
+    fn added_lines_table() {
+        for (old, new, want) in [
+            (&b"a\nb\n"[..], &b"a\nb\n"[..], vec![]),
+            (&b"a\nb\n"[..], &b"a\nx\nb\n"[..], vec![(2, 2)]),
+            (&b"a\nb\n"[..], &b"z\na\nb\ny\n"[..], vec![(1, 1), (4, 4)]),
+            (&b"a\nb\nc\n"[..], &b"a\nB\nC\n"[..], vec![(2, 3)]),
+            (&b"a\nb\n"[..], &b"a\n"[..], vec![]),
+            (&b""[..], &b"a\nb"[..], vec![(1, 2)]),
+            (&b"a\xff\n"[..], &b"a\xff\nb\xfe\n"[..], vec![(2, 2)]),
+        ] {
+            assert_eq!(added_lines(old, new), lines(&want), "{old:?} -> {new:?}");
+        }
     }
 
     #[test]
