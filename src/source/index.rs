@@ -12,7 +12,7 @@
 //! extension, a SHA-256 repository, a malformed file) makes it return `None`, and the caller
 //! falls back to libgit2. See <https://git-scm.com/docs/index-format>.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use git2::{Oid, Repository, Tree};
@@ -262,6 +262,9 @@ fn compare_dir(
         return Ok(());
     }
     let plen = prefix.len();
+    let children: HashMap<&[u8], &CacheTree> = ct
+        .map(|c| c.children.iter().map(|c| (c.name.as_slice(), c)).collect())
+        .unwrap_or_default();
     let mut seen: HashSet<&[u8]> = HashSet::new();
     let mut i = 0;
     while i < entries.len() {
@@ -305,7 +308,22 @@ fn compare_dir(
                         break;
                     }
                 }
-                let sub_head = match head.and_then(|t| t.get_name_bytes(name)) {
+                let head_entry = head.and_then(|t| t.get_name_bytes(name));
+                let sub_ct = children.get(name).copied();
+                // Checked before loading HEAD's subtree: an unchanged directory costs nothing.
+                let vouched = match (&head_entry, sub_ct) {
+                    (Some(e), Some(c)) => {
+                        e.filemode() as u32 == MODE_TREE
+                            && c.oid == Some(e.id())
+                            && c.entry_count == Some(j - i)
+                    }
+                    _ => false,
+                };
+                if vouched {
+                    i = j;
+                    continue;
+                }
+                let sub_head = match head_entry {
                     Some(e) if e.filemode() as u32 == MODE_TREE => Some(repo.find_tree(e.id())?),
                     Some(e) => {
                         // A HEAD file replaced by this directory is deleted.
@@ -320,7 +338,6 @@ fn compare_dir(
                     }
                     None => None,
                 };
-                let sub_ct = ct.and_then(|c| c.children.iter().find(|c| c.name == name));
                 prefix.extend_from_slice(name);
                 prefix.push(b'/');
                 compare_dir(
