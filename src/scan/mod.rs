@@ -240,12 +240,15 @@ pub fn group_credentials(rules: &RuleSet, findings: &mut Vec<Finding>) {
     };
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, f) in findings.iter().enumerate() {
-        if let Some((cred, _)) = meta(f) {
+        if let Some((cred, part)) = meta(f) {
+            // One value per part: two key ids near each other are two credentials, and the
+            // same value twice is two locations.
             match groups.iter_mut().find(|(c, members)| {
                 c == &cred
-                    && members
-                        .iter()
-                        .all(|&j| findings[j].span.line.abs_diff(f.span.line) <= CREDENTIAL_LINES)
+                    && members.iter().all(|&j| {
+                        findings[j].span.line.abs_diff(f.span.line) <= CREDENTIAL_LINES
+                            && meta(&findings[j]).map(|(_, p)| p) != Some(part.clone())
+                    })
             }) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((cred, vec![i])),

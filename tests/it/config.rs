@@ -360,3 +360,47 @@ fn init_writes_once() {
     t.write("a.txt", "clean");
     t.keyleak().args(["dir", "."]).assert().code(0);
 }
+
+#[test]
+fn baseline_from_history_silences_a_later_range_scan() {
+    let t = TestDir::new();
+    t.git(&["init", "-q", "-b", "main"]);
+    t.write("old.env", format!("AWS_KEY={AWS_KEY}\n"));
+    t.git(&["add", "."]);
+    t.git(&["commit", "-qm", "old secret"]);
+    // Adopt keyleak: baseline of the whole history.
+    t.keyleak()
+        .args(["git", ".", "-f", "json", "-o", "baseline.json"])
+        .assert()
+        .code(1);
+    let base = t.git(&["rev-parse", "HEAD"]).trim().to_string();
+    // A later change copies the old secret (already accepted) and adds a new one.
+    t.write("copy.env", format!("AWS_KEY={AWS_KEY}\n"));
+    t.git(&["add", "copy.env"]);
+    t.git(&["commit", "-qm", "copy"]);
+    let range = format!("{base}..HEAD");
+    t.keyleak()
+        .args(["git", ".", "--range", &range, "--baseline", "baseline.json"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("suppressed 1 by baseline"));
+    t.write("new.env", format!("AWS_KEY={OTHER_KEY}\n"));
+    t.git(&["add", "new.env"]);
+    t.git(&["commit", "-qm", "new"]);
+    let o = t
+        .keyleak()
+        .args([
+            "git",
+            ".",
+            "--range",
+            &range,
+            "--baseline",
+            "baseline.json",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(ids(&o), ["new.env:1"]);
+}
