@@ -12,6 +12,7 @@
 
 pub mod baseline;
 pub mod config;
+pub mod decode;
 pub mod error;
 pub mod filter;
 pub mod finding;

@@ -136,6 +136,12 @@ pub struct CommonArgs {
     /// List skipped files and suppressed findings, and why.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Do not decode base64, percent-encoding, escapes, UTF-16 or notebooks to look inside.
+    #[arg(long)]
+    pub no_decode: bool,
+    /// Do not open archives (zip, jar, tar, tar.gz, gz…) to scan their members.
+    #[arg(long)]
+    pub no_archives: bool,
     /// Colour text output: auto, always, never.
     #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub color: String,

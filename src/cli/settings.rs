@@ -153,9 +153,20 @@ impl ScanSettings {
             verbose: args.verbose,
             color,
             config,
-            engine: Engine::new(rules),
+            engine: Engine::with_decode(rules, decode_options(args, max_file_size)),
             filters,
         })
+    }
+}
+
+/// `--no-decode` / `--no-archives`; archive members obey `--max-file-size` too.
+fn decode_options(args: &CommonArgs, max_file_size: u64) -> keyleak::decode::DecodeOptions {
+    keyleak::decode::DecodeOptions {
+        inline: !args.no_decode,
+        archives: (!args.no_archives).then(|| keyleak::decode::archive::ArchiveLimits {
+            max_member_size: max_file_size,
+            ..Default::default()
+        }),
     }
 }
 

@@ -37,15 +37,30 @@ pub struct Engine {
 struct EngineInner {
     rules: RuleSet,
     matcher: Matcher,
+    decode: crate::decode::DecodeOptions,
 }
 
 impl Engine {
     /// Builds the prefilter for `rules`.
     pub fn new(rules: RuleSet) -> Engine {
+        Engine::with_decode(rules, Default::default())
+    }
+
+    /// Builds the prefilter for `rules`, decoding encoded content and archives as `decode` says.
+    pub fn with_decode(rules: RuleSet, decode: crate::decode::DecodeOptions) -> Engine {
         let matcher = Matcher::new(&rules);
         Engine {
-            inner: Arc::new(EngineInner { rules, matcher }),
+            inner: Arc::new(EngineInner {
+                rules,
+                matcher,
+                decode,
+            }),
         }
+    }
+
+    /// What is decoded (inline encodings, archives).
+    pub fn decode_options(&self) -> &crate::decode::DecodeOptions {
+        &self.inner.decode
     }
 
     /// The rules.
@@ -63,7 +78,14 @@ impl Engine {
     /// Every finding in `hay`, reported under `path`. UTF-16 text is transcoded first.
     pub fn scan(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
         if let Some(text) = utf16_to_utf8(hay) {
-            return self.scan_plain(path, text.as_bytes(), scratch);
+            return self.scan_text(path, text.as_bytes(), scratch);
+        }
+        self.scan_text(path, hay, scratch)
+    }
+
+    fn scan_text(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
+        if self.inner.decode.inline {
+            return crate::decode::scan(self, path, hay, scratch);
         }
         self.scan_plain(path, hay, scratch)
     }
@@ -85,7 +107,13 @@ impl Engine {
         findings
     }
 
-    fn to_finding(&self, path: &str, hay: &[u8], index: &mut LineIndex, m: RawMatch) -> Finding {
+    pub(crate) fn to_finding(
+        &self,
+        path: &str,
+        hay: &[u8],
+        index: &mut LineIndex,
+        m: RawMatch,
+    ) -> Finding {
         let rule = &self.rules().rules()[m.rule];
         let span = span_of(hay, index, m.secret.clone());
         let secret = Secret::new(&hay[m.secret.clone()]);

@@ -11,7 +11,7 @@ use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
 use super::{Counters, Skipped, SourceOutput, human_bytes};
-use crate::scan::{Engine, Scratch, is_binary};
+use crate::scan::{Engine, Scratch};
 
 /// What to walk and how.
 #[derive(Debug, Clone)]
@@ -99,7 +99,19 @@ fn walk_root(
                     return WalkState::Continue;
                 }
             }
-            if is_binary(&buf) {
+            // Archives are binary: they go to the archive reader before the binary check.
+            let before = flush.local.findings.len();
+            if crate::decode::archive::scan_archive(
+                engine,
+                &display,
+                &buf,
+                &mut scratch,
+                &mut flush.local,
+            ) {
+                counters.scanned(buf.len(), flush.local.findings.len() - before);
+                return WalkState::Continue;
+            }
+            if crate::decode::is_binary(engine, &buf) {
                 flush.local.skipped.push(Skipped {
                     path: display,
                     reason: "binary".into(),

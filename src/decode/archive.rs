@@ -1,0 +1,467 @@
+//! Archives: zip (jar, whl, apk, docx…), tar, gzip and tar.gz, nested up to a depth limit.
+//!
+//! Members are scanned as `archive.zip!/inner/path` (nested: `a.zip!/b.zip!/c.env`), through
+//! the same [`Engine::scan`] as files, so they are decoded too. An archive is recognised by its
+//! magic bytes, not its name. Everything decompressed is streamed through a meter that enforces
+//! the limits in [`ArchiveLimits`] — header sizes are never trusted — so a bomb costs at most
+//! the budget in time and at most one member (≤ `max_member_size`) in memory. Whatever limit is
+//! hit, the archive (or member) is reported as [`Skipped`]; findings made before that stay.
+//! Binary members are passed over silently: a jar's classes are not worth a line each.
+
+use std::cell::Cell;
+use std::io::{self, Cursor, Read};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::scan::{Engine, Scratch};
+use crate::source::{Skipped, SourceOutput, human_bytes};
+
+/// Limits against archive bombs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Total bytes decompressed from one top-level archive, nested ones included.
+    pub max_total: u64,
+    /// Decompressed bytes allowed per compressed byte (for the whole archive and per member).
+    pub max_ratio: u64,
+    /// Below this many decompressed bytes the ratio is not enforced (tiny archives of text
+    /// legitimately compress very well).
+    pub ratio_floor: u64,
+    /// Archives inside archives: the top level is depth 1.
+    pub max_depth: usize,
+    /// Members (files, directories, links) per top-level archive, nested ones included.
+    pub max_members: usize,
+    /// Largest member scanned (the `--max-file-size` of members).
+    pub max_member_size: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_total: 256 << 20,
+            max_ratio: 100,
+            ratio_floor: 1 << 20,
+            max_depth: 3,
+            max_members: 10_000,
+            max_member_size: 25 << 20,
+        }
+    }
+}
+
+/// Archive formats recognised by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `PK\x03\x04` (or an empty zip's `PK\x05\x06`).
+    Zip,
+    /// `\x1f\x8b\x08`: gzip, possibly around a tar.
+    Gzip,
+    /// POSIX/GNU tar (`ustar` at offset 257).
+    Tar,
+}
+
+/// The archive format of `data`, if any.
+pub fn sniff(data: &[u8]) -> Option<Kind> {
+    if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
+        Some(Kind::Zip)
+    } else if data.starts_with(&[0x1f, 0x8b, 0x08]) {
+        Some(Kind::Gzip)
+    } else if data.len() >= 263 && &data[257..262] == b"ustar" {
+        Some(Kind::Tar)
+    } else {
+        None
+    }
+}
+
+/// Scans `data` as an archive named `path` when it is one and archives are enabled: findings
+/// and skipped members go to `out`. Returns false (and does nothing) otherwise, so the caller
+/// goes on with its binary check. For the dir walker and git blobs alike.
+pub fn scan_archive(
+    engine: &Engine,
+    path: &str,
+    data: &[u8],
+    scratch: &mut Scratch,
+    out: &mut SourceOutput,
+) -> bool {
+    let Some(limits) = &engine.decode_options().archives else {
+        return false;
+    };
+    let Some(kind) = sniff(data) else {
+        return false;
+    };
+    let budget = Budget::new(limits, data.len() as u64);
+    let mut cx = Cx {
+        engine,
+        limits,
+        budget: &budget,
+        scratch,
+        out,
+    };
+    // Defence in depth: the readers are well kept, but a malformed archive must never take
+    // the scan down with it.
+    let r = catch_unwind(AssertUnwindSafe(|| cx.archive(path, kind, data, 1)));
+    if r.is_err() {
+        cx.skip(path, "malformed archive (reader failed)".into());
+    }
+    true
+}
+
+/// A limit was hit and reported: stop reading this top-level archive.
+struct Stop;
+
+/// Decompression allowance shared by a top-level archive and everything nested in it.
+struct Budget {
+    left: Cell<u64>,
+    hit: Cell<bool>,
+    total: u64,
+    ratio_bound: bool,
+    members: Cell<usize>,
+}
+
+impl Budget {
+    fn new(limits: &ArchiveLimits, compressed: u64) -> Budget {
+        let by_ratio = compressed
+            .saturating_mul(limits.max_ratio)
+            .max(limits.ratio_floor);
+        let total = limits.max_total.min(by_ratio);
+        Budget {
+            left: Cell::new(total),
+            hit: Cell::new(false),
+            total,
+            ratio_bound: by_ratio < limits.max_total,
+            members: Cell::new(0),
+        }
+    }
+}
+
+/// Counts decompressed bytes against the [`Budget`]; fails once it is spent.
+struct Metered<'a, R> {
+    inner: R,
+    budget: &'a Budget,
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let left = self.budget.left.get();
+        if left == 0 {
+            // Spent: only the end of the stream is still acceptable.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => {
+                    self.budget.hit.set(true);
+                    Err(io::Error::other("decompression limit"))
+                }
+            };
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.budget.left.set(left - n as u64);
+        Ok(n)
+    }
+}
+
+struct Cx<'a, 'b> {
+    engine: &'a Engine,
+    limits: &'a ArchiveLimits,
+    budget: &'a Budget,
+    scratch: &'b mut Scratch,
+    out: &'b mut SourceOutput,
+}
+
+impl<'a> Cx<'a, '_> {
+    fn skip(&mut self, path: &str, reason: String) {
+        self.out.skipped.push(Skipped {
+            path: path.to_string(),
+            reason,
+        });
+    }
+
+    fn meter<R: Read>(&self, r: R) -> Metered<'a, R> {
+        Metered {
+            inner: r,
+            budget: self.budget,
+        }
+    }
+
+    /// Reports the spent budget against the top-level archive `top` (the first path segment).
+    fn budget_spent(&mut self, path: &str) -> Stop {
+        let top = path.split("!/").next().unwrap_or(path).to_string();
+        let reason = if self.budget.ratio_bound {
+            format!(
+                "archive expands more than {}× (over {} decompressed; possible archive bomb): \
+                 the rest was not scanned",
+                self.limits.max_ratio,
+                human_bytes(self.budget.total)
+            )
+        } else {
+            format!(
+                "archive decompresses to more than {} (possible archive bomb): the rest was \
+                 not scanned",
+                human_bytes(self.budget.total)
+            )
+        };
+        self.skip(&top, reason);
+        Stop
+    }
+
+    fn count_member(&mut self, path: &str) -> Result<(), Stop> {
+        let n = self.budget.members.get() + 1;
+        self.budget.members.set(n);
+        if n > self.limits.max_members {
+            let top = path.split("!/").next().unwrap_or(path).to_string();
+            self.skip(
+                &top,
+                format!(
+                    "archive has more than {} members: the rest was not scanned",
+                    self.limits.max_members
+                ),
+            );
+            return Err(Stop);
+        }
+        Ok(())
+    }
+
+    fn archive(&mut self, path: &str, kind: Kind, data: &[u8], depth: usize) -> Result<(), Stop> {
+        match kind {
+            Kind::Zip => self.zip(path, data, depth),
+            Kind::Tar => self.tar(path, data, depth),
+            Kind::Gzip => self.gzip(path, data, depth),
+        }
+    }
+
+    /// Reads one member's content, at most `limit` bytes (metered). `Ok(None)`: reported and
+    /// skipped.
+    fn read_member(
+        &mut self,
+        member: &str,
+        r: impl Read,
+        limit: u64,
+        why: &str,
+    ) -> Result<Option<Vec<u8>>, Stop> {
+        let mut buf = Vec::new();
+        let res = self
+            .meter(r)
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut buf);
+        if self.budget.hit.get() {
+            return Err(self.budget_spent(member));
+        }
+        if let Err(e) = res {
+            self.skip(member, format!("unreadable archive member: {e}"));
+            return Ok(None);
+        }
+        if buf.len() as u64 > limit {
+            self.skip(member, why.to_string());
+            return Ok(None);
+        }
+        Ok(Some(buf))
+    }
+
+    /// The size limit of a member whose compressed size the archive claims to be
+    /// `compressed` (a lie can only make the limit stricter), and the reason to give.
+    fn member_limit(&self, compressed: Option<u64>) -> (u64, String) {
+        let size = self.limits.max_member_size;
+        let mut limit = size;
+        let mut why = format!("too large (> {})", human_bytes(size));
+        if let Some(c) = compressed {
+            let by_ratio = c
+                .saturating_mul(self.limits.max_ratio)
+                .max(self.limits.ratio_floor);
+            if by_ratio < limit {
+                limit = by_ratio;
+                why = format!(
+                    "expands more than {}× (possible archive bomb)",
+                    self.limits.max_ratio
+                );
+            }
+        }
+        (limit, why)
+    }
+
+    /// What to do with one member's content: recurse into archives, scan text.
+    fn member(&mut self, path: &str, data: &[u8], depth: usize) -> Result<(), Stop> {
+        if let Some(kind) = sniff(data) {
+            if depth >= self.limits.max_depth {
+                self.skip(
+                    path,
+                    format!(
+                        "archive nested more than {} levels deep",
+                        self.limits.max_depth
+                    ),
+                );
+                return Ok(());
+            }
+            return self.archive(path, kind, data, depth + 1);
+        }
+        if super::is_binary(self.engine, data) {
+            return Ok(());
+        }
+        let findings = self.engine.scan(path, data, self.scratch);
+        self.out.findings.extend(findings);
+        Ok(())
+    }
+
+    fn zip(&mut self, path: &str, data: &[u8], depth: usize) -> Result<(), Stop> {
+        // The central directory is parsed whole: refuse one that claims too many entries
+        // before the reader allocates for them.
+        if let Some(n) = zip_entries(data)
+            && n > self.limits.max_members
+        {
+            self.skip(
+                path,
+                format!(
+                    "archive has {n} members (limit {}): not scanned",
+                    self.limits.max_members
+                ),
+            );
+            return Ok(());
+        }
+        let mut zip = match zip::ZipArchive::new(Cursor::new(data)) {
+            Ok(z) => z,
+            Err(e) => {
+                self.skip(path, format!("unreadable archive: {e}"));
+                return Ok(());
+            }
+        };
+        for i in 0..zip.len() {
+            let name = zip
+                .name_for_index(i)
+                .map_or_else(|| format!("#{i}"), str::to_string);
+            let member = format!("{path}!/{name}");
+            self.count_member(&member)?;
+            let file = match zip.by_index(i) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.skip(&member, format!("unreadable archive member: {e}"));
+                    continue;
+                }
+            };
+            if !file.is_file() {
+                continue;
+            }
+            let (limit, why) = self.member_limit(Some(file.compressed_size()));
+            let Some(bytes) = self.read_member(&member, file, limit, &why)? else {
+                continue;
+            };
+            self.member(&member, &bytes, depth)?;
+        }
+        Ok(())
+    }
+
+    fn tar(&mut self, path: &str, data: &[u8], depth: usize) -> Result<(), Stop> {
+        let stream = self.meter(data);
+        self.tar_stream(path, stream, depth)
+    }
+
+    fn gzip(&mut self, path: &str, data: &[u8], depth: usize) -> Result<(), Stop> {
+        let mut dec = self.meter(MultiGzDecoder::new(data));
+        let mut head = Vec::with_capacity(512);
+        let res = (&mut dec).take(512).read_to_end(&mut head);
+        if self.budget.hit.get() {
+            return Err(self.budget_spent(path));
+        }
+        if let Err(e) = res {
+            self.skip(path, format!("unreadable gzip data: {e}"));
+            return Ok(());
+        }
+        if sniff_tar_head(&head) {
+            // tar.gz is one layer: members are `a.tgz!/dir/file`.
+            return self.tar_stream(path, Cursor::new(head).chain(dec), depth);
+        }
+        let member = format!("{path}!/{}", gz_inner_name(path));
+        let (limit, why) = self.member_limit(Some(data.len() as u64));
+        // Already metered: read the rest directly.
+        let mut buf = head;
+        let res = dec
+            .take(limit.saturating_add(1).saturating_sub(buf.len() as u64))
+            .read_to_end(&mut buf);
+        if self.budget.hit.get() {
+            return Err(self.budget_spent(&member));
+        }
+        if let Err(e) = res {
+            self.skip(&member, format!("unreadable gzip data: {e}"));
+            return Ok(());
+        }
+        if buf.len() as u64 > limit {
+            self.skip(&member, why);
+            return Ok(());
+        }
+        self.member(&member, &buf, depth)
+    }
+
+    fn tar_stream<R: Read>(&mut self, path: &str, r: R, depth: usize) -> Result<(), Stop> {
+        let mut ar = tar::Archive::new(r);
+        let entries = match ar.entries() {
+            Ok(e) => e,
+            Err(e) => {
+                self.skip(path, format!("unreadable archive: {e}"));
+                return Ok(());
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    if self.budget.hit.get() {
+                        return Err(self.budget_spent(path));
+                    }
+                    // A broken header: the stream cannot be resynchronised.
+                    self.skip(path, format!("unreadable archive: {e}"));
+                    return Ok(());
+                }
+            };
+            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let name = raw.trim_start_matches("./");
+            let member = format!("{path}!/{name}");
+            self.count_member(&member)?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let (limit, why) = self.member_limit(None);
+            let mut buf = Vec::new();
+            let res = entry.take(limit.saturating_add(1)).read_to_end(&mut buf);
+            if self.budget.hit.get() {
+                return Err(self.budget_spent(&member));
+            }
+            if let Err(e) = res {
+                self.skip(&member, format!("unreadable archive member: {e}"));
+                return Ok(());
+            }
+            if buf.len() as u64 > limit {
+                self.skip(&member, why);
+                continue;
+            }
+            self.member(&member, &buf, depth)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the first bytes of a decompressed stream are a tar header.
+fn sniff_tar_head(head: &[u8]) -> bool {
+    head.len() >= 263 && &head[257..262] == b"ustar"
+}
+
+/// `x.env.gz` → `x.env`; `x.tgz` never gets here (it holds a tar).
+fn gz_inner_name(path: &str) -> String {
+    let base = path.rsplit(['/', '!']).next().unwrap_or(path);
+    for ext in [".gz", ".gzip", ".z"] {
+        if base.len() > ext.len() && base.to_ascii_lowercase().ends_with(ext) {
+            return base[..base.len() - ext.len()].to_string();
+        }
+    }
+    base.to_string()
+}
+
+/// The entry count in a zip's end-of-central-directory record, when it is not zip64.
+fn zip_entries(data: &[u8]) -> Option<usize> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    let tail_start = data.len().saturating_sub(22 + 0xFFFF);
+    let at = tail_start + memchr::memmem::rfind(&data[tail_start..], EOCD)?;
+    let rec = data.get(at..at + 22)?;
+    let n = u16::from_le_bytes([rec[10], rec[11]]);
+    (n != 0xFFFF).then_some(usize::from(n))
+}

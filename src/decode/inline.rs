@@ -1,0 +1,674 @@
+//! Candidate spans one encoding layer down: base64/base64url runs, percent-encoding, backslash
+//! escapes and BOM-less UTF-16.
+//!
+//! Nothing here decodes whole files. One table-driven pass finds base64 runs (skipping ahead
+//! 24 bytes at a time, so ordinary text costs well under one look per byte), and one `memchr3`
+//! pass finds `%`, `\` and NUL; each hit is checked for a real escape before any decoding. A
+//! decoded span reaches the matcher only when it is text (base64 must decode to ≥ 90 %
+//! printable ASCII, or to UTF-16 text for the next layer to unwrap).
+
+use std::ops::Range;
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use super::map::OffsetMap;
+
+/// Shortest base64 run decoded (18 bytes of content: shorter runs are mostly identifiers).
+pub const MIN_BASE64: usize = 24;
+/// Longest base64 run decoded: longer runs are images, fonts and wasm, and decoding them
+/// would dominate the scan time of minified bundles.
+pub const MAX_BASE64: usize = 8 * 1024;
+/// Shortest BOM-less UTF-16 run (in code units) worth transcoding.
+pub const MIN_UTF16: usize = 8;
+/// Bytes around a backslash escape re-scanned after unescaping (bounded by the line).
+const ESCAPE_WINDOW: usize = 256;
+/// Longest stretch of URL characters decoded around a `%XX`.
+const PERCENT_WINDOW: usize = 2048;
+
+/// One decoded span.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The layer's name as shown in `decoded`: `base64`, `base64url`, `percent`, `escape`,
+    /// `utf16le`, `utf16be`.
+    pub layer: &'static str,
+    /// Source bytes (in the buffer the candidates were found in).
+    pub span: Range<usize>,
+    /// The decoded bytes.
+    pub bytes: Vec<u8>,
+    /// Decoded offsets → source offsets.
+    pub map: OffsetMap,
+}
+
+const B64_ALNUM: u8 = 1;
+const B64_STD: u8 = 2;
+const B64_URL: u8 = 4;
+
+/// Byte classes for base64 run detection: alphanumerics, `+ /` (standard), `- _` (URL-safe).
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphanumeric() {
+            B64_ALNUM
+        } else if b == b'+' || b == b'/' {
+            B64_STD
+        } else if b == b'-' || b == b'_' {
+            B64_URL
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+static STD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
+static URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
+
+/// Every decodable candidate span in `hay`, in no particular order.
+pub fn candidates(hay: &[u8], out: &mut Vec<Decoded>) {
+    base64_runs(hay, out);
+    let mut percent_end = 0;
+    let mut utf16_end = 0;
+    let mut esc: Option<Range<usize>> = None;
+    for p in memchr::memchr3_iter(b'%', b'\\', 0, hay) {
+        match hay[p] {
+            b'%' if p >= percent_end => {
+                if let Some(end) = percent(hay, p, out) {
+                    percent_end = end;
+                }
+            }
+            b'\\' if significant_escape(hay, p) => {
+                let w = escape_window(hay, p);
+                esc = match esc {
+                    Some(cur) if w.start <= cur.end => Some(cur.start..w.end.max(cur.end)),
+                    Some(cur) => {
+                        unescape_region(hay, cur, out);
+                        Some(w)
+                    }
+                    None => Some(w),
+                };
+            }
+            0 if p >= utf16_end => {
+                if let Some(end) = utf16(hay, p, out) {
+                    utf16_end = end;
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(cur) = esc {
+        unescape_region(hay, cur, out);
+    }
+}
+
+/// True when ≥ 90 % of `b` is printable ASCII or common whitespace.
+pub fn mostly_printable(b: &[u8]) -> bool {
+    let ok = b
+        .iter()
+        .filter(|&&c| matches!(c, 0x20..=0x7E | b'\t' | b'\n' | b'\r'))
+        .count();
+    !b.is_empty() && ok * 10 >= b.len() * 9
+}
+
+fn printable(c: u8) -> bool {
+    matches!(c, 0x20..=0x7E | b'\t' | b'\n' | b'\r')
+}
+
+/// True when `b` looks like ASCII text in UTF-16 (either byte order, no BOM): ≥ 90 % of the
+/// code units are one printable byte and one zero byte.
+pub fn looks_like_utf16(b: &[u8]) -> bool {
+    if b.len() < 2 * MIN_UTF16 {
+        return false;
+    }
+    let units = b.len() / 2;
+    let (mut le, mut be) = (0, 0);
+    for u in b.chunks_exact(2) {
+        if u[1] == 0 && printable(u[0]) {
+            le += 1;
+        } else if u[0] == 0 && printable(u[1]) {
+            be += 1;
+        }
+    }
+    le * 10 >= units * 9 || be * 10 >= units * 9
+}
+
+// ---------------------------------------------------------------------------------------------
+// base64
+
+/// Finds runs of ≥ [`MIN_BASE64`] base64 characters. Probes the byte [`MIN_BASE64`] − 1 ahead:
+/// a byte outside the alphabet there rules out every run through it, so ordinary text is
+/// skipped 24 bytes at a time; otherwise it checks backwards only down to what is already
+/// known to be inside the alphabet.
+fn base64_runs(hay: &[u8], out: &mut Vec<Decoded>) {
+    let n = hay.len();
+    let cls = |i: usize| CLASS[hay[i] as usize];
+    // Invariant: i == 0 or hay[i - 1] is outside the alphabet; hay[i..known] is inside it.
+    let mut i = 0;
+    let mut known = 0;
+    while i + MIN_BASE64 <= n {
+        let probe = i + MIN_BASE64 - 1;
+        if cls(probe) == 0 {
+            i = probe + 1;
+            known = i;
+            continue;
+        }
+        let mut j = probe;
+        let mut clean = true;
+        while j > known.max(i) {
+            j -= 1;
+            if cls(j) == 0 {
+                clean = false;
+                break;
+            }
+        }
+        if !clean {
+            i = j + 1;
+            known = probe + 1;
+            continue;
+        }
+        let mut e = probe + 1;
+        while e < n && cls(e) != 0 {
+            e += 1;
+        }
+        run(hay, i, e, out);
+        i = e + 1;
+        known = i;
+    }
+}
+
+/// Splits one run over the union alphabet into standard and URL-safe candidates.
+fn run(hay: &[u8], s: usize, e: usize, out: &mut Vec<Decoded>) {
+    let mut has = 0;
+    for &b in &hay[s..e] {
+        has |= CLASS[b as usize];
+    }
+    match (has & B64_STD != 0, has & B64_URL != 0) {
+        (_, false) => candidate(hay, s, e, false, out),
+        (false, true) => candidate(hay, s, e, true, out),
+        (true, true) => {
+            // Mixed alphabets (paths such as `a/b-c/d`): try each alphabet's pieces.
+            for (bad, url) in [(B64_URL, false), (B64_STD, true)] {
+                let mut start = s;
+                for k in s..=e {
+                    if k == e || CLASS[hay[k] as usize] == bad {
+                        if k - start >= MIN_BASE64 {
+                            candidate(hay, start, k, url, out);
+                        }
+                        start = k + 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+const INTEGRITY: [&[u8]; 4] = [b"sha1-", b"sha256-", b"sha384-", b"sha512-"];
+const BINARY_MEDIA: [&[u8]; 6] = [
+    b"image/",
+    b"font/",
+    b"audio/",
+    b"video/",
+    b"application/font",
+    b"application/x-font",
+];
+
+fn candidate(hay: &[u8], s: usize, e: usize, url: bool, out: &mut Vec<Decoded>) {
+    let run = &hay[s..e];
+    if run.len() > MAX_BASE64 || run.iter().all(u8::is_ascii_hexdigit) {
+        return; // blobs, and hex digests
+    }
+    // Subresource-integrity hashes (`sha512-…` in lock files) are binary digests.
+    let before = &hay[s.saturating_sub(8)..s];
+    if INTEGRITY
+        .iter()
+        .any(|p| before.ends_with(p) || run.starts_with(p))
+    {
+        return;
+    }
+    // `data:image/png;base64,…` and fonts: binary payloads.
+    if before.ends_with(b"base64,") {
+        let ctx = &hay[s.saturating_sub(120)..s];
+        if let Some(d) = memchr::memmem::rfind(ctx, b"data:") {
+            let media = &ctx[d + 5..];
+            if BINARY_MEDIA
+                .iter()
+                .any(|m| media.len() >= m.len() && media[..m.len()].eq_ignore_ascii_case(m))
+            {
+                return;
+            }
+        }
+    }
+    let mut len = run.len();
+    if len % 4 == 1 {
+        len -= 1; // one stray character cannot encode anything
+    }
+    let engine = if url { &URL } else { &STD };
+    // Cheap rejection: the first 24 characters (18 bytes) must already look like text.
+    let mut head = [0u8; 18];
+    match engine.decode_slice(&run[..MIN_BASE64], &mut head) {
+        Ok(n) if mostly_printable(&head[..n]) || looks_like_utf16_prefix(&head[..n]) => {}
+        _ => return,
+    }
+    let Ok(bytes) = engine.decode(&run[..len]) else {
+        return;
+    };
+    if !(mostly_printable(&bytes) || looks_like_utf16(&bytes)) {
+        return;
+    }
+    let mut pad = 0;
+    while pad < 2 && hay.get(e + pad) == Some(&b'=') {
+        pad += 1;
+    }
+    let mut map = OffsetMap::builder(s);
+    map.base64(bytes.len(), len);
+    out.push(Decoded {
+        layer: if url { "base64url" } else { "base64" },
+        span: s..e + pad,
+        bytes,
+        map: map.finish(),
+    });
+}
+
+/// The prefix test for UTF-16 payloads (PowerShell `-EncodedCommand` is base64 of UTF-16LE).
+fn looks_like_utf16_prefix(b: &[u8]) -> bool {
+    let units = b.len() / 2;
+    let le = b
+        .chunks_exact(2)
+        .filter(|u| u[1] == 0 && printable(u[0]))
+        .count();
+    let be = b
+        .chunks_exact(2)
+        .filter(|u| u[0] == 0 && printable(u[1]))
+        .count();
+    units > 0 && (le * 10 >= units * 9 || be * 10 >= units * 9)
+}
+
+// ---------------------------------------------------------------------------------------------
+// percent-encoding
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn hex2(hay: &[u8], i: usize) -> Option<u8> {
+    Some(hex_val(*hay.get(i)?)? << 4 | hex_val(*hay.get(i + 1)?)?)
+}
+
+/// Characters that can sit in a URL or form value (quotes, brackets and spaces end it).
+fn url_char(c: u8) -> bool {
+    c.is_ascii_graphic() && !matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>' | b'\\' | b'(' | b')')
+}
+
+/// Decodes the URL-character stretch around the `%` at `p`. Returns the stretch's end.
+fn percent(hay: &[u8], p: usize, out: &mut Vec<Decoded>) -> Option<usize> {
+    hex2(hay, p + 1)?;
+    let lo = p.saturating_sub(PERCENT_WINDOW);
+    let mut s = p;
+    while s > lo && url_char(hay[s - 1]) {
+        s -= 1;
+    }
+    let hi = (p + PERCENT_WINDOW).min(hay.len());
+    let mut e = p;
+    while e < hi && url_char(hay[e]) {
+        e += 1;
+    }
+    let mut bytes = Vec::with_capacity(e - s);
+    let mut map = OffsetMap::builder(s);
+    let mut i = s;
+    let mut copied = 0;
+    while i < e {
+        if hay[i] == b'%'
+            && i + 3 <= e
+            && let Some(v) = hex2(hay, i + 1)
+        {
+            map.identity(copied);
+            copied = 0;
+            bytes.push(v);
+            map.block(1, 3);
+            i += 3;
+        } else {
+            bytes.push(hay[i]);
+            copied += 1;
+            i += 1;
+        }
+    }
+    map.identity(copied);
+    out.push(Decoded {
+        layer: "percent",
+        span: s..e,
+        bytes,
+        map: map.finish(),
+    });
+    Some(e)
+}
+
+// ---------------------------------------------------------------------------------------------
+// backslash escapes
+
+/// `\uXXXX`, `\u{…}`, `\xNN`, `\"` and `\'` trigger unescaping; `\n` and `\t` alone do not
+/// (they are everywhere in code and rarely hide anything), but are decoded inside a region.
+fn significant_escape(hay: &[u8], p: usize) -> bool {
+    match hay.get(p + 1) {
+        Some(b'u') => {
+            hay.get(p + 2) == Some(&b'{')
+                || (hex2(hay, p + 2).is_some() && hex2(hay, p + 4).is_some())
+        }
+        Some(b'x') => hex2(hay, p + 2).is_some(),
+        Some(b'"' | b'\'') => true,
+        _ => false,
+    }
+}
+
+/// The line-bounded window around the escape at `p`.
+fn escape_window(hay: &[u8], p: usize) -> Range<usize> {
+    let lo = p.saturating_sub(ESCAPE_WINDOW);
+    let s = memchr::memrchr(b'\n', &hay[lo..p]).map_or(lo, |k| lo + k + 1);
+    let hi = (p + ESCAPE_WINDOW).min(hay.len());
+    let e = memchr::memchr(b'\n', &hay[p..hi]).map_or(hi, |k| p + k);
+    s..e
+}
+
+/// One decoded escape: up to 4 UTF-8 bytes, how many source bytes it used, and whether it
+/// was one of the kinds that hide secrets (`\u`, `\x`, quotes).
+#[derive(Debug, Clone, Copy)]
+pub struct Escape {
+    /// Decoded bytes (`len` of them).
+    pub bytes: [u8; 4],
+    /// How many of `bytes` are used.
+    pub len: usize,
+    /// Source bytes consumed, backslash included.
+    pub consumed: usize,
+    /// `\u`, `\x` or a quote.
+    pub significant: bool,
+}
+
+/// Decodes the escape sequence starting with the backslash at `hay[i]` (not reading past
+/// `hay.len()`). JSON, JavaScript, Python and C escapes; `None` for anything else.
+pub fn decode_escape(hay: &[u8], i: usize) -> Option<Escape> {
+    let simple = |b: u8, significant| {
+        Some(Escape {
+            bytes: [b, 0, 0, 0],
+            len: 1,
+            consumed: 2,
+            significant,
+        })
+    };
+    let utf8 = |c: char, consumed| {
+        let mut bytes = [0u8; 4];
+        let len = c.encode_utf8(&mut bytes).len();
+        Some(Escape {
+            bytes,
+            len,
+            consumed,
+            significant: true,
+        })
+    };
+    match *hay.get(i + 1)? {
+        b'n' => simple(b'\n', false),
+        b'r' => simple(b'\r', false),
+        b't' => simple(b'\t', false),
+        b'b' => simple(0x08, false),
+        b'f' => simple(0x0C, false),
+        b'\\' => simple(b'\\', false),
+        b'/' => simple(b'/', false),
+        b'"' => simple(b'"', true),
+        b'\'' => simple(b'\'', true),
+        b'x' => Some(Escape {
+            bytes: [hex2(hay, i + 2)?, 0, 0, 0],
+            len: 1,
+            consumed: 4,
+            significant: true,
+        }),
+        b'u' if hay.get(i + 2) == Some(&b'{') => {
+            let close = memchr::memchr(b'}', &hay[i + 3..(i + 10).min(hay.len())])?;
+            let digits = std::str::from_utf8(&hay[i + 3..i + 3 + close]).ok()?;
+            let v = u32::from_str_radix(digits, 16).ok()?;
+            utf8(char::from_u32(v)?, close + 4)
+        }
+        b'u' => {
+            let unit =
+                |k: usize| Some(u16::from(hex2(hay, k)?) << 8 | u16::from(hex2(hay, k + 2)?));
+            let hi = unit(i + 2)?;
+            if (0xD800..0xDC00).contains(&hi) {
+                // A surrogate pair: `\uD83D\uDE00`.
+                if hay.get(i + 6) != Some(&b'\\') || hay.get(i + 7) != Some(&b'u') {
+                    return None;
+                }
+                let lo = unit(i + 8)?;
+                let c = char::decode_utf16([hi, lo]).next()?.ok()?;
+                return utf8(c, 12);
+            }
+            utf8(char::from_u32(u32::from(hi))?, 6)
+        }
+        _ => None,
+    }
+}
+
+/// Unescapes `hay[r]`; keeps it when a significant escape was decoded.
+fn unescape_region(hay: &[u8], r: Range<usize>, out: &mut Vec<Decoded>) {
+    let src = &hay[..r.end];
+    let mut bytes = Vec::with_capacity(r.len());
+    let mut map = OffsetMap::builder(r.start);
+    let mut significant = false;
+    let mut i = r.start;
+    let mut copy_from = i;
+    while let Some(k) = memchr::memchr(b'\\', &src[i..]) {
+        let at = i + k;
+        match decode_escape(src, at) {
+            Some(esc) => {
+                bytes.extend_from_slice(&src[copy_from..at]);
+                map.identity(at - copy_from);
+                bytes.extend_from_slice(&esc.bytes[..esc.len]);
+                map.block(esc.len, esc.consumed);
+                significant |= esc.significant;
+                i = at + esc.consumed;
+                copy_from = i;
+            }
+            None => i = at + 1,
+        }
+    }
+    if !significant {
+        return;
+    }
+    bytes.extend_from_slice(&src[copy_from..r.end]);
+    map.identity(r.end - copy_from);
+    out.push(Decoded {
+        layer: "escape",
+        span: r,
+        bytes,
+        map: map.finish(),
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// BOM-less UTF-16
+
+/// Transcodes the run of ASCII UTF-16 code units through the NUL at `p`. Returns its end.
+fn utf16(hay: &[u8], p: usize, out: &mut Vec<Decoded>) -> Option<usize> {
+    let le_ok = |k: usize| k + 1 < hay.len() && hay[k + 1] == 0 && printable(hay[k]);
+    let be_ok = |k: usize| k + 1 < hay.len() && hay[k] == 0 && printable(hay[k + 1]);
+    for (le, unit) in [(true, p.checked_sub(1)), (false, Some(p))] {
+        let Some(unit) = unit else { continue };
+        let ok = |k: usize| if le { le_ok(k) } else { be_ok(k) };
+        if !ok(unit) {
+            continue;
+        }
+        let mut s = unit;
+        while s >= 2 && ok(s - 2) {
+            s -= 2;
+        }
+        let mut e = unit;
+        while ok(e) {
+            e += 2;
+        }
+        let units = (e - s) / 2;
+        if units < MIN_UTF16 {
+            return Some(e);
+        }
+        let bytes: Vec<u8> = hay[s..e]
+            .chunks_exact(2)
+            .map(|u| if le { u[0] } else { u[1] })
+            .collect();
+        let mut map = OffsetMap::builder(s);
+        map.stride2(units);
+        out.push(Decoded {
+            layer: if le { "utf16le" } else { "utf16be" },
+            span: s..e,
+            bytes,
+            map: map.finish(),
+        });
+        return Some(e);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    fn found(hay: &[u8]) -> Vec<(&'static str, String, Range<usize>)> {
+        let mut out = Vec::new();
+        candidates(hay, &mut out);
+        out.into_iter()
+            .map(|d| {
+                (
+                    d.layer,
+                    String::from_utf8_lossy(&d.bytes).into_owned(),
+                    d.span,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn base64_runs_decode_to_text() {
+        let enc = STANDARD.encode("aws_access_key_id=AKIAQ3EGTR7HJKL2MNOP");
+        let hay = format!("data:\n  creds: {enc}\n");
+        let got = found(hay.as_bytes());
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "base64");
+        assert_eq!(got[0].1, "aws_access_key_id=AKIAQ3EGTR7HJKL2MNOP");
+        let start = hay.find(&enc).unwrap();
+        assert_eq!(got[0].2, start..start + enc.len());
+    }
+
+    #[test]
+    fn base64url_and_mixed_alphabets() {
+        let enc = URL_SAFE_NO_PAD.encode("user?:pass>>word??with~~~stuff");
+        assert!(enc.contains('_') || enc.contains('-'), "{enc}");
+        let got = found(format!("t={enc};").as_bytes());
+        assert_eq!(got[0].0, "base64url");
+        assert_eq!(got[0].1, "user?:pass>>word??with~~~stuff");
+    }
+
+    #[test]
+    fn binary_hashes_identifiers_and_images_are_skipped() {
+        for hay in [
+            "\"integrity\": \"sha512-z0Yb5qDgtm4AYnlRsXhqCKvjWsC2HfEDXo0E1hIcZz5gZI3hyeHj+oOuQlyWQo2gJ7y1yz7iRIAIZ8qfPhlS7Q==\"",
+            "checksum = \"0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9\"",
+            "fn get_element_by_class_name_for_document_root() {}",
+            "url(data:image/png;base64,aGVsbG8gd29ybGQgdGhpcyBpcyB0ZXh0IHRoYXQgaXMgbG9uZw==)",
+            "src/components/HeaderNavigation/LanguageSwitcher/index.tsx",
+        ] {
+            assert!(
+                found(hay.as_bytes()).is_empty(),
+                "{hay}: {:?}",
+                found(hay.as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn skip_ahead_finds_runs_at_every_alignment() {
+        let enc = STANDARD.encode("the quick brown fox jumps over");
+        for pad in 0..30 {
+            let hay = format!("{}{} x", "ab ".repeat(pad), enc);
+            let got = found(hay.as_bytes());
+            assert_eq!(got.len(), 1, "pad {pad}");
+            assert_eq!(got[0].1, "the quick brown fox jumps over");
+        }
+    }
+
+    #[test]
+    fn percent_runs() {
+        let got = found(b"url = \"https://user:p%40ss%2Fw0rd@db.example.com/x\"");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "percent");
+        assert_eq!(got[0].1, "https://user:p@ss/w0rd@db.example.com/x");
+        assert!(found(b"printf(\"100%\"); x = 5 % 3").is_empty());
+    }
+
+    #[test]
+    fn escapes() {
+        let got = found(br#"s = "\x41\x4b\x49\x41 and \u0041 \"q\" \ud83d\ude00""#);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "escape");
+        assert_eq!(got[0].1, "s = \"AKIA and A \"q\" \u{1F600}\"");
+        // Newline escapes alone do not trigger.
+        assert!(found(b"printf(\"a\\n\");").is_empty());
+    }
+
+    #[test]
+    fn utf16_without_bom() {
+        let le: Vec<u8> = "key: AKIAQ3EGTR7HJKL2MNOP\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let got = found(&le);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "utf16le");
+        assert_eq!(got[0].1, "key: AKIAQ3EGTR7HJKL2MNOP\n");
+        let be: Vec<u8> = "key: AKIAQ3EGTR7HJKL2MNOP"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        assert_eq!(found(&be)[0].0, "utf16be");
+        assert!(looks_like_utf16(&le));
+        assert!(!looks_like_utf16(
+            b"\0\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
+        ));
+    }
+
+    #[test]
+    fn base64_of_utf16_is_kept_for_the_next_layer() {
+        let le: Vec<u8> = "Write-Host AKIAQ3EGTR7HJKL2MNOP"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let enc = STANDARD.encode(&le);
+        let mut out = Vec::new();
+        candidates(format!("powershell -enc {enc}").as_bytes(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].bytes, le);
+    }
+
+    #[test]
+    fn never_panics_on_edges() {
+        for hay in [
+            &b"%"[..],
+            b"%4",
+            b"\\",
+            b"\\u",
+            b"\\u{1F600",
+            b"\\ud83d\\u",
+            b"\0",
+            b"a\0",
+            b"\\x4",
+        ] {
+            found(hay);
+        }
+    }
+}

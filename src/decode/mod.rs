@@ -1,0 +1,331 @@
+//! Secrets in disguise: one (or two) layers down.
+//!
+//! Credentials often hide under an encoding: base64 in a Kubernetes `Secret` or an `.npmrc`
+//! `_auth`, percent-encoding in a URL, `\uXXXX` escapes in JSON, BOM-less UTF-16, Jupyter
+//! notebook strings, files inside archives. This module takes the scan down those layers:
+//!
+//! - [`scan`] is what [`Engine::scan`] calls for text: the plain matches, then every candidate
+//!   span from [`inline::candidates`] decoded and matched again (depth ≤ [`MAX_DEPTH`]), each
+//!   decoded finding reported at the location of its *encoded* bytes in the file with the
+//!   chain of layers in `decoded` (outermost first) and the decoded secret as its value, so its
+//!   fingerprint is the plain one. A secret seen both plain and decoded at the same place is
+//!   reported once. Notebooks are unescaped as a whole first ([`notebook`]).
+//! - [`archive::scan_archive`] is what the dir walker (and git blobs) call for zip, tar and
+//!   gzip data, with limits against decompression bombs.
+
+pub mod archive;
+pub mod inline;
+pub mod map;
+pub mod notebook;
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::finding::{Finding, Span, redact, truncate_chars};
+use crate::scan::location::LineIndex;
+use crate::scan::{Engine, RawMatch, Scratch};
+use map::OffsetMap;
+
+/// Encoding layers followed inside one another (base64 inside base64, UTF-16 inside base64…).
+pub const MAX_DEPTH: usize = 2;
+
+/// What is decoded. Carried by the [`Engine`] so every source sees the same choice.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// Decode base64, percent-encoding, escapes, UTF-16 and notebooks (`--no-decode` turns it
+    /// off).
+    pub inline: bool,
+    /// Open archives, with these limits (`--no-archives` turns it off).
+    pub archives: Option<archive::ArchiveLimits>,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            inline: true,
+            archives: Some(archive::ArchiveLimits::default()),
+        }
+    }
+}
+
+/// Like [`crate::scan::is_binary`], but BOM-less UTF-16 text is not binary when decoding is on
+/// (the UTF-16 decoder transcodes it).
+pub fn is_binary(engine: &Engine, data: &[u8]) -> bool {
+    crate::scan::is_binary(data)
+        && !(engine.decode_options().inline
+            && inline::looks_like_utf16(&data[..data.len().min(crate::scan::BINARY_SNIFF)]))
+}
+
+/// One decoding layer, linked to the layer it was found in.
+struct Layer<'a> {
+    label: &'static str,
+    map: &'a OffsetMap,
+    /// The decoded bytes of this layer.
+    buf: &'a [u8],
+    parent: Option<&'a Layer<'a>>,
+}
+
+struct Ctx<'a> {
+    engine: &'a Engine,
+    path: &'a str,
+    file: &'a [u8],
+    index: LineIndex,
+    notebook: Option<&'a notebook::Notebook>,
+    findings: Vec<Finding>,
+}
+
+/// Every finding in `hay`, plain and decoded (see the module docs).
+pub fn scan(engine: &Engine, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
+    let nb = if notebook::is_notebook(path) {
+        notebook::parse(hay)
+    } else {
+        None
+    };
+    let view: &[u8] = nb.as_ref().map_or(hay, |n| &n.view);
+    let mut ctx = Ctx {
+        engine,
+        path,
+        file: hay,
+        index: LineIndex::new(),
+        notebook: nb.as_ref(),
+        findings: Vec::new(),
+    };
+    let mut raw = Vec::new();
+    engine.raw_matches(view, scratch, &mut raw);
+    for m in raw {
+        ctx.push(view, None, m);
+    }
+    ctx.descend(view, None, 0, scratch);
+    ctx.finish()
+}
+
+impl Ctx<'_> {
+    /// Decodes the candidates of `buf` and matches what they decode to.
+    fn descend(&mut self, buf: &[u8], parent: Option<&Layer<'_>>, depth: usize, sc: &mut Scratch) {
+        if depth >= MAX_DEPTH {
+            return;
+        }
+        let mut cands = Vec::new();
+        inline::candidates(buf, &mut cands);
+        let mut raw = Vec::new();
+        for d in &cands {
+            // Every decoder here shrinks its input; anything else is a bug or an attack.
+            if d.bytes.len() > 2 * d.span.len() {
+                continue;
+            }
+            let layer = Layer {
+                label: d.layer,
+                map: &d.map,
+                buf: &d.bytes,
+                parent,
+            };
+            raw.clear();
+            self.engine.raw_matches(&d.bytes, sc, &mut raw);
+            for m in raw.drain(..) {
+                self.push(&d.bytes, Some(&layer), m);
+            }
+            self.descend(&d.bytes, Some(&layer), depth + 1, sc);
+        }
+    }
+
+    /// `r` in `layer`'s buffer → (range in the outermost layer's buffer, range in the file).
+    fn to_file(
+        &self,
+        mut layer: Option<&Layer<'_>>,
+        mut r: Range<usize>,
+    ) -> (Range<usize>, Range<usize>) {
+        let mut outer = r.clone();
+        while let Some(l) = layer {
+            outer = r.clone();
+            r = l.map.source_range(r);
+            layer = l.parent;
+        }
+        if let Some(nb) = self.notebook {
+            r = nb.map.source_range(r);
+        }
+        (outer, r)
+    }
+
+    /// Turns a match in `buf` (the decoded bytes of `layer`, or the view) into a finding.
+    fn push(&mut self, buf: &[u8], layer: Option<&Layer<'_>>, m: RawMatch) {
+        if layer.is_none() && self.notebook.is_none() {
+            let f = self
+                .engine
+                .to_finding(self.path, self.file, &mut self.index, m);
+            self.findings.push(f);
+            return;
+        }
+        let secret_r = m.secret.clone();
+        let part_rs: Vec<Range<usize>> = m
+            .parts
+            .iter()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(_, r)| r.clone())
+            .collect();
+        let mut f = self
+            .engine
+            .to_finding(self.path, buf, &mut LineIndex::new(), m);
+        let (outer_r, file_r) = self.to_file(layer, secret_r);
+        let parts: Vec<(Range<usize>, Range<usize>)> = part_rs
+            .into_iter()
+            .map(|r| self.to_file(layer, r))
+            .collect();
+
+        let mut chain = Vec::new();
+        let mut outermost = None;
+        let mut l = layer;
+        while let Some(x) = l {
+            chain.push(x.label.to_string());
+            outermost = Some(x);
+            l = x.parent;
+        }
+        chain.reverse();
+        if let Some(cell) = self.notebook.and_then(|nb| nb.cell_at(file_r.start)) {
+            chain.insert(0, format!("notebook-cell:{cell}"));
+        }
+        f.decoded = chain;
+        f.byte_range = (file_r.start, file_r.end);
+
+        // The bytes that encode a value must not reach a report in the clear: redact them in
+        // the line unless they are the value itself (which the snippet redacts anyway).
+        let values: Vec<Vec<u8>> = std::iter::once(f.secret.as_bytes().to_vec())
+            .chain(f.parts.iter().map(|p| p.value.as_bytes().to_vec()))
+            .collect();
+        match outermost {
+            // UTF-16 straight in the file: positions and the line come from the transcoded
+            // text (the file's bytes are half NULs), anchored where the run starts.
+            Some(o) if o.label.starts_with("utf16") && self.notebook.is_none() => {
+                let run_start = o.map.source_range(0..0).start;
+                let anchor = self.index.position(self.file, run_start);
+                let mut idx = LineIndex::new();
+                let mut pos = |r: &Range<usize>| {
+                    let (l1, c1) = idx.position(o.buf, r.start);
+                    let (l2, c2) = idx.position(o.buf, r.end);
+                    let shift = |l: usize, c: usize| {
+                        if l == 1 {
+                            (anchor.0, anchor.1 + c - 1)
+                        } else {
+                            (anchor.0 + l - 1, c)
+                        }
+                    };
+                    let (line, column) = shift(l1, c1);
+                    let (end_line, end_column) = shift(l2, c2);
+                    Span {
+                        line,
+                        column,
+                        end_line,
+                        end_column,
+                    }
+                };
+                f.span = pos(&outer_r);
+                for (p, (o_r, _)) in f.parts.iter_mut().zip(&parts) {
+                    p.span = pos(o_r);
+                }
+                let hide: Vec<Range<usize>> = std::iter::once(&outer_r)
+                    .chain(parts.iter().map(|(o, _)| o))
+                    .zip(&values)
+                    .filter(|(r, v)| o.buf.get((*r).clone()) != Some(v.as_slice()))
+                    .map(|(r, _)| r.clone())
+                    .collect();
+                f.line_text = line_with_hidden(o.buf, &mut idx, outer_r.start, &hide);
+            }
+            _ => {
+                f.span = span_of(self.file, &mut self.index, &file_r);
+                for (p, (_, r)) in f.parts.iter_mut().zip(&parts) {
+                    p.span = span_of(self.file, &mut self.index, r);
+                }
+                let file = self.file;
+                let hide: Vec<Range<usize>> = std::iter::once(&file_r)
+                    .chain(parts.iter().map(|(_, r)| r))
+                    .zip(&values)
+                    .filter(|(r, v)| file.get((*r).clone()) != Some(v.as_slice()))
+                    .map(|(r, _)| r.clone())
+                    .collect();
+                f.line_text = line_with_hidden(self.file, &mut self.index, file_r.start, &hide);
+            }
+        }
+        self.findings.push(f);
+    }
+
+    /// Drops decoded repeats of a secret already found (plain or shallower) at the same
+    /// place, then merges multi-part credentials.
+    fn finish(self) -> Vec<Finding> {
+        let Ctx {
+            engine,
+            mut findings,
+            ..
+        } = self;
+        let depth = |f: &Finding| {
+            f.decoded
+                .iter()
+                .filter(|d| !d.starts_with("notebook-cell:"))
+                .count()
+        };
+        if findings.iter().any(|f| depth(f) > 0) {
+            findings.sort_by_key(|f| depth(f));
+            let mut seen: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+            findings.retain(|f| {
+                let (s, e) = f.byte_range;
+                let ranges = seen.entry(f.fingerprint.clone()).or_default();
+                if ranges
+                    .iter()
+                    .any(|&(a, b)| a < e.max(s + 1) && s < b.max(a + 1))
+                {
+                    return false;
+                }
+                ranges.push((s, e));
+                true
+            });
+        }
+        crate::scan::group_credentials(engine.rules(), &mut findings);
+        findings
+    }
+}
+
+fn span_of(hay: &[u8], index: &mut LineIndex, r: &Range<usize>) -> Span {
+    let (line, column) = index.position(hay, r.start);
+    let (end_line, end_column) = index.position(hay, r.end);
+    Span {
+        line,
+        column,
+        end_line,
+        end_column,
+    }
+}
+
+/// The line holding `offset` (cut to ~400 characters around it, as the plain scan does),
+/// with the bytes of each `hide` range replaced by their redacted form.
+fn line_with_hidden(
+    hay: &[u8],
+    index: &mut LineIndex,
+    offset: usize,
+    hide: &[Range<usize>],
+) -> String {
+    let (start, end) = index.line_bounds(hay, offset);
+    let offset = offset.clamp(start, end.max(start));
+    let from = if offset - start > 80 {
+        offset - 80
+    } else {
+        start
+    };
+    let to = end.min(offset + 400).max(from);
+    let mut hide: Vec<&Range<usize>> = hide.iter().collect();
+    hide.sort_by_key(|r| r.start);
+    let mut text = String::new();
+    let mut pos = from;
+    for h in hide {
+        let (s, e) = (h.start.max(pos), h.end.min(to));
+        if s >= e {
+            continue;
+        }
+        text.push_str(&String::from_utf8_lossy(&hay[pos..s]));
+        text.push_str(&redact(&String::from_utf8_lossy(&hay[s..e])));
+        pos = e;
+    }
+    text.push_str(&String::from_utf8_lossy(&hay[pos..to]));
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect();
+    truncate_chars(&text, 400)
+}
