@@ -342,7 +342,22 @@ impl<'a> Cx<'a, '_> {
             if !file.is_file() {
                 continue;
             }
-            let (limit, why) = self.member_limit(Some(file.compressed_size()));
+            // The header's sizes are only trusted to refuse: a member that admits to being a
+            // bomb is not decompressed at all. The meter below enforces the rest.
+            let (size, packed) = (file.size(), file.compressed_size());
+            if size > self.limits.ratio_floor && size / packed.max(1) > self.limits.max_ratio {
+                self.skip(
+                    &member,
+                    format!(
+                        "expands {}× to {} (limit {}×; possible archive bomb)",
+                        size / packed.max(1),
+                        human_bytes(size),
+                        self.limits.max_ratio
+                    ),
+                );
+                continue;
+            }
+            let (limit, why) = self.member_limit(Some(packed));
             let Some(bytes) = self.read_member(&member, file, limit, &why)? else {
                 continue;
             };
@@ -464,4 +479,162 @@ fn zip_entries(data: &[u8]) -> Option<usize> {
     let rec = data.get(at..at + 22)?;
     let n = u16::from_le_bytes([rec[10], rec[11]]);
     (n != 0xFFFF).then_some(usize::from(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::DecodeOptions;
+    use crate::rules::RuleSet;
+    use std::io::Write;
+
+    const KEY: &str = "AKIAQ3EGTR7HJKL2MNOP";
+
+    fn engine(limits: ArchiveLimits) -> Engine {
+        Engine::with_decode(
+            RuleSet::builtin().unwrap(),
+            DecodeOptions {
+                inline: true,
+                archives: Some(limits),
+            },
+        )
+    }
+
+    fn run(limits: ArchiveLimits, data: &[u8]) -> SourceOutput {
+        let mut out = SourceOutput::default();
+        assert!(scan_archive(
+            &engine(limits),
+            "t.zip",
+            data,
+            &mut Scratch::default(),
+            &mut out
+        ));
+        out
+    }
+
+    fn zip_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in members {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    /// Text that compresses about 2×, so only the total budget can stop it.
+    fn text(n: usize) -> Vec<u8> {
+        let mut x: u32 = 1;
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                b"abcdefghijklmnop"[(x >> 16) as usize % 16]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn total_budget_stops_the_archive_and_keeps_earlier_findings() {
+        let data = zip_of(&[
+            ("a.env", format!("K={KEY}\n").into_bytes()),
+            ("b.txt", text(300_000)),
+            ("c.env", format!("K={KEY}\n").into_bytes()),
+        ]);
+        let limits = ArchiveLimits {
+            max_total: 200_000,
+            ..Default::default()
+        };
+        let out = run(limits, &data);
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.findings[0].path, "t.zip!/a.env");
+        assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+        assert_eq!(out.skipped[0].path, "t.zip");
+        assert!(out.skipped[0].reason.contains("bomb"), "{:?}", out.skipped);
+    }
+
+    #[test]
+    fn member_size_and_streamed_ratio_limits() {
+        let data = zip_of(&[
+            ("big.txt", text(50_000)),
+            ("ok.env", format!("K={KEY}\n").into_bytes()),
+        ]);
+        let out = run(
+            ArchiveLimits {
+                max_member_size: 10_000,
+                ..Default::default()
+            },
+            &data,
+        );
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.skipped[0].path, "t.zip!/big.txt");
+        assert!(out.skipped[0].reason.starts_with("too large"));
+
+        // A gzip stream has no trustworthy size: the meter stops it.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b'a'; 5 << 20]).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut out = SourceOutput::default();
+        let e = engine(ArchiveLimits::default());
+        assert!(scan_archive(
+            &e,
+            "x.txt.gz",
+            &gz,
+            &mut Scratch::default(),
+            &mut out
+        ));
+        assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+        // 5 MiB from ~5 KiB: over 100× the archive's size, so its budget runs out.
+        assert_eq!(out.skipped[0].path, "x.txt.gz");
+        assert!(out.skipped[0].reason.contains("expands more than 100×"));
+    }
+
+    #[test]
+    fn not_archives_and_disabled() {
+        let mut out = SourceOutput::default();
+        let e = engine(ArchiveLimits::default());
+        assert!(!scan_archive(
+            &e,
+            "a",
+            b"plain",
+            &mut Scratch::default(),
+            &mut out
+        ));
+        let off = Engine::with_decode(
+            RuleSet::builtin().unwrap(),
+            DecodeOptions {
+                inline: true,
+                archives: None,
+            },
+        );
+        let z = zip_of(&[("a", b"x".to_vec())]);
+        assert!(!scan_archive(
+            &off,
+            "a.zip",
+            &z,
+            &mut Scratch::default(),
+            &mut out
+        ));
+        assert_eq!(gz_inner_name("dir/x.env.GZ"), "x.env");
+        assert_eq!(gz_inner_name("a.zip!/y.gz"), "y");
+    }
+
+    #[test]
+    fn garbage_behind_magic_bytes_never_panics() {
+        let e = engine(ArchiveLimits::default());
+        let mut junk = Vec::new();
+        for seed in 0..200u32 {
+            for magic in [&b"PK\x03\x04"[..], &[0x1f, 0x8b, 0x08], &b"PK\x05\x06"[..]] {
+                junk.clear();
+                junk.extend_from_slice(magic);
+                let mut x = seed;
+                for _ in 0..(seed as usize * 7 % 600) {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    junk.push((x >> 16) as u8);
+                }
+                let mut out = SourceOutput::default();
+                scan_archive(&e, "j", &junk, &mut Scratch::default(), &mut out);
+            }
+        }
+    }
 }

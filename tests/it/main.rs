@@ -7,6 +7,7 @@ mod util;
 
 mod config;
 mod crypto;
+mod decode;
 mod dir;
 mod git;
 mod sarif;

@@ -1,0 +1,358 @@
+//! Secrets one layer down: base64 (k8s Secret, .npmrc), notebooks, percent-encoding, UTF-16,
+//! and archives (zip, tar.gz, nested, bombs). Text fixtures live in `fixtures/decode/`;
+//! archives are generated here with the same crates the scanner reads them with.
+
+use std::io::{Cursor, Write};
+use std::path::Path;
+
+use crate::util::*;
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/decode")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn scan_json(t: &TestDir, extra: &[&str]) -> (std::process::Output, Vec<Value>, Vec<Value>) {
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "-f", "json", "--no-progress"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", stdout(&o), stderr(&o)));
+    let f = v["findings"].as_array().cloned().unwrap_or_default();
+    let s = v["skipped"].as_array().cloned().unwrap_or_default();
+    (o, f, s)
+}
+
+fn decoded(f: &Value) -> Vec<String> {
+    f["decoded"]
+        .as_array()
+        .map(|a| a.iter().map(|d| d.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn plain_fingerprint(secret: &str) -> String {
+    let t = TestDir::new();
+    t.write("plain.txt", format!("{secret}\n"));
+    let (_, f, _) = scan_json(&t, &[]);
+    f[0]["fingerprint"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn kubernetes_secret_base64_values() {
+    let t = TestDir::new();
+    let text = fixture("k8s-secret.yaml");
+    t.write("deploy/secret.yaml", &text);
+    let (o, f, _) = scan_json(&t, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(f.len(), 2, "{f:#?}");
+    for x in &f {
+        assert_eq!(x["path"], "deploy/secret.yaml");
+        assert_eq!(x["rule_id"], "aws-access-key-id");
+        assert_eq!(decoded(x), ["base64"]);
+        // The decoded secret is the value: same identity as the plain key.
+        assert_eq!(
+            x["fingerprint"].as_str().unwrap(),
+            plain_fingerprint(AWS_KEY)
+        );
+    }
+    // The first sits alone in `AWS_ACCESS_KEY_ID: <base64>`: the span is the encoded run.
+    let enc = "QUtJQVEzRUdUUjdISktMMk1OT1A";
+    let line8 = text.lines().nth(7).unwrap();
+    assert!(line8.contains(enc));
+    assert_eq!(f[0]["line"], 8);
+    assert_eq!(f[0]["column"], line8.find(enc).unwrap() + 1);
+    assert_eq!(f[0]["end_column"], line8.find(enc).unwrap() + enc.len() + 1);
+    // The second is inside a base64'd credentials file on line 9.
+    assert_eq!(f[1]["line"], 9);
+    // Neither the secret nor its encoding reaches the report.
+    let out = stdout(&o);
+    assert!(!out.contains(AWS_KEY) && !out.contains(enc), "{out}");
+}
+
+#[test]
+fn npmrc_auth_is_decoded() {
+    let t = TestDir::new();
+    t.write(".npmrc", fixture("npmrc"));
+    t.write("keyleak.toml", fixture("keyleak.toml"));
+    let (o, f, _) = scan_json(&t, &["--show-secrets"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["path"], ".npmrc");
+    assert_eq!(f[0]["rule_id"], "fixture-npm-password");
+    assert_eq!(f[0]["line"], 3);
+    assert_eq!(f[0]["secret"], "Xq7vR2mK9pL4wT8nB3cZ");
+    assert_eq!(decoded(&f[0]), ["base64"]);
+}
+
+#[test]
+fn notebook_cells_and_outputs() {
+    let t = TestDir::new();
+    t.write("analysis.ipynb", fixture("notebook.ipynb"));
+    let (o, f, _) = scan_json(&t, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(f.len(), 2, "{f:#?}");
+    // Source cell 2: `\u0041KIA…` is only a key once the JSON string is unescaped.
+    assert_eq!(f[0]["line"], 17);
+    assert_eq!(decoded(&f[0]), ["notebook-cell:2"]);
+    assert_eq!(
+        f[0]["fingerprint"],
+        plain_fingerprint("AKIAZ7XQ4RTWYP3MB2KD")
+    );
+    // Output of cell 3, at its line in the JSON file.
+    assert_eq!(f[1]["line"], 30);
+    assert_eq!(f[1]["column"], 39);
+    assert_eq!(decoded(&f[1]), ["notebook-cell:3"]);
+    assert!(!stdout(&o).contains("\\u0041KIAZ7XQ4"));
+}
+
+#[test]
+fn no_decode_turns_it_off() {
+    let t = TestDir::new();
+    t.write("secret.yaml", fixture("k8s-secret.yaml"));
+    let (o, f, _) = scan_json(&t, &["--no-decode"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(f.is_empty());
+}
+
+#[test]
+fn plain_and_encoded_at_one_place_is_one_finding() {
+    let t = TestDir::new();
+    t.write(
+        "urls.txt",
+        format!("https://example.com/upload?key={AWS_KEY}&sig=a%2Fb%3D%3D\n"),
+    );
+    let (_, f, _) = scan_json(&t, &[]);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(decoded(&f[0]).is_empty());
+    assert_eq!(f[0]["column"], 32);
+}
+
+#[test]
+fn percent_escape_and_utf16_layers() {
+    let t = TestDir::new();
+    // AKIA… percent-encoded byte by byte, and as \x escapes.
+    let pct: String = AWS_KEY.bytes().map(|b| format!("%{b:02X}")).collect();
+    let esc: String = AWS_KEY.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    t.write(
+        "a.txt",
+        format!("url = \"https://h/?k={pct}\"\nk = \"{esc}\"\n"),
+    );
+    // BOM-less UTF-16LE: binary by the NUL rule, but text.
+    let le: Vec<u8> = format!("line one\r\nkey = {AWS_KEY}\r\n")
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    t.write("w.txt", le);
+    let (_, f, skipped) = scan_json(&t, &[]);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let got: Vec<(String, u64, u64, Vec<String>)> = f
+        .iter()
+        .map(|x| {
+            (
+                x["path"].as_str().unwrap().to_string(),
+                x["line"].as_u64().unwrap(),
+                x["column"].as_u64().unwrap(),
+                decoded(x),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a.txt".into(), 1, 21, vec!["percent".to_string()]),
+            ("a.txt".into(), 2, 6, vec!["escape".to_string()]),
+            ("w.txt".into(), 2, 7, vec!["utf16le".to_string()]),
+        ]
+    );
+    for x in &f {
+        assert_eq!(
+            x["fingerprint"].as_str().unwrap(),
+            plain_fingerprint(AWS_KEY)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// archives
+
+fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in members {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn tar_gz_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    for (name, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+fn env_file() -> Vec<u8> {
+    format!("# settings\nDEBUG=false\nAWS_ACCESS_KEY_ID={AWS_KEY}\n").into_bytes()
+}
+
+fn paths_lines(f: &[Value]) -> Vec<(String, u64)> {
+    f.iter()
+        .map(|x| {
+            (
+                x["path"].as_str().unwrap().to_string(),
+                x["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn zip_and_tar_gz_members() {
+    let t = TestDir::new();
+    t.write(
+        "dist/bundle.zip",
+        zip_of(&[("README.md", b"hello\n"), ("config/.env", &env_file())]),
+    );
+    t.write("release.tar.gz", tar_gz_of(&[("app/.env", &env_file())]));
+    t.write("notes.env.gz", {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&env_file()).unwrap();
+        gz.finish().unwrap()
+    });
+    let (o, f, skipped) = scan_json(&t, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(skipped.is_empty(), "{skipped:?}");
+    assert_eq!(
+        paths_lines(&f),
+        [
+            ("dist/bundle.zip!/config/.env".to_string(), 3),
+            ("notes.env.gz!/notes.env".to_string(), 3),
+            ("release.tar.gz!/app/.env".to_string(), 3),
+        ]
+    );
+    for x in &f {
+        assert_eq!(x["column"], 19);
+        assert!(decoded(x).is_empty());
+    }
+
+    // --no-archives: they are binary files again.
+    let (o, f, skipped) = scan_json(&t, &["--no-archives"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(f.is_empty());
+    assert_eq!(skipped.len(), 3);
+    assert!(
+        skipped.iter().all(|s| s["reason"] == "binary"),
+        "{skipped:?}"
+    );
+}
+
+#[test]
+fn nested_archives_and_depth_limit() {
+    let t = TestDir::new();
+    let c = zip_of(&[("deep/.env", &env_file())]);
+    let b = tar_gz_of(&[("c.zip", &c)]);
+    let a = zip_of(&[("b.tgz", &b)]);
+    t.write("a.zip", &a);
+    // Four levels: the innermost is not opened.
+    t.write("too-deep.zip", zip_of(&[("a.zip", &a)]));
+    let (o, f, skipped) = scan_json(&t, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        paths_lines(&f),
+        [("a.zip!/b.tgz!/c.zip!/deep/.env".to_string(), 3)]
+    );
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0]["path"], "too-deep.zip!/a.zip!/b.tgz!/c.zip");
+    assert!(
+        skipped[0]["reason"].as_str().unwrap().contains("nested"),
+        "{skipped:?}"
+    );
+}
+
+#[test]
+fn zip_bomb_is_skipped_not_fatal() {
+    // 1 GiB of zeros, streamed into the compressor 1 MiB at a time: ~1 MiB on disk.
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file(".env", opts).unwrap();
+    w.write_all(&env_file()).unwrap();
+    w.start_file("zeros.bin", opts).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        w.write_all(&chunk).unwrap();
+    }
+    let bomb = w.finish().unwrap().into_inner();
+    assert!(bomb.len() < 4 << 20, "{}", bomb.len());
+
+    let t = TestDir::new();
+    t.write("bomb.zip", &bomb);
+    let start = std::time::Instant::now();
+    let (o, f, skipped) = scan_json(&t, &[]);
+    assert!(start.elapsed().as_secs() < 60);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // What came before the bomb is still reported.
+    assert_eq!(paths_lines(&f), [("bomb.zip!/.env".to_string(), 3)]);
+    let reasons: Vec<String> = skipped
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s["path"].as_str().unwrap(),
+                s["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].starts_with("bomb.zip!/zeros.bin: ") && reasons[0].contains("bomb"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn member_count_limit() {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..10_001 {
+        w.start_file(format!("f{i}.txt"), opts).unwrap();
+    }
+    let t = TestDir::new();
+    t.write("many.zip", w.finish().unwrap().into_inner());
+    let (o, f, skipped) = scan_json(&t, &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(f.is_empty());
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["path"], "many.zip");
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("10000"));
+}
+
+#[test]
+fn corrupt_archives_are_skipped() {
+    let t = TestDir::new();
+    let mut z = zip_of(&[("a/.env", &env_file())]);
+    z.truncate(z.len() / 2);
+    t.write("half.zip", z);
+    let mut g = tar_gz_of(&[("a/.env", &env_file())]);
+    g.truncate(20);
+    t.write("half.tgz", g);
+    let (o, f, skipped) = scan_json(&t, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(f.is_empty());
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+}
