@@ -41,18 +41,25 @@ pub struct Decoded {
     pub map: OffsetMap,
 }
 
-const B64_ALNUM: u8 = 1;
+const B64_DIGIT: u8 = 1;
 const B64_STD: u8 = 2;
 const B64_URL: u8 = 4;
+const B64_UPPER: u8 = 8;
+const B64_LOWER: u8 = 16;
 
-/// Byte classes for base64 run detection: alphanumerics, `+ /` (standard), `- _` (URL-safe).
+/// Byte classes for base64 run detection: digits, upper- and lowercase letters, `+ /`
+/// (standard), `- _` (URL-safe).
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        t[c] = if b.is_ascii_alphanumeric() {
-            B64_ALNUM
+        t[c] = if b.is_ascii_digit() {
+            B64_DIGIT
+        } else if b.is_ascii_uppercase() {
+            B64_UPPER
+        } else if b.is_ascii_lowercase() {
+            B64_LOWER
         } else if b == b'+' || b == b'/' {
             B64_STD
         } else if b == b'-' || b == b'_' {
@@ -142,45 +149,197 @@ pub fn looks_like_utf16(b: &[u8]) -> bool {
 // ---------------------------------------------------------------------------------------------
 // base64
 
-/// Finds runs of ≥ [`MIN_BASE64`] base64 characters. Probes the byte [`MIN_BASE64`] − 1 ahead:
-/// a byte outside the alphabet there rules out every run through it, so ordinary text is
-/// skipped 24 bytes at a time; otherwise it checks backwards only down to what is already
-/// known to be inside the alphabet.
+/// Finds runs of ≥ [`MIN_BASE64`] base64 characters, 64 bytes at a time: each block becomes a
+/// bit mask of alphabet bytes ([`class_masks`], SIMD on x86_64), and shifting the mask of two
+/// blocks against itself leaves exactly the positions where 24 alphabet bytes in a row start
+/// ([`run_starts`]). Blocks without such a start — nearly all of them in ordinary text — cost a
+/// dozen instructions; only real runs are walked byte by byte.
 fn base64_runs(hay: &[u8], out: &mut Vec<Decoded>) {
+    union_runs(hay, |s, e| run(hay, s, e, out));
+}
+
+/// Blocks (of 64 bytes) classified per call of [`class_masks`].
+const CHUNK_BLOCKS: usize = 64;
+
+/// Calls `found(start, end)` for every maximal run of ≥ [`MIN_BASE64`] alphabet bytes.
+fn union_runs(hay: &[u8], mut found: impl FnMut(usize, usize)) {
     let n = hay.len();
-    let cls = |i: usize| CLASS[hay[i] as usize];
-    // Invariant: i == 0 or hay[i - 1] is outside the alphabet; hay[i..known] is inside it.
-    let mut i = 0;
-    let mut known = 0;
-    while i + MIN_BASE64 <= n {
-        let probe = i + MIN_BASE64 - 1;
-        if cls(probe) == 0 {
-            i = probe + 1;
-            known = i;
-            continue;
-        }
-        let mut j = probe;
-        let mut clean = true;
-        while j > known.max(i) {
-            j -= 1;
-            if cls(j) == 0 {
-                clean = false;
+    // One block of look-ahead, so a run crossing the chunk's end is seen whole.
+    let mut masks = [0u64; CHUNK_BLOCKS + 1];
+    // No run starts before `skip` (set past each run found, so a run is reported once).
+    let mut skip = 0;
+    let mut base = 0;
+    while base < n {
+        class_masks(&hay[base..], &mut masks);
+        for b in 0..CHUNK_BLOCKS {
+            let pos = base + 64 * b;
+            if pos >= n {
                 break;
             }
+            if pos + 64 <= skip {
+                continue; // inside a long run already reported
+            }
+            let (cur, next) = (masks[b], masks[b + 1]);
+            let mut r = run_starts(cur, next) & after(skip, pos);
+            while r != 0 {
+                let rel = r.trailing_zeros();
+                let start = pos + rel as usize;
+                // The run's length from the two masks; byte by byte only past them.
+                let mut len = (cur >> rel).trailing_ones();
+                if len == 64 - rel {
+                    len += next.trailing_ones();
+                }
+                let mut e = (start + len as usize).min(n);
+                if len == 128 - rel {
+                    while e < n && CLASS[hay[e] as usize] != 0 {
+                        e += 1;
+                    }
+                }
+                found(start, e);
+                skip = e + 1;
+                r &= after(skip, pos);
+            }
         }
-        if !clean {
-            i = j + 1;
-            known = probe + 1;
-            continue;
-        }
-        let mut e = probe + 1;
-        while e < n && cls(e) != 0 {
-            e += 1;
-        }
-        run(hay, i, e, out);
-        i = e + 1;
-        known = i;
+        base += 64 * CHUNK_BLOCKS;
     }
+}
+
+/// Bits of a block starting at `pos` that are at or after byte `skip`.
+fn after(skip: usize, pos: usize) -> u64 {
+    match skip.saturating_sub(pos) {
+        0 => !0,
+        k if k >= 64 => 0,
+        k => !0u64 << k,
+    }
+}
+
+/// Bit k set when a run of ≥ 24 alphabet bytes starts at byte k of the block `cur` (possibly
+/// continuing into `next`). Inside the block: the mask ANDed with itself shifted by 1, 2, 4, 8
+/// and 8 bits leaves the starts of 24 ones in a row. Across the edge: the ones at the top of
+/// `cur` plus those at the bottom of `next`.
+fn run_starts(cur: u64, next: u64) -> u64 {
+    let mut r = cur;
+    r &= r >> 1;
+    r &= r >> 2;
+    r &= r >> 4;
+    r &= r >> 8;
+    r &= r >> 8;
+    let top = cur.leading_ones();
+    if top > 0 && top < MIN_BASE64 as u32 && top + next.trailing_ones() >= MIN_BASE64 as u32 {
+        r |= 1 << (64 - top);
+    }
+    r
+}
+
+/// `masks[k]` = alphabet bit mask of the 64 bytes at `64·k` of `hay` (zero-padded past the end).
+fn class_masks(hay: &[u8], masks: &mut [u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { class_masks_avx2(hay, masks) };
+        return;
+    }
+    for (k, m) in masks.iter_mut().enumerate() {
+        *m = with_block(hay, 64 * k, class_mask);
+    }
+}
+
+/// `f` of the 64 bytes at `pos`, zero-padded past the end of `hay` (0 when none are left).
+#[inline(always)]
+fn with_block(hay: &[u8], pos: usize, f: impl Fn(&[u8]) -> u64) -> u64 {
+    if pos + 64 <= hay.len() {
+        f(&hay[pos..pos + 64])
+    } else if pos < hay.len() {
+        let mut block = [0u8; 64];
+        block[..hay.len() - pos].copy_from_slice(&hay[pos..]);
+        f(&block)
+    } else {
+        0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn class_masks_avx2(hay: &[u8], masks: &mut [u64]) {
+    for (k, m) in masks.iter_mut().enumerate() {
+        // SAFETY: this function only runs where AVX2 is available.
+        *m = with_block(hay, 64 * k, |b| unsafe { class_mask_avx2(b) });
+    }
+}
+
+/// [`class_mask`] with AVX2: each byte's class is `LO[low nibble] & HI[high nibble] != 0`,
+/// two table lookups (`vpshufb`) per 32 bytes. Bits of the tables: `+ - /` (0x01), digits
+/// (0x02), `A-O a-o` (0x04), `P-Z p-z` (0x08), `_` (0x10).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn class_mask_avx2(block: &[u8]) -> u64 {
+    use std::arch::x86_64::*;
+    assert!(block.len() >= 64);
+    #[rustfmt::skip]
+    const LO: [i8; 16] = [
+        0x0A, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E,
+        0x0E, 0x0E, 0x0C, 0x05, 0x04, 0x05, 0x04, 0x15,
+    ];
+    const HI: [i8; 16] = [
+        0, 0, 0x01, 0x02, 0x04, 0x18, 0x04, 0x08, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    // SAFETY: the tables are 16 bytes, loaded unaligned into both 128-bit lanes.
+    let (lo_t, hi_t) = unsafe {
+        (
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(LO.as_ptr().cast::<__m128i>())),
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(HI.as_ptr().cast::<__m128i>())),
+        )
+    };
+    let nibble = _mm256_set1_epi8(0x0F);
+    let mut m = 0u64;
+    for half in 0..2 {
+        // SAFETY: reads bytes 32·half..32·half+32 of `block`, which has at least 64.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * half).cast::<__m256i>()) };
+        let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, nibble));
+        let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+        let outside = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
+        m |= u64::from(!(_mm256_movemask_epi8(outside) as u32)) << (32 * half);
+    }
+    m
+}
+
+/// Bit k set when `block[k]` (64 bytes) is in the base64 union alphabet.
+#[cfg(target_arch = "x86_64")]
+fn class_mask(block: &[u8]) -> u64 {
+    use std::arch::x86_64::*;
+    assert!(block.len() >= 64);
+    let mut m = 0u64;
+    for lane in 0..4 {
+        // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
+        // available; the unaligned load reads bytes 16·lane..16·lane+16, within `block`.
+        let bits = unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().add(lane * 16).cast::<__m128i>());
+            // Unsigned `x - lo <= len - 1` as `min(x - lo, len - 1) == x - lo`.
+            let in_range = |x: __m128i, lo: u8, last: u8| {
+                let t = _mm_sub_epi8(x, _mm_set1_epi8(lo as i8));
+                _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(last as i8)), t)
+            };
+            let letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 25);
+            let digit = in_range(v, b'0', 9);
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let special = _mm_or_si128(
+                _mm_or_si128(eq(b'+'), eq(b'/')),
+                _mm_or_si128(eq(b'-'), eq(b'_')),
+            );
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), special)) as u16
+        };
+        m |= u64::from(bits) << (16 * lane);
+    }
+    m
+}
+
+/// Bit k set when `block[k]` (64 bytes) is in the base64 union alphabet.
+#[cfg(not(target_arch = "x86_64"))]
+fn class_mask(block: &[u8]) -> u64 {
+    block[..64]
+        .iter()
+        .enumerate()
+        .fold(0, |m, (k, &b)| m | (u64::from(CLASS[b as usize] != 0) << k))
 }
 
 /// Splits one run over the union alphabet into standard and URL-safe candidates.
@@ -188,6 +347,11 @@ fn run(hay: &[u8], s: usize, e: usize, out: &mut Vec<Decoded>) {
     let mut has = 0;
     for &b in &hay[s..e] {
         has |= CLASS[b as usize];
+    }
+    // Base64 of text mixes cases (every character mixes bits of two bytes); snake_case
+    // identifiers, SCREAMING_CONSTANTS and lowercase paths — most long runs in code — do not.
+    if has & B64_UPPER == 0 || has & B64_LOWER == 0 {
+        return;
     }
     match (has & B64_STD != 0, has & B64_URL != 0) {
         (_, false) => candidate(hay, s, e, false, out),
@@ -599,6 +763,75 @@ mod tests {
             let got = found(hay.as_bytes());
             assert_eq!(got.len(), 1, "pad {pad}");
             assert_eq!(got[0].1, "the quick brown fox jumps over");
+        }
+    }
+
+    #[test]
+    fn class_mask_matches_the_table() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        for block in all.chunks(64) {
+            let want = block.iter().enumerate().fold(0u64, |m, (k, &b)| {
+                m | (u64::from(CLASS[b as usize] != 0) << k)
+            });
+            assert_eq!(class_mask(block), want);
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is available, checked just above.
+                assert_eq!(unsafe { class_mask_avx2(block) }, want);
+            }
+        }
+    }
+
+    #[test]
+    fn runs_across_block_edges_and_long_runs() {
+        let enc = STANDARD.encode("x".repeat(3000) + "AKIAQ3EGTR7HJKL2MNOP");
+        for pad in [0, 1, 40, 50, 63, 64, 100] {
+            let hay = format!(
+                "{}{enc} {}",
+                " ".repeat(pad),
+                STANDARD.encode("hello there, general kenobi")
+            );
+            let got = found(hay.as_bytes());
+            assert_eq!(got.len(), 2, "pad {pad}");
+            assert_eq!(got[0].2.start, pad);
+            assert!(got[0].1.ends_with("AKIAQ3EGTR7HJKL2MNOP"));
+            assert_eq!(got[1].1, "hello there, general kenobi");
+        }
+    }
+
+    #[test]
+    fn run_finder_agrees_with_a_naive_scan() {
+        let mut x: u32 = 7;
+        let mut rnd = |m: u32| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) % m
+        };
+        for round in 0..300 {
+            let len = rnd(700) as usize;
+            // Mostly alphabet bytes, so long runs of every length and position occur.
+            let gap = 2 + round % 40;
+            let hay: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rnd(gap) == 0 {
+                        b' '
+                    } else {
+                        b"aZ9+/-_"[rnd(7) as usize]
+                    }
+                })
+                .collect();
+            let mut want = Vec::new();
+            let mut s = 0;
+            for k in 0..=hay.len() {
+                if k == hay.len() || CLASS[hay[k] as usize] == 0 {
+                    if k - s >= MIN_BASE64 {
+                        want.push((s, k));
+                    }
+                    s = k + 1;
+                }
+            }
+            let mut got = Vec::new();
+            union_runs(&hay, |s, e| got.push((s, e)));
+            assert_eq!(got, want, "round {round}");
         }
     }
 
