@@ -150,37 +150,97 @@ pub fn looks_like_utf16(b: &[u8]) -> bool {
 // base64
 
 /// Finds runs of ≥ [`MIN_BASE64`] base64 characters, 64 bytes at a time: each block becomes a
-/// bit mask of alphabet bytes ([`class_masks`], SIMD on x86_64), and shifting the mask of two
+/// bit mask of alphabet bytes ([`Masks`], SIMD on x86_64), and shifting the mask of two
 /// blocks against itself leaves exactly the positions where 24 alphabet bytes in a row start
 /// ([`run_starts`]). Blocks without such a start — nearly all of them in ordinary text — cost a
 /// dozen instructions; only real runs are walked byte by byte.
 fn base64_runs(hay: &[u8], out: &mut Vec<Decoded>) {
-    union_runs(hay, |s, e| run(hay, s, e, out));
+    mixed_case_runs(hay, |s, e| run(hay, s, e, out));
 }
 
-/// Blocks (of 64 bytes) classified per call of [`class_masks`].
+/// Blocks (of 64 bytes) classified per call of [`Masks::fill`].
 const CHUNK_BLOCKS: usize = 64;
 
-/// Calls `found(start, end)` for every maximal run of ≥ [`MIN_BASE64`] alphabet bytes.
-fn union_runs(hay: &[u8], mut found: impl FnMut(usize, usize)) {
+/// Bit masks of one chunk: bit k of word b describes byte `64·b + k`. One extra block of
+/// look-ahead, so a run crossing the chunk's end is seen whole.
+struct Masks {
+    alphabet: [u64; CHUNK_BLOCKS + 1],
+    upper: [u64; CHUNK_BLOCKS + 1],
+    lower: [u64; CHUNK_BLOCKS + 1],
+    /// [`run_starts`] of each block.
+    starts: [u64; CHUNK_BLOCKS],
+}
+
+impl Masks {
+    fn new() -> Masks {
+        Masks {
+            alphabet: [0; CHUNK_BLOCKS + 1],
+            upper: [0; CHUNK_BLOCKS + 1],
+            lower: [0; CHUNK_BLOCKS + 1],
+            starts: [0; CHUNK_BLOCKS],
+        }
+    }
+
+    /// Classifies the chunk at the start of `hay` (zero-padded past its end).
+    fn fill(&mut self, hay: &[u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { fill_avx2(self, hay) };
+        } else {
+            fill_with(self, hay, class_mask);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        fill_with(self, hay, class_mask);
+        for b in 0..CHUNK_BLOCKS {
+            self.starts[b] = run_starts(self.alphabet[b], self.alphabet[b + 1]);
+        }
+    }
+}
+
+#[inline(always)]
+fn fill_with(m: &mut Masks, hay: &[u8], f: impl Fn(&[u8]) -> [u64; 3]) {
+    for b in 0..=CHUNK_BLOCKS {
+        let pos = 64 * b;
+        let [a, u, l] = if pos + 64 <= hay.len() {
+            f(&hay[pos..pos + 64])
+        } else if pos < hay.len() {
+            let mut block = [0u8; 64];
+            block[..hay.len() - pos].copy_from_slice(&hay[pos..]);
+            f(&block)
+        } else {
+            [0; 3]
+        };
+        (m.alphabet[b], m.upper[b], m.lower[b]) = (a, u, l);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_avx2(m: &mut Masks, hay: &[u8]) {
+    // SAFETY: this function only runs where AVX2 is available.
+    fill_with(m, hay, |b| unsafe { class_mask_avx2(b) });
+}
+
+/// Calls `found(start, end)` for every maximal run of ≥ [`MIN_BASE64`] alphabet bytes that
+/// has both upper- and lowercase letters. Base64 of text always mixes cases (each character
+/// mixes bits of two bytes); snake_case identifiers, SCREAMING_CONSTANTS and lowercase paths —
+/// most long runs in code — do not, and are dropped here from the masks alone.
+fn mixed_case_runs(hay: &[u8], mut found: impl FnMut(usize, usize)) {
     let n = hay.len();
-    // One block of look-ahead, so a run crossing the chunk's end is seen whole.
-    let mut masks = [0u64; CHUNK_BLOCKS + 1];
+    let mut m = Masks::new();
     // No run starts before `skip` (set past each run found, so a run is reported once).
     let mut skip = 0;
     let mut base = 0;
     while base < n {
-        class_masks(&hay[base..], &mut masks);
+        m.fill(&hay[base..]);
         for b in 0..CHUNK_BLOCKS {
+            if m.starts[b] == 0 {
+                continue;
+            }
             let pos = base + 64 * b;
-            if pos >= n {
-                break;
-            }
-            if pos + 64 <= skip {
-                continue; // inside a long run already reported
-            }
-            let (cur, next) = (masks[b], masks[b + 1]);
-            let mut r = run_starts(cur, next) & after(skip, pos);
+            let (cur, next) = (m.alphabet[b], m.alphabet[b + 1]);
+            let mut r = m.starts[b] & after(skip, pos);
             while r != 0 {
                 let rel = r.trailing_zeros();
                 let start = pos + rel as usize;
@@ -190,12 +250,20 @@ fn union_runs(hay: &[u8], mut found: impl FnMut(usize, usize)) {
                     len += next.trailing_ones();
                 }
                 let mut e = (start + len as usize).min(n);
-                if len == 128 - rel {
+                let mixed = if len == 128 - rel {
                     while e < n && CLASS[hay[e] as usize] != 0 {
                         e += 1;
                     }
+                    let has = hay[start..e].iter().fold(0, |h, &c| h | CLASS[c as usize]);
+                    has & B64_UPPER != 0 && has & B64_LOWER != 0
+                } else {
+                    let bits = ((1u128 << len) - 1) << rel;
+                    let window = |w: &[u64]| (u128::from(w[b + 1]) << 64) | u128::from(w[b]);
+                    window(&m.upper) & bits != 0 && window(&m.lower) & bits != 0
+                };
+                if mixed {
+                    found(start, e);
                 }
-                found(start, e);
                 skip = e + 1;
                 r &= after(skip, pos);
             }
@@ -216,7 +284,8 @@ fn after(skip: usize, pos: usize) -> u64 {
 /// Bit k set when a run of ≥ 24 alphabet bytes starts at byte k of the block `cur` (possibly
 /// continuing into `next`). Inside the block: the mask ANDed with itself shifted by 1, 2, 4, 8
 /// and 8 bits leaves the starts of 24 ones in a row. Across the edge: the ones at the top of
-/// `cur` plus those at the bottom of `next`.
+/// `cur` plus those at the bottom of `next` (branch-free, so a chunk's starts vectorise).
+#[inline(always)]
 fn run_starts(cur: u64, next: u64) -> u64 {
     let mut r = cur;
     r &= r >> 1;
@@ -225,63 +294,26 @@ fn run_starts(cur: u64, next: u64) -> u64 {
     r &= r >> 8;
     r &= r >> 8;
     let top = cur.leading_ones();
-    if top > 0 && top < MIN_BASE64 as u32 && top + next.trailing_ones() >= MIN_BASE64 as u32 {
-        r |= 1 << (64 - top);
-    }
-    r
+    let edge =
+        (top > 0) & (top < MIN_BASE64 as u32) & (top + next.trailing_ones() >= MIN_BASE64 as u32);
+    r | (u64::from(edge) << ((64 - top) & 63))
 }
 
-/// `masks[k]` = alphabet bit mask of the 64 bytes at `64·k` of `hay` (zero-padded past the end).
-fn class_masks(hay: &[u8], masks: &mut [u64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { class_masks_avx2(hay, masks) };
-        return;
-    }
-    for (k, m) in masks.iter_mut().enumerate() {
-        *m = with_block(hay, 64 * k, class_mask);
-    }
-}
-
-/// `f` of the 64 bytes at `pos`, zero-padded past the end of `hay` (0 when none are left).
-#[inline(always)]
-fn with_block(hay: &[u8], pos: usize, f: impl Fn(&[u8]) -> u64) -> u64 {
-    if pos + 64 <= hay.len() {
-        f(&hay[pos..pos + 64])
-    } else if pos < hay.len() {
-        let mut block = [0u8; 64];
-        block[..hay.len() - pos].copy_from_slice(&hay[pos..]);
-        f(&block)
-    } else {
-        0
-    }
-}
-
+/// Alphabet, uppercase and lowercase masks of 64 bytes with AVX2: each byte's class is
+/// `LO[low nibble] & HI[high nibble]`, two table lookups (`vpshufb`) per 32 bytes. Bits:
+/// `+ - /` 0x01, digits 0x02, `A-O` 0x04, `P-Z` 0x08, `_` 0x10, `a-o` 0x20, `p-z` 0x40.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn class_masks_avx2(hay: &[u8], masks: &mut [u64]) {
-    for (k, m) in masks.iter_mut().enumerate() {
-        // SAFETY: this function only runs where AVX2 is available.
-        *m = with_block(hay, 64 * k, |b| unsafe { class_mask_avx2(b) });
-    }
-}
-
-/// [`class_mask`] with AVX2: each byte's class is `LO[low nibble] & HI[high nibble] != 0`,
-/// two table lookups (`vpshufb`) per 32 bytes. Bits of the tables: `+ - /` (0x01), digits
-/// (0x02), `A-O a-o` (0x04), `P-Z p-z` (0x08), `_` (0x10).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn class_mask_avx2(block: &[u8]) -> u64 {
+unsafe fn class_mask_avx2(block: &[u8]) -> [u64; 3] {
     use std::arch::x86_64::*;
     assert!(block.len() >= 64);
     #[rustfmt::skip]
     const LO: [i8; 16] = [
-        0x0A, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E,
-        0x0E, 0x0E, 0x0C, 0x05, 0x04, 0x05, 0x04, 0x15,
+        0x4A, 0x6E, 0x6E, 0x6E, 0x6E, 0x6E, 0x6E, 0x6E,
+        0x6E, 0x6E, 0x6C, 0x25, 0x24, 0x25, 0x24, 0x35,
     ];
     const HI: [i8; 16] = [
-        0, 0, 0x01, 0x02, 0x04, 0x18, 0x04, 0x08, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0x01, 0x02, 0x04, 0x18, 0x20, 0x40, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
     // SAFETY: the tables are 16 bytes, loaded unaligned into both 128-bit lanes.
     let (lo_t, hi_t) = unsafe {
@@ -291,24 +323,31 @@ unsafe fn class_mask_avx2(block: &[u8]) -> u64 {
         )
     };
     let nibble = _mm256_set1_epi8(0x0F);
-    let mut m = 0u64;
+    let zero = _mm256_setzero_si256();
+    let any = |x: __m256i, bits: i8| {
+        let none = _mm256_cmpeq_epi8(_mm256_and_si256(x, _mm256_set1_epi8(bits)), zero);
+        u64::from(!(_mm256_movemask_epi8(none) as u32))
+    };
+    let mut out = [0u64; 3];
     for half in 0..2 {
         // SAFETY: reads bytes 32·half..32·half+32 of `block`, which has at least 64.
         let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * half).cast::<__m256i>()) };
         let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, nibble));
         let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
-        let outside = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
-        m |= u64::from(!(_mm256_movemask_epi8(outside) as u32)) << (32 * half);
+        let class = _mm256_and_si256(lo, hi);
+        out[0] |= any(class, 0x7F) << (32 * half);
+        out[1] |= any(class, 0x0C) << (32 * half);
+        out[2] |= any(class, 0x60) << (32 * half);
     }
-    m
+    out
 }
 
-/// Bit k set when `block[k]` (64 bytes) is in the base64 union alphabet.
+/// Alphabet, uppercase and lowercase bit masks of 64 bytes (bit k for `block[k]`), SSE2.
 #[cfg(target_arch = "x86_64")]
-fn class_mask(block: &[u8]) -> u64 {
+fn class_mask(block: &[u8]) -> [u64; 3] {
     use std::arch::x86_64::*;
     assert!(block.len() >= 64);
-    let mut m = 0u64;
+    let mut out = [0u64; 3];
     for lane in 0..4 {
         // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
         // available; the unaligned load reads bytes 16·lane..16·lane+16, within `block`.
@@ -319,27 +358,35 @@ fn class_mask(block: &[u8]) -> u64 {
                 let t = _mm_sub_epi8(x, _mm_set1_epi8(lo as i8));
                 _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(last as i8)), t)
             };
-            let letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 25);
+            let upper = in_range(v, b'A', 25);
+            let lower = in_range(v, b'a', 25);
             let digit = in_range(v, b'0', 9);
             let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
             let special = _mm_or_si128(
                 _mm_or_si128(eq(b'+'), eq(b'/')),
                 _mm_or_si128(eq(b'-'), eq(b'_')),
             );
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), special)) as u16
+            let all = _mm_or_si128(_mm_or_si128(upper, lower), _mm_or_si128(digit, special));
+            [all, upper, lower].map(|x| _mm_movemask_epi8(x) as u16)
         };
-        m |= u64::from(bits) << (16 * lane);
+        for (o, b) in out.iter_mut().zip(bits) {
+            *o |= u64::from(b) << (16 * lane);
+        }
     }
-    m
+    out
 }
 
-/// Bit k set when `block[k]` (64 bytes) is in the base64 union alphabet.
+/// Alphabet, uppercase and lowercase bit masks of 64 bytes (bit k for `block[k]`).
 #[cfg(not(target_arch = "x86_64"))]
-fn class_mask(block: &[u8]) -> u64 {
-    block[..64]
-        .iter()
-        .enumerate()
-        .fold(0, |m, (k, &b)| m | (u64::from(CLASS[b as usize] != 0) << k))
+fn class_mask(block: &[u8]) -> [u64; 3] {
+    let mut out = [0u64; 3];
+    for (k, &b) in block[..64].iter().enumerate() {
+        let c = CLASS[b as usize];
+        out[0] |= u64::from(c != 0) << k;
+        out[1] |= u64::from(c & B64_UPPER != 0) << k;
+        out[2] |= u64::from(c & B64_LOWER != 0) << k;
+    }
+    out
 }
 
 /// Splits one run over the union alphabet into standard and URL-safe candidates.
@@ -347,11 +394,6 @@ fn run(hay: &[u8], s: usize, e: usize, out: &mut Vec<Decoded>) {
     let mut has = 0;
     for &b in &hay[s..e] {
         has |= CLASS[b as usize];
-    }
-    // Base64 of text mixes cases (every character mixes bits of two bytes); snake_case
-    // identifiers, SCREAMING_CONSTANTS and lowercase paths — most long runs in code — do not.
-    if has & B64_UPPER == 0 || has & B64_LOWER == 0 {
-        return;
     }
     match (has & B64_STD != 0, has & B64_URL != 0) {
         (_, false) => candidate(hay, s, e, false, out),
@@ -770,9 +812,16 @@ mod tests {
     fn class_mask_matches_the_table() {
         let all: Vec<u8> = (0..=255u8).collect();
         for block in all.chunks(64) {
-            let want = block.iter().enumerate().fold(0u64, |m, (k, &b)| {
-                m | (u64::from(CLASS[b as usize] != 0) << k)
-            });
+            let bits = |f: &dyn Fn(u8) -> bool| {
+                block.iter().enumerate().fold(0u64, |m, (k, &b)| {
+                    m | (u64::from(f(CLASS[b as usize])) << k)
+                })
+            };
+            let want = [
+                bits(&|c| c != 0),
+                bits(&|c| c & B64_UPPER != 0),
+                bits(&|c| c & B64_LOWER != 0),
+            ];
             assert_eq!(class_mask(block), want);
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") {
@@ -811,26 +860,26 @@ mod tests {
             // Mostly alphabet bytes, so long runs of every length and position occur.
             let gap = 2 + round % 40;
             let hay: Vec<u8> = (0..len)
-                .map(|_| {
-                    if rnd(gap) == 0 {
-                        b' '
-                    } else {
-                        b"aZ9+/-_"[rnd(7) as usize]
-                    }
+                .map(|_| match rnd(gap) {
+                    0 => b' ',
+                    // Long stretches of one case, so both kinds of run occur.
+                    _ if round % 3 == 0 => b"az9+/-_"[rnd(7) as usize],
+                    _ => b"aZ9+/-_"[rnd(7) as usize],
                 })
                 .collect();
             let mut want = Vec::new();
             let mut s = 0;
             for k in 0..=hay.len() {
                 if k == hay.len() || CLASS[hay[k] as usize] == 0 {
-                    if k - s >= MIN_BASE64 {
+                    let has = hay[s..k].iter().fold(0, |h, &c| h | CLASS[c as usize]);
+                    if k - s >= MIN_BASE64 && has & B64_UPPER != 0 && has & B64_LOWER != 0 {
                         want.push((s, k));
                     }
                     s = k + 1;
                 }
             }
             let mut got = Vec::new();
-            union_runs(&hay, |s, e| got.push((s, e)));
+            mixed_case_runs(&hay, |s, e| got.push((s, e)));
             assert_eq!(got, want, "round {round}");
         }
     }
