@@ -281,22 +281,25 @@ fn after(skip: usize, pos: usize) -> u64 {
     }
 }
 
-/// Bit k set when a run of ≥ 24 alphabet bytes starts at byte k of the block `cur` (possibly
-/// continuing into `next`). Inside the block: the mask ANDed with itself shifted by 1, 2, 4, 8
-/// and 8 bits leaves the starts of 24 ones in a row. Across the edge: the ones at the top of
-/// `cur` plus those at the bottom of `next` (branch-free, so a chunk's starts vectorise).
+/// Bit k set when 24 alphabet bytes in a row start at byte k of the block `cur` (possibly
+/// continuing into `next`). [`chain24`] finds those inside one word; the word straddling both
+/// blocks (`cur`'s upper half, `next`'s lower half) catches the runs that cross the edge. Only
+/// shifts and ANDs, so a chunk's starts are computed with vector instructions.
 #[inline(always)]
 fn run_starts(cur: u64, next: u64) -> u64 {
-    let mut r = cur;
+    chain24(cur) | (chain24((cur >> 32) | (next << 32)) << 32)
+}
+
+/// Bit k set when bits k..k+24 of `w` are all set: `w` ANDed with itself shifted by 1, 2, 4,
+/// 8 and 8 bits.
+#[inline(always)]
+fn chain24(w: u64) -> u64 {
+    let mut r = w;
     r &= r >> 1;
     r &= r >> 2;
     r &= r >> 4;
     r &= r >> 8;
-    r &= r >> 8;
-    let top = cur.leading_ones();
-    let edge =
-        (top > 0) & (top < MIN_BASE64 as u32) & (top + next.trailing_ones() >= MIN_BASE64 as u32);
-    r | (u64::from(edge) << ((64 - top) & 63))
+    r & (r >> 8)
 }
 
 /// Alphabet, uppercase and lowercase masks of 64 bytes with AVX2: each byte's class is
