@@ -34,6 +34,7 @@ struct Seg {
 pub struct OffsetMap {
     segs: Vec<Seg>,
     dec_len: usize,
+    src_start: usize,
     src_end: usize,
 }
 
@@ -44,9 +45,26 @@ impl OffsetMap {
             map: OffsetMap {
                 segs: Vec::new(),
                 dec_len: 0,
+                src_start: src,
                 src_end: src,
             },
         }
+    }
+
+    /// This map with `n` unchanged source bytes (those just before its source) in front of
+    /// the decoded bytes.
+    pub fn with_prefix(&self, n: usize) -> OffsetMap {
+        let start = self.src_start - n;
+        let mut b = OffsetMap::builder(start);
+        b.identity(n);
+        let mut m = b.finish();
+        m.segs.extend(self.segs.iter().map(|s| Seg {
+            dec: s.dec + n,
+            ..*s
+        }));
+        m.dec_len += self.dec_len;
+        m.src_end = self.src_end;
+        m
     }
 
     /// Source range of the decoded range `r`: every source byte that contributed to it.
@@ -188,6 +206,15 @@ mod tests {
         assert_eq!(m.source_range(0..6), 0..8);
         assert_eq!(m.source_range(3..6), 4..8);
         assert_eq!(m.source_range(1..2), 1..3);
+    }
+
+    #[test]
+    fn prefix() {
+        let mut b = OffsetMap::builder(10);
+        b.base64(3, 4);
+        let m = b.finish().with_prefix(4);
+        assert_eq!(m.source_range(0..4), 6..10);
+        assert_eq!(m.source_range(2..7), 8..14);
     }
 
     #[test]

@@ -29,6 +29,10 @@ use map::OffsetMap;
 /// Encoding layers followed inside one another (base64 inside base64, UTF-16 inside base64…).
 pub const MAX_DEPTH: usize = 2;
 
+/// Bytes of the encoded span's line, just before it, matched together with the decoded bytes,
+/// so context patterns see the key a value is assigned to (`AWS_SECRET_ACCESS_KEY: <base64>`).
+const CONTEXT: usize = 64;
+
 /// What is decoded. Carried by the [`Engine`] so every source sees the same choice.
 #[derive(Debug, Clone)]
 pub struct DecodeOptions {
@@ -92,6 +96,7 @@ pub fn scan(engine: &Engine, path: &str, hay: &[u8], scratch: &mut Scratch) -> V
     };
     let mut raw = Vec::new();
     engine.raw_matches(view, scratch, &mut raw);
+    crate::scan::drop_shadowed(engine.rules(), &mut raw);
     for m in raw {
         ctx.push(view, None, m);
     }
@@ -113,18 +118,37 @@ impl Ctx<'_> {
             if d.bytes.len() > 2 * d.span.len() {
                 continue;
             }
+            let s = d.span.start;
+            let lo = s.saturating_sub(CONTEXT);
+            let ctx = memchr::memrchr2(b'\n', b'\r', &buf[lo..s]).map_or(lo, |k| lo + k + 1);
+            let mut joined = Vec::with_capacity(s - ctx + d.bytes.len());
+            joined.extend_from_slice(&buf[ctx..s]);
+            joined.extend_from_slice(&d.bytes);
+            let map = d.map.with_prefix(s - ctx);
             let layer = Layer {
                 label: d.layer,
-                map: &d.map,
-                buf: &d.bytes,
+                map: &map,
+                buf: &joined,
                 parent,
             };
             raw.clear();
-            self.engine.raw_matches(&d.bytes, sc, &mut raw);
+            self.engine.raw_matches(&joined, sc, &mut raw);
+            // Matches inside the context alone were found in `buf` already.
+            raw.retain(|m| m.secret.end > s - ctx);
+            crate::scan::drop_shadowed(self.engine.rules(), &mut raw);
             for m in raw.drain(..) {
-                self.push(&d.bytes, Some(&layer), m);
+                self.push(&joined, Some(&layer), m);
             }
-            self.descend(&d.bytes, Some(&layer), depth + 1, sc);
+            self.descend(
+                &d.bytes,
+                Some(&Layer {
+                    map: &d.map,
+                    buf: &d.bytes,
+                    ..layer
+                }),
+                depth + 1,
+                sc,
+            );
         }
     }
 
@@ -248,7 +272,9 @@ impl Ctx<'_> {
     }
 
     /// Drops decoded repeats of a secret already found (plain or shallower) at the same
-    /// place, then merges multi-part credentials.
+    /// place and, where rules matched overlapping bytes in different layers (a generic rule on
+    /// a base64 value, a specific one inside it), keeps the more specific;
+    /// then merges multi-part credentials as the plain scan does.
     fn finish(self) -> Vec<Finding> {
         let Ctx {
             engine,
@@ -276,10 +302,54 @@ impl Ctx<'_> {
                 ranges.push((s, e));
                 true
             });
+            drop_shadowed_across_layers(engine, &mut findings, depth);
         }
         crate::scan::group_credentials(engine.rules(), &mut findings);
+        crate::scan::drop_lone_parts(engine.rules(), &mut findings);
         findings
     }
+}
+
+/// [`crate::scan::drop_shadowed`] for findings of different layers: of two overlapping
+/// findings, at least one decoded, the less specific rule's goes (on a tie, the deeper).
+/// `findings` is sorted shallowest first.
+fn drop_shadowed_across_layers(
+    engine: &Engine,
+    findings: &mut Vec<Finding>,
+    depth: impl Fn(&Finding) -> usize,
+) {
+    let rank = |f: &Finding| {
+        engine.rules().get(&f.rule_id).map(|r| {
+            (
+                r.confidence,
+                r.severity,
+                !r.tags.iter().any(|t| t == "generic"),
+            )
+        })
+    };
+    // Sorted shallowest first, so the decoded findings are a suffix: only pairs with one of
+    // them are compared.
+    let first = findings.partition_point(|f| depth(f) == 0);
+    let mut keep = vec![true; findings.len()];
+    for j in first..findings.len() {
+        for i in 0..j {
+            let (a, b) = (&findings[i], &findings[j]);
+            let overlap = a.byte_range.0 < b.byte_range.1 && b.byte_range.0 < a.byte_range.1;
+            if !keep[i] || !overlap {
+                continue;
+            }
+            // j is as deep or deeper than i: it wins only by being more specific. The same
+            // rule on both (a password as written, `p%40ss`, and decoded) keeps the shallower.
+            if rank(b) > rank(a) {
+                keep[i] = false;
+            } else {
+                keep[j] = false;
+                break;
+            }
+        }
+    }
+    let mut k = keep.iter();
+    findings.retain(|_| *k.next().unwrap_or(&true));
 }
 
 fn span_of(hay: &[u8], index: &mut LineIndex, r: &Range<usize>) -> Span {

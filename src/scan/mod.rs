@@ -215,7 +215,7 @@ fn specificity(rules: &RuleSet, m: &RawMatch) -> (crate::finding::Confidence, Se
 /// When several rules matched overlapping bytes (a generic assignment rule and an exchange rule
 /// on the same value, a PEM rule inside a GCP service-account key), keeps only the most specific
 /// match, so one secret is one finding. Matches of different credential parts never overlap.
-fn drop_shadowed(rules: &RuleSet, raw: &mut Vec<RawMatch>) {
+pub(crate) fn drop_shadowed(rules: &RuleSet, raw: &mut Vec<RawMatch>) {
     if raw.len() < 2 {
         return;
     }
@@ -247,7 +247,7 @@ fn drop_shadowed(rules: &RuleSet, raw: &mut Vec<RawMatch>) {
 
 /// Credential parts that are useless alone — a passphrase or a uid without its key and
 /// secret — are reported only as parts of a merged finding, never on their own.
-fn drop_lone_parts(rules: &RuleSet, findings: &mut Vec<Finding>) {
+pub(crate) fn drop_lone_parts(rules: &RuleSet, findings: &mut Vec<Finding>) {
     findings.retain(|f| {
         let part = rules.get(&f.rule_id).and_then(|r| r.part.as_deref());
         !(matches!(part, Some("passphrase" | "uid" | "password")) && f.parts.is_empty())

@@ -36,12 +36,16 @@ fn decoded(f: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn plain_fingerprint(secret: &str) -> String {
+/// The fingerprint of the finding a plain file with `text` gives.
+fn plain_fingerprint(text: &str) -> String {
     let t = TestDir::new();
-    t.write("plain.txt", format!("{secret}\n"));
+    t.write("plain.txt", format!("{text}\n"));
     let (_, f, _) = scan_json(&t, &[]);
+    assert_eq!(f.len(), 1, "{f:#?}");
     f[0]["fingerprint"].as_str().unwrap().to_string()
 }
+
+const AWS_SECRET: &str = "Xq7vR2mK9pL4wT8nB3cZ/dF6hJ1sG5yU0eA+iO3k";
 
 #[test]
 fn kubernetes_secret_base64_values() {
@@ -50,29 +54,36 @@ fn kubernetes_secret_base64_values() {
     t.write("deploy/secret.yaml", &text);
     let (o, f, _) = scan_json(&t, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(f.len(), 2, "{f:#?}");
-    for x in &f {
-        assert_eq!(x["path"], "deploy/secret.yaml");
-        assert_eq!(x["rule_id"], "aws-access-key-id");
-        assert_eq!(decoded(x), ["base64"]);
-        // The decoded secret is the value: same identity as the plain key.
-        assert_eq!(
-            x["fingerprint"].as_str().unwrap(),
-            plain_fingerprint(AWS_KEY)
-        );
-    }
-    // The first sits alone in `AWS_ACCESS_KEY_ID: <base64>`: the span is the encoded run.
-    let enc = "QUtJQVEzRUdUUjdISktMMk1OT1A";
-    let line8 = text.lines().nth(7).unwrap();
-    assert!(line8.contains(enc));
-    assert_eq!(f[0]["line"], 8);
-    assert_eq!(f[0]["column"], line8.find(enc).unwrap() + 1);
-    assert_eq!(f[0]["end_column"], line8.find(enc).unwrap() + enc.len() + 1);
-    // The second is inside a base64'd credentials file on line 9.
-    assert_eq!(f[1]["line"], 9);
-    // Neither the secret nor its encoding reaches the report.
+    // Key id and secret, each base64 under its own key, make one AWS credential.
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let x = &f[0];
+    assert_eq!(x["path"], "deploy/secret.yaml");
+    assert_eq!(x["rule_id"], "aws-secret-access-key");
+    assert_eq!(decoded(x), ["base64"]);
+    // The span is the encoded value, on its line of the manifest.
+    let (line8, line9) = (text.lines().nth(7).unwrap(), text.lines().nth(8).unwrap());
+    let enc = line9.split(": ").nth(1).unwrap().trim_end_matches('=');
+    assert_eq!(x["line"], 9);
+    assert_eq!(x["column"], line9.find(enc).unwrap() + 1);
+    assert_eq!(x["end_column"], line9.find(enc).unwrap() + enc.len() + 1);
+    let key = x["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "key")
+        .expect("key id part");
+    assert_eq!(key["line"], 8);
+    assert_eq!(key["column"], line8.find("QUtJ").unwrap() + 1);
+    // The decoded secret is the value: same identity as the plain one.
+    assert_eq!(
+        x["fingerprint"].as_str().unwrap(),
+        plain_fingerprint(&format!("aws_secret_access_key = {AWS_SECRET}"))
+    );
+    // Neither the secrets nor their encodings reach the report.
     let out = stdout(&o);
-    assert!(!out.contains(AWS_KEY) && !out.contains(enc), "{out}");
+    for leak in [AWS_KEY, AWS_SECRET, enc, "QUtJQVEzRUdUUjdISktMMk1OT1A"] {
+        assert!(!out.contains(leak), "{leak} in {out}");
+    }
 }
 
 #[test]
@@ -91,6 +102,19 @@ fn npmrc_auth_is_decoded() {
 }
 
 #[test]
+fn two_layers_of_base64() {
+    let t = TestDir::new();
+    t.write("pull-secret.yaml", fixture("dockerconfig-secret.yaml"));
+    t.write("keyleak.toml", fixture("keyleak.toml"));
+    let (o, f, _) = scan_json(&t, &["--show-secrets"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["line"], 6);
+    assert_eq!(f[0]["secret"], "Xq7vR2mK9pL4wT8nB3cZ");
+    assert_eq!(decoded(&f[0]), ["base64", "base64"]);
+}
+
+#[test]
 fn notebook_cells_and_outputs() {
     let t = TestDir::new();
     t.write("analysis.ipynb", fixture("notebook.ipynb"));
@@ -98,26 +122,30 @@ fn notebook_cells_and_outputs() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(f.len(), 2, "{f:#?}");
     // Source cell 2: `\u0041KIA…` is only a key once the JSON string is unescaped.
+    assert_eq!(f[0]["rule_id"], "aws-access-key-id");
     assert_eq!(f[0]["line"], 17);
     assert_eq!(decoded(&f[0]), ["notebook-cell:2"]);
     assert_eq!(
         f[0]["fingerprint"],
         plain_fingerprint("AKIAZ7XQ4RTWYP3MB2KD")
     );
-    // Output of cell 3, at its line in the JSON file.
-    assert_eq!(f[1]["line"], 30);
-    assert_eq!(f[1]["column"], 39);
-    assert_eq!(decoded(&f[1]), ["notebook-cell:3"]);
     assert!(!stdout(&o).contains("\\u0041KIAZ7XQ4"));
+    // A connection string printed in the output of cell 3, at its line in the JSON file.
+    assert_eq!(f[1]["rule_id"], "database-connection-string");
+    assert_eq!(f[1]["line"], 29);
+    assert_eq!(f[1]["column"], 42);
+    assert_eq!(decoded(&f[1]), ["notebook-cell:3"]);
 }
 
 #[test]
 fn no_decode_turns_it_off() {
     let t = TestDir::new();
     t.write("secret.yaml", fixture("k8s-secret.yaml"));
-    let (o, f, _) = scan_json(&t, &["--no-decode"]);
-    assert_eq!(o.status.code(), Some(0));
-    assert!(f.is_empty());
+    let (_, f, _) = scan_json(&t, &["--no-decode"]);
+    // Only the generic rule's view of the opaque base64 value is left.
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["rule_id"], "generic-secret-assignment");
+    assert!(decoded(&f[0]).is_empty());
 }
 
 #[test]
@@ -127,10 +155,18 @@ fn plain_and_encoded_at_one_place_is_one_finding() {
         "urls.txt",
         format!("https://example.com/upload?key={AWS_KEY}&sig=a%2Fb%3D%3D\n"),
     );
-    let (_, f, _) = scan_json(&t, &[]);
-    assert_eq!(f.len(), 1, "{f:#?}");
-    assert!(decoded(&f[0]).is_empty());
-    assert_eq!(f[0]["column"], 32);
+    // The password as written (`%40` and all) is the finding; its decoded form is not another.
+    t.write(
+        "db.env",
+        "DATABASE_URL=postgres://app:Xq7v%40R2mK9pL4@db.internal/app\n",
+    );
+    let (_, f, _) = scan_json(&t, &["--show-secrets"]);
+    assert_eq!(f.len(), 2, "{f:#?}");
+    assert_eq!(f[0]["path"], "db.env");
+    assert_eq!(f[0]["secret"], "Xq7v%40R2mK9pL4");
+    assert_eq!(f[1]["path"], "urls.txt");
+    assert_eq!(f[1]["column"], 32);
+    assert!(f.iter().all(|x| decoded(x).is_empty()), "{f:#?}");
 }
 
 #[test]
@@ -139,10 +175,8 @@ fn percent_escape_and_utf16_layers() {
     // AKIA… percent-encoded byte by byte, and as \x escapes.
     let pct: String = AWS_KEY.bytes().map(|b| format!("%{b:02X}")).collect();
     let esc: String = AWS_KEY.bytes().map(|b| format!("\\x{b:02x}")).collect();
-    t.write(
-        "a.txt",
-        format!("url = \"https://h/?k={pct}\"\nk = \"{esc}\"\n"),
-    );
+    t.write("a.txt", format!("url = \"https://h/?k={pct}\"\n"));
+    t.write("b.js", format!("const k = \"{esc}\";\n"));
     // BOM-less UTF-16LE: binary by the NUL rule, but text.
     let le: Vec<u8> = format!("line one\r\nkey = {AWS_KEY}\r\n")
         .encode_utf16()
@@ -166,7 +200,7 @@ fn percent_escape_and_utf16_layers() {
         got,
         [
             ("a.txt".into(), 1, 21, vec!["percent".to_string()]),
-            ("a.txt".into(), 2, 6, vec!["escape".to_string()]),
+            ("b.js".into(), 1, 12, vec!["escape".to_string()]),
             ("w.txt".into(), 2, 7, vec!["utf16le".to_string()]),
         ]
     );
