@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use super::{Counters, Skipped, SourceOutput, gittime, human_bytes};
 use crate::finding::{Finding, GitInfo};
-use crate::scan::{Engine, Scratch, is_binary};
+use crate::scan::{Engine, Scratch};
 
 /// Which part of a repository to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -345,17 +345,17 @@ fn history(
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
     for (blob, findings, skip) in scanned {
         let rec = &inv.blobs[blob as usize];
+        let first_path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
         if let Some(reason) = skip {
             let first = rec.locs[0];
             out.skipped.push(Skipped {
                 path: format!(
                     "{}:{}",
                     short(inv.commits[first.commit as usize]),
-                    display_git_path(&inv.paths[first.path as usize])
+                    first_path
                 ),
                 reason,
             });
-            continue;
         }
         for loc in &rec.locs {
             let info = infos
@@ -364,7 +364,9 @@ fn history(
             let path = display_git_path(&inv.paths[loc.path as usize]);
             for f in &findings {
                 let mut f = f.clone();
-                f.path.clone_from(&path);
+                // Archive members are reported as `<blob path>!/<member>`: keep the member.
+                let member = f.path.strip_prefix(first_path.as_str()).unwrap_or("");
+                f.path = format!("{path}{member}");
                 f.git = Some(GitInfo {
                     blob: rec.oid.to_string(),
                     ..info.clone()
@@ -591,10 +593,10 @@ fn scan_blobs(
                 let rec = &inv.blobs[b as usize];
                 let path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
                 match scan_blob(&odb, rec.oid, &path, max, engine, &mut scratch) {
-                    Ok((len, findings)) => {
+                    Ok((len, findings, note)) => {
                         counters.scanned(len, findings.len() * rec.locs.len());
-                        if !findings.is_empty() {
-                            results.push((b, findings, None));
+                        if !findings.is_empty() || note.is_some() {
+                            results.push((b, findings, note));
                         }
                     }
                     Err(reason) => results.push((b, Vec::new(), Some(reason))),
@@ -614,15 +616,30 @@ fn scan_blob(
     max: u64,
     engine: &Engine,
     scratch: &mut Scratch,
-) -> Result<(usize, Vec<Finding>), String> {
+) -> Result<(usize, Vec<Finding>, Option<String>), String> {
     let (size, kind) = odb.read_header(oid).map_err(|e| read_reason(&e))?;
     if let Some(reason) = header_skip(kind, size as u64, max) {
         return Err(reason);
     }
     let obj = odb.read(oid).map_err(|e| read_reason(&e))?;
     let data = obj.data();
-    if is_binary(data) {
+    // Archives committed to the repository are opened like the dir walker opens them; what
+    // could not be read inside one is summarised on the blob's skipped line.
+    let mut archive = SourceOutput::default();
+    if crate::decode::archive::scan_archive(engine, path, data, scratch, &mut archive) {
+        let note = (!archive.skipped.is_empty()).then(|| {
+            let first = &archive.skipped[0];
+            format!(
+                "{} archive member(s) not scanned (first: {}: {})",
+                archive.skipped.len(),
+                first.path,
+                first.reason
+            )
+        });
+        return Ok((data.len(), archive.findings, note));
+    }
+    if crate::decode::is_binary(engine, data) {
         return Err("binary".into());
     }
-    Ok((data.len(), engine.scan(path, data, scratch)))
+    Ok((data.len(), engine.scan(path, data, scratch), None))
 }

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use super::{Counters, Skipped, SourceOutput, human_bytes};
-use crate::scan::{Engine, Scratch, is_binary};
+use crate::scan::{Engine, Scratch};
 
 /// Reads `reader` to the end (at most `max` bytes) and scans it as `name`.
 pub fn scan(
@@ -23,14 +23,20 @@ pub fn scan(
         });
         return Ok(out);
     }
-    if is_binary(&buf) {
+    let mut scratch = Scratch::default();
+    // An archive piped in (`git show HEAD:app.jar | keyleak stdin`) is opened like on disk.
+    if crate::decode::archive::scan_archive(engine, name, &buf, &mut scratch, &mut out) {
+        counters.scanned(buf.len(), out.findings.len());
+        return Ok(out);
+    }
+    if crate::decode::is_binary(engine, &buf) {
         out.skipped.push(Skipped {
             path: name.to_string(),
             reason: "binary".into(),
         });
         return Ok(out);
     }
-    out.findings = engine.scan(name, &buf, &mut Scratch::default());
+    out.findings = engine.scan(name, &buf, &mut scratch);
     counters.scanned(buf.len(), out.findings.len());
     Ok(out)
 }

@@ -390,3 +390,35 @@ fn corrupt_archives_are_skipped() {
     assert!(f.is_empty());
     assert_eq!(skipped.len(), 2, "{skipped:?}");
 }
+
+#[test]
+fn archives_in_git_history_and_on_stdin() {
+    let t = TestDir::new();
+    t.git(&["init", "-q", "-b", "main"]);
+    let env = format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n");
+    let zip = zip_of(&[("conf/.env", env.as_bytes())]);
+    t.write("dist/app.zip", &zip);
+    t.git(&["add", "."]);
+    t.git(&["commit", "-qm", "ship a zip"]);
+    // Deleted later: still in history.
+    t.git(&["rm", "-q", "dist/app.zip"]);
+    t.git(&["commit", "-qm", "remove it"]);
+    let o = t
+        .keyleak()
+        .args(["git", ".", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let f = findings(&o);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["path"], "dist/app.zip!/conf/.env");
+    assert_eq!(f[0]["line"], 1);
+    assert!(f[0]["commit"].is_string());
+
+    keyleak()
+        .args(["stdin", "--name", "app.zip", "-f", "jsonl"])
+        .write_stdin(zip)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("\"path\":\"app.zip!/conf/.env\""));
+}
