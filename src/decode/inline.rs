@@ -226,7 +226,7 @@ unsafe fn fill_avx2(m: &mut Masks, hay: &[u8]) {
 /// has both upper- and lowercase letters. Base64 of text always mixes cases (each character
 /// mixes bits of two bytes); snake_case identifiers, SCREAMING_CONSTANTS and lowercase paths —
 /// most long runs in code — do not, and are dropped here from the masks alone.
-fn mixed_case_runs(hay: &[u8], mut found: impl FnMut(usize, usize)) {
+pub(crate) fn mixed_case_runs(hay: &[u8], mut found: impl FnMut(usize, usize)) {
     let n = hay.len();
     let mut m = Masks::new();
     // No run starts before `skip` (set past each run found, so a run is reported once).

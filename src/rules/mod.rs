@@ -227,6 +227,8 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
         Some(w) => (w, w),
         None => (DEFAULT_WINDOW_BEFORE, DEFAULT_WINDOW_AFTER),
     };
+    let window_before = syn.window_before.unwrap_or(window_before);
+    let window_after = syn.window_after.unwrap_or(window_after);
     Ok(Rule::new(RuleParts {
         id,
         name: syn.name,

@@ -62,6 +62,13 @@ pub struct RuleSyntax {
     /// Bytes searched before and after each keyword hit (default 256 before, 512 after).
     #[serde(default)]
     pub window: Option<usize>,
+    /// Bytes searched before each keyword hit (overrides `window`): 0 when the regex starts
+    /// at the keyword.
+    #[serde(default)]
+    pub window_before: Option<usize>,
+    /// Bytes searched after each keyword hit (overrides `window`).
+    #[serde(default)]
+    pub window_after: Option<usize>,
     /// A secret containing one of these (case-insensitive) is a placeholder, not a finding.
     #[serde(default)]
     pub stopwords: Vec<String>,

@@ -57,6 +57,10 @@ pub enum Validator {
     KucoinObjectId,
     /// Headerless base64 DER key: decodes to a SEQUENCE of matching length.
     Base64Der,
+    /// Generic values: a digit somewhere after the first 3 characters (identifiers and words
+    /// rarely have one; keys almost always do). A check, not a regex, so the regex stays a
+    /// small DFA.
+    HasDigit,
 }
 
 impl Validator {
@@ -78,6 +82,7 @@ impl Validator {
             Validator::AwsKeyId => "aws-key-id",
             Validator::KucoinObjectId => "kucoin-objectid",
             Validator::Base64Der => "base64-der",
+            Validator::HasDigit => "has-digit",
         }
     }
 
@@ -98,6 +103,7 @@ impl Validator {
         Validator::AwsKeyId,
         Validator::KucoinObjectId,
         Validator::Base64Der,
+        Validator::HasDigit,
     ];
 
     /// Checks `secret`; `Some(range)` (relative to `secret`) when it validates.
@@ -127,6 +133,7 @@ impl Validator {
             Validator::AwsKeyId => whole(structure::aws_key_id(s)),
             Validator::KucoinObjectId => whole(structure::kucoin_objectid(s)),
             Validator::Base64Der => whole(structure::base64_der(s)),
+            Validator::HasDigit => whole(s.iter().skip(3).any(u8::is_ascii_digit)),
         }
     }
 }
