@@ -110,11 +110,24 @@ pub fn git_env(c: &mut std::process::Command) {
         .env("GIT_COMMITTER_NAME", "Test Author")
         .env("GIT_COMMITTER_EMAIL", "author@example.com")
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_GLOBAL", empty_git_config())
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_COUNT", "1")
         .env("GIT_CONFIG_KEY_0", "init.defaultBranch")
         .env("GIT_CONFIG_VALUE_0", "main");
+}
+
+/// An empty file for GIT_CONFIG_GLOBAL: the developer's ~/.gitconfig (signing, hooksPath…)
+/// must not change what the tests see. (Not /dev/null, which a sandbox may have replaced.)
+fn empty_git_config() -> &'static Path {
+    static EMPTY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| {
+        let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("empty.gitconfig");
+        if std::fs::metadata(&p).map(|m| m.len()).unwrap_or(1) != 0 {
+            std::fs::write(&p, "").expect("write empty.gitconfig");
+        }
+        p
+    })
 }
 
 /// `PATH` with the directory of the `keyleak` under test first, for scripts and hooks that
