@@ -79,7 +79,12 @@ cmd_install() {
   "$CACHE_ROOT/bin/keyleak" --version
 }
 
-# ---- scan ----------------------------------------------------------------------------------
+# ---- scan ------------------------------------------------------------------------------------
+
+# A range with abbreviated commit ids, for people.
+short_range() {
+  sed -E 's/([0-9a-f]{12})[0-9a-f]{28}/\1/g' <<<"$1"
+}
 
 is_shallow() { [[ $(git -C "$repo" rev-parse --is-shallow-repository) == true ]]; }
 have_commit() { git -C "$repo" cat-file -e "$1^{commit}" 2>/dev/null; }
@@ -241,7 +246,7 @@ cmd_scan() {
         what="$what (all of $history_ref's history)"
       elif [[ -n $spec ]]; then
         args=(git "$repo" --range "$spec")
-        what="$what (\`$spec\`)"
+        what="$what (\`$(short_range "$spec")\`)"
       fi
       ;;
     history)

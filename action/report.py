@@ -58,7 +58,7 @@ def results(sarif):
             out.append(
                 {
                     "rule_id": r.get("ruleId", "?"),
-                    "rule_name": rule.get("name") or rule.get("shortDescription", {}).get("text", ""),
+                    "rule_name": rule.get("shortDescription", {}).get("text") or rule.get("name", ""),
                     "level": level,
                     "severity": props.get("severity", {"error": "high", "warning": "medium"}.get(level, "low")),
                     "known_public": bool(props.get("known_public")),

@@ -50,7 +50,10 @@ impl Gh {
     /// branch from it; `feature_file` is what the branch's one commit adds.
     fn new(feature_file: (&str, &str)) -> Gh {
         let dir = TestDir::new();
-        git_in(dir.path(), &["init", "-q", "--bare", "-b", "main", "origin.git"]);
+        git_in(
+            dir.path(),
+            &["init", "-q", "--bare", "-b", "main", "origin.git"],
+        );
         git_in(dir.path(), &["clone", "-q", "origin.git", "dev"]);
         let gh = Gh { dir };
         gh.git(&["checkout", "-q", "-B", "main"]);

@@ -20,13 +20,11 @@ fn repo() -> TestDir {
 }
 
 /// `git commit -m MSG` with `keyleak` (the build under test) on PATH, as a developer runs it.
-fn commit(t: &TestDir, msg: &str, env: &[(&str, &Path)]) -> Output {
+fn commit(t: &TestDir, msg: &str, env: &[(&str, std::ffi::OsString)]) -> Output {
     let mut c = git_cmd(t.path());
     c.args(["commit", "-q", "-m", msg])
-        .env("PATH", path_with_keyleak());
-    for (k, v) in env {
-        c.env(k, v);
-    }
+        .env("PATH", path_with_keyleak())
+        .envs(env.iter().map(|(k, v)| (k, v)));
     c.output().expect("git commit runs")
 }
 
@@ -196,21 +194,44 @@ fn hook_repo() -> &'static (PathBuf, String) {
     })
 }
 
-/// `pre-commit ARGS…` in `dir`, sharing one pre-commit home and one cargo target directory.
-fn pre_commit(dir: &Path) -> Command {
+/// The environment of every pre-commit run (and of `git commit` through its hook, which
+/// installs the environment on first use): one pre-commit home and one cargo target directory
+/// shared by all runs, and a release profile that builds fast (pre-commit's `cargo install`
+/// builds keyleak in release mode; the tests need a working binary, not a fast one).
+fn pre_commit_env() -> Vec<(&'static str, std::ffi::OsString)> {
     let shared = shared_dir();
+    vec![
+        ("PRE_COMMIT_HOME", shared.join("home").into()),
+        ("CARGO_TARGET_DIR", shared.join("cargo-target").into()),
+        ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0".into()),
+        ("CARGO_PROFILE_RELEASE_LTO", "false".into()),
+        ("CARGO_PROFILE_RELEASE_DEBUG", "false".into()),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256".into()),
+        ("CARGO_PROFILE_RELEASE_INCREMENTAL", "true".into()),
+        ("PRE_COMMIT_COLOR", "never".into()),
+        ("CARGO_TERM_COLOR", "never".into()),
+    ]
+}
+
+/// pre-commit runs one at a time: each `try-repo` clones this repository into a fresh temporary
+/// store and builds it there (sharing only the cargo target directory), and a build must not
+/// reuse a build-script output generated for another, concurrently made clone.
+fn pre_commit_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `pre-commit ARGS…` in `dir`.
+fn pre_commit(dir: &Path) -> Command {
     let mut c = Command::new("pre-commit");
-    c.current_dir(dir)
-        .env("PRE_COMMIT_HOME", shared.join("home"))
-        .env("CARGO_TARGET_DIR", shared.join("cargo-target"))
-        .env("PRE_COMMIT_COLOR", "never")
-        .env("CARGO_TERM_COLOR", "never");
+    c.current_dir(dir).envs(pre_commit_env());
     git_env(&mut c);
     c
 }
 
 fn try_repo(t: &TestDir, hook: &str) -> Output {
     let (repo, rev) = hook_repo();
+    let _serial = pre_commit_lock();
     let start = std::time::Instant::now();
     let o = pre_commit(t.path())
         .arg("try-repo")
@@ -286,15 +307,21 @@ fn pre_commit_installed_from_a_config_blocks_git_commit() {
     );
     t.git(&["add", ".pre-commit-config.yaml"]);
     t.git(&["commit", "-q", "-m", "pre-commit config"]);
+    let _serial = pre_commit_lock();
     let o = pre_commit(t.path()).arg("install").output().unwrap();
     assert!(o.status.success(), "{}", all_output(&o));
 
-    let shared = shared_dir();
-    let (home, target) = (shared.join("home"), shared.join("cargo-target"));
-    let env: [(&str, &Path); 2] = [("PRE_COMMIT_HOME", &home), ("CARGO_TARGET_DIR", &target)];
+    // The hook installs keyleak into PRE_COMMIT_HOME on the first commit (once per source
+    // change: this store, unlike try-repo's, persists under the target directory).
+    let env = pre_commit_env();
+    let start = std::time::Instant::now();
     t.write("wallet.txt", format!("aws = {AWS_KEY}\n"));
     t.git(&["add", "wallet.txt"]);
     let o = commit(&t, "add wallet", &env);
+    eprintln!(
+        "git commit through pre-commit: {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
     let out = all_output(&o);
     assert!(!o.status.success(), "the commit went through: {out}");
     assert!(out.contains("wallet.txt:1:7"), "{out}");
