@@ -409,6 +409,24 @@ fn push_creating_a_branch_in_a_shallow_checkout() {
 }
 
 #[test]
+fn first_push_of_the_default_branch_scans_its_history() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/guide.md", "Nothing secret.\n"));
+    let ws = gh.checkout("main", false);
+    let event = gh.push("refs/heads/main", ZERO, &gh.sha("main"));
+    let r = gh.run(&ws, "scan", "push", &event, &[]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", r.log());
+    assert_eq!(r.output("findings"), "1", "{}", r.log());
+    assert!(
+        stdout(&r.out).contains("file=old.env,line=1"),
+        "{}",
+        r.log()
+    );
+}
+
+#[test]
 fn push_scans_the_pushed_commits() {
     if !have_tools() {
         return;
