@@ -517,6 +517,54 @@ fn bad_inputs_exit_2_with_an_error_annotation() {
     assert_eq!(r.out.status.code(), Some(2), "{}", r.log());
 }
 
+#[test]
+fn setup_keys_the_build_cache_on_the_lock_file_and_the_source() {
+    let t = TestDir::new();
+    let (output, path_file) = (t.path().join("output"), t.path().join("path"));
+    let run = |version: &str| {
+        std::fs::write(&output, "").unwrap();
+        std::fs::write(&path_file, "").unwrap();
+        let o = Command::new("bash")
+            .arg(source_root().join("action/keyleak-action.sh"))
+            .arg("setup")
+            .env("GITHUB_ACTION_PATH", source_root())
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_PATH", &path_file)
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("INPUT_VERSION", version)
+            .env("KEYLEAK_ACTION_CACHE", t.path().join("cache"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let outputs: BTreeMap<String, String> = std::fs::read_to_string(&output)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        outputs
+    };
+    let o = run("");
+    let (key, restore) = (&o["key"], &o["restore-key"]);
+    assert!(key.starts_with("keyleak-action-v1-Linux-X64-"), "{key}");
+    assert!(
+        key.starts_with(restore.as_str()) && key.len() > restore.len(),
+        "{key} / {restore}"
+    );
+    assert_eq!(run("")["key"], *key, "the key must be stable");
+    assert_eq!(o["path"], t.path().join("cache").display().to_string());
+    let added = std::fs::read_to_string(&path_file).unwrap();
+    assert_eq!(
+        added.trim(),
+        t.path().join("cache/bin").display().to_string()
+    );
+    assert_eq!(
+        run("1.2.3")["key"],
+        "keyleak-action-v1-Linux-X64-crates-1.2.3"
+    );
+}
+
 // ---- static checks -----------------------------------------------------------------------
 
 fn read(rel: &str) -> String {
