@@ -177,6 +177,8 @@ plan_push() {
   if [[ -z $base ]]; then
     warn "new ref $ref: the default branch \`$default\` cannot be fetched; scanning only the pushed commit $after"
     ensure_range "$after" "$after" 2
+    # Its parent too: a shallow boundary commit would diff against nothing (the whole tree).
+    if is_shallow; then fetch --deepen=1 "$after" || true; fi
     spec=$after
     return 0
   fi

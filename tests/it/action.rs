@@ -427,6 +427,30 @@ fn first_push_of_the_default_branch_scans_its_history() {
 }
 
 #[test]
+fn new_branch_without_a_fetchable_default_branch_scans_the_pushed_commit_alone() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/guide.md", "Nothing secret.\n"));
+    // A secret already in the tree before the pushed commit: not the push's to report.
+    gh.git(&["checkout", "-q", "main"]);
+    gh.commit("legacy.env", &format!("KEY={OLD_KEY}\n"), "legacy");
+    gh.git(&["checkout", "-q", "-b", "topic"]);
+    gh.commit(
+        "config/app.env",
+        &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"),
+        "topic",
+    );
+    gh.git(&["push", "-q", "origin", "topic"]);
+    let ws = gh.checkout("topic", true);
+    let mut event = gh.push("refs/heads/topic", ZERO, &gh.sha("topic"));
+    event["repository"]["default_branch"] = json!("trunk");
+    let r = gh.run(&ws, "scan", "push", &event, &[]);
+    assert!(r.log().contains("cannot be fetched"), "{}", r.log());
+    assert_found_the_new_key(&r);
+}
+
+#[test]
 fn push_scans_the_pushed_commits() {
     if !have_tools() {
         return;
