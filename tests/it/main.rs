@@ -5,9 +5,11 @@
 
 mod util;
 
+mod action;
 mod config;
 mod crypto;
 mod decode;
 mod dir;
 mod git;
+mod hooks;
 mod sarif;

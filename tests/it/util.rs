@@ -92,3 +92,75 @@ pub fn findings(o: &Output) -> Vec<serde_json::Value> {
 
 /// A fake AWS key id (format-valid, not a real credential).
 pub const AWS_KEY: &str = "AKIAQ3EGTR7HJKL2MNOP";
+
+/// `git` in `dir` with a fixed identity and no user or system configuration, for commands
+/// whose failure a test checks (`git commit` through a hook).
+pub fn git_cmd(dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new("git");
+    c.current_dir(dir);
+    git_env(&mut c);
+    c
+}
+
+/// The environment `git_cmd` runs git with, for any command that runs git (hooks, pre-commit,
+/// the GitHub Action's script): fixed identity, no user or system configuration.
+pub fn git_env(c: &mut std::process::Command) {
+    c.env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", empty_git_config())
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", "init.defaultBranch")
+        .env("GIT_CONFIG_VALUE_0", "main");
+}
+
+/// An empty file for GIT_CONFIG_GLOBAL: the developer's ~/.gitconfig (signing, hooksPath…)
+/// must not change what the tests see. (Not /dev/null, which a sandbox may have replaced.)
+fn empty_git_config() -> &'static Path {
+    static EMPTY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| {
+        let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("empty.gitconfig");
+        if std::fs::metadata(&p).map(|m| m.len()).unwrap_or(1) != 0 {
+            std::fs::write(&p, "").expect("write empty.gitconfig");
+        }
+        p
+    })
+}
+
+/// `PATH` with the directory of the `keyleak` under test first, for scripts and hooks that
+/// run `keyleak` by name.
+pub fn path_with_keyleak() -> std::ffi::OsString {
+    let bin = assert_cmd::cargo::cargo_bin("keyleak");
+    let dir = bin.parent().expect("binary directory").to_path_buf();
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&rest))).expect("PATH")
+}
+
+/// Whether an external tool the test drives is installed (`tool ARGS` runs and exits 0).
+/// Missing, it prints a notice and the test returns early, except under `CI=true`, where it
+/// fails: CI must never pass such a test vacuously (`.ci/run` installs every such tool).
+pub fn require_tool(tool: &str, args: &[&str]) -> bool {
+    let ok = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "`{tool}` is required when CI=true (`.ci/run` installs it) but `{tool} {}` failed",
+            args.join(" ")
+        );
+        eprintln!(
+            "NOTICE: skipping: `{tool}` is not installed (`.ci/run` shows how to install it)"
+        );
+    }
+    ok
+}
+
+/// The root of the keyleak source tree (the files the integrations ship: action.yml, …).
+pub fn source_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}

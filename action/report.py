@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""JSON helpers for keyleak-action.sh (Python 3 standard library only, as on every runner).
+
+  event FILE DOTTED.PATH            a field of the event payload ("" when absent; list.length)
+  relpath PATH START                PATH relative to START, "" when equal, with a trailing /
+  count SARIF                       the number of results
+  annotations SARIF PREFIX          one workflow command per result (::error / ::warning / ::notice)
+  summary SARIF PREFIX WHAT FAIL_ON RC   a Markdown job summary, secrets redacted as in the SARIF
+
+Everything printed comes from keyleak's SARIF, which never holds an unredacted secret (the
+action never passes --show-secrets).
+"""
+
+import html
+import json
+import os
+import sys
+import urllib.parse
+
+LEVEL_COMMAND = {"error": "error", "warning": "warning", "note": "notice", "none": "notice"}
+SEVERITY_ORDER = ["critical", "high", "medium", "low"]
+MAX_ROWS = 100
+
+
+def event(path, dotted):
+    value = json.load(open(path, encoding="utf-8"))
+    for key in dotted.split("."):
+        if isinstance(value, list) and key == "length":
+            value = len(value)
+        elif isinstance(value, dict):
+            value = value.get(key)
+        else:
+            value = None
+        if value is None:
+            return ""
+    return "" if isinstance(value, (dict, list)) else str(value)
+
+
+def relpath(path, start):
+    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(start))
+    return "" if rel == "." else rel.replace(os.sep, "/") + "/"
+
+
+def results(sarif):
+    log = json.load(open(sarif, encoding="utf-8"))
+    out = []
+    for run in log.get("runs", []):
+        rules = run.get("tool", {}).get("driver", {}).get("rules", [])
+        for r in run.get("results", []):
+            if r.get("suppressions"):
+                continue
+            loc = (r.get("locations") or [{}])[0].get("physicalLocation", {})
+            region = loc.get("region", {})
+            props = r.get("properties", {})
+            index = r.get("ruleIndex")
+            rule = rules[index] if isinstance(index, int) and 0 <= index < len(rules) else {}
+            level = r.get("level") or rule.get("defaultConfiguration", {}).get("level", "warning")
+            out.append(
+                {
+                    "rule_id": r.get("ruleId", "?"),
+                    "rule_name": rule.get("shortDescription", {}).get("text") or rule.get("name", ""),
+                    "level": level,
+                    "severity": props.get("severity", {"error": "high", "warning": "medium"}.get(level, "low")),
+                    "known_public": bool(props.get("known_public")),
+                    "path": urllib.parse.unquote(loc.get("artifactLocation", {}).get("uri", "")),
+                    "line": region.get("startLine", 1),
+                    "end_line": region.get("endLine", region.get("startLine", 1)),
+                    "column": region.get("startColumn", 1),
+                    "end_column": region.get("endColumn", region.get("startColumn", 1)),
+                    "snippet": region.get("snippet", {}).get("text", ""),
+                    "message": r.get("message", {}).get("text", ""),
+                    "commit": props.get("commit", ""),
+                }
+            )
+    return out
+
+
+def escape_property(s):
+    return (
+        s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+    )
+
+
+def escape_data(s):
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def annotations(sarif, prefix):
+    for f in results(sarif):
+        print(
+            "::{} file={},line={},endLine={},col={},endColumn={},title={}::{}".format(
+                LEVEL_COMMAND.get(f["level"], "warning"),
+                escape_property(prefix + f["path"]),
+                f["line"],
+                f["end_line"],
+                f["column"],
+                f["end_column"],
+                escape_property("keyleak: " + f["rule_id"]),
+                escape_data(f["message"]),
+            )
+        )
+
+
+def cell(s, limit=120):
+    s = " ".join(str(s).split())
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    return html.escape(s).replace("|", "&#124;")
+
+
+def link(f, prefix):
+    """A link to the line on GitHub when the context allows one, else the plain location."""
+    where = "{}{}:{}".format(prefix, f["path"], f["line"])
+    server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    commit = f["commit"] or os.environ.get("GITHUB_SHA", "")
+    if not (server and repo and commit):
+        return "<code>{}</code>".format(cell(where, 200))
+    url = "{}/{}/blob/{}/{}#L{}".format(server, repo, commit, urllib.parse.quote(prefix + f["path"]), f["line"])
+    return '<a href="{}"><code>{}</code></a>'.format(html.escape(url, quote=True), cell(where, 200))
+
+
+def summary(sarif, prefix, what, fail_on, rc):
+    found = results(sarif)
+    failing = rc == "1"
+    out = ["## keyleak", ""]
+    if not found:
+        out.append("No secrets found in {}.".format(cell(what, 300)))
+    else:
+        by_sev = {}
+        for f in found:
+            by_sev[f["severity"]] = by_sev.get(f["severity"], 0) + 1
+        counts = ", ".join("{} {}".format(by_sev[s], s) for s in SEVERITY_ORDER if s in by_sev)
+        verdict = (
+            ":x: at least one is at or above `{}`: the job fails.".format(fail_on)
+            if failing
+            else ":white_check_mark: none is at or above `{}` (known public test keys never count).".format(fail_on)
+        )
+        out.append(
+            "**{} secret{} found** ({}) in {}. {}".format(
+                len(found), "" if len(found) == 1 else "s", counts, cell(what, 300), verdict
+            )
+        )
+        out += ["", "| Severity | Rule | Location | Line (redacted) | Commit |", "|---|---|---|---|---|"]
+        for f in found[:MAX_ROWS]:
+            severity = f["severity"] + (" (known public)" if f["known_public"] else "")
+            rule = "<code>{}</code> {}".format(cell(f["rule_id"]), cell(f["rule_name"]))
+            snippet = "<code>{}</code>".format(cell(f["snippet"])) if f["snippet"] else ""
+            commit = "<code>{}</code>".format(cell(f["commit"][:12])) if f["commit"] else ""
+            out.append("| {} | {} | {} | {} | {} |".format(severity, rule, link(f, prefix), snippet, commit))
+        if len(found) > MAX_ROWS:
+            out += ["", "…and {} more: see the SARIF file or the annotations.".format(len(found) - MAX_ROWS)]
+        out += [
+            "",
+            "A leaked secret must be revoked and rotated: removing it from the code does not make it safe. "
+            "`keyleak rules show <rule>` says how for each rule.",
+        ]
+    print("\n".join(out) + "\n")
+
+
+def main(argv):
+    cmd, args = argv[1], argv[2:]
+    if cmd == "event":
+        print(event(*args))
+    elif cmd == "relpath":
+        print(relpath(*args))
+    elif cmd == "count":
+        print(len(results(*args)))
+    elif cmd == "annotations":
+        annotations(*args)
+    elif cmd == "summary":
+        summary(*args)
+    else:
+        sys.exit("unknown command: " + cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,735 @@
+//! The GitHub Action: `action/keyleak-action.sh` run on a simulated runner (real event payloads,
+//! GITHUB_* files, a checkout cloned from a local origin over file://, the keyleak under test on
+//! PATH), and static checks of action.yml and the workflows (actionlint, shellcheck, pins).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+use crate::hooks::yaml_to_json;
+use crate::util::*;
+
+/// A second fake AWS key, committed on main before the pull request: never in its range.
+const OLD_KEY: &str = "AKIAZ7XQ4RTWYP3MB2KD";
+const ZERO: &str = "0000000000000000000000000000000000000000";
+
+/// A simulated GitHub: a bare `origin`, a developer clone `dev` that pushes to it, and the
+/// runner's workspace cloned from origin the way actions/checkout does.
+struct Gh {
+    dir: TestDir,
+}
+
+/// What one run of the script left behind.
+struct Run {
+    out: Output,
+    outputs: BTreeMap<String, String>,
+    summary: String,
+}
+
+impl Run {
+    fn log(&self) -> String {
+        format!("{}{}", stdout(&self.out), stderr(&self.out))
+    }
+    fn output(&self, key: &str) -> &str {
+        self.outputs
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no output `{key}`: {:?}\n{}", self.outputs, self.log()))
+    }
+    fn sarif_results(&self) -> Vec<Value> {
+        let sarif: Value =
+            serde_json::from_slice(&std::fs::read(self.output("sarif-file")).unwrap()).unwrap();
+        sarif["runs"][0]["results"].as_array().unwrap().clone()
+    }
+}
+
+impl Gh {
+    /// origin with main = [README, old.env holding OLD_KEY, old.env emptied] and a `feature`
+    /// branch from it; `feature_file` is what the branch's one commit adds.
+    fn new(feature_file: (&str, &str)) -> Gh {
+        let dir = TestDir::new();
+        git_in(
+            dir.path(),
+            &["init", "-q", "--bare", "-b", "main", "origin.git"],
+        );
+        git_in(dir.path(), &["clone", "-q", "origin.git", "dev"]);
+        let gh = Gh { dir };
+        gh.git(&["checkout", "-q", "-B", "main"]);
+        gh.commit("README.md", "demo\n", "initial");
+        gh.commit("old.env", &format!("KEY={OLD_KEY}\n"), "old key");
+        gh.commit("old.env", "KEY=\n", "remove the old key");
+        gh.git(&["push", "-q", "origin", "HEAD:main"]);
+        gh.git(&["checkout", "-q", "-b", "feature"]);
+        gh.commit(feature_file.0, feature_file.1, "feature");
+        gh.git(&["push", "-q", "origin", "feature"]);
+        gh
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_in(&self.dir.path().join("dev"), args)
+    }
+
+    fn commit(&self, path: &str, contents: &str, msg: &str) -> String {
+        self.dir.write(&format!("dev/{path}"), contents);
+        self.git(&["add", path]);
+        self.git(&["commit", "-q", "-m", msg]);
+        self.sha("HEAD")
+    }
+
+    fn sha(&self, rev: &str) -> String {
+        self.git(&["rev-parse", rev]).trim().to_string()
+    }
+
+    fn origin_url(&self) -> String {
+        format!("file://{}", self.dir.path().join("origin.git").display())
+    }
+
+    /// The runner's workspace: `branch` cloned from origin, complete or `--depth 1`.
+    fn checkout(&self, branch: &str, shallow: bool) -> PathBuf {
+        let ws = self.dir.path().join("ws");
+        let url = self.origin_url();
+        let mut args = vec!["clone", "-q", "--no-tags", "--branch", branch];
+        if shallow {
+            args.extend(["--depth", "1"]);
+        }
+        args.extend([url.as_str(), "ws"]);
+        git_in(self.dir.path(), &args);
+        ws
+    }
+
+    fn pull_request(&self, base: &str, head: &str) -> Value {
+        let repo = json!({"full_name": "octo/demo", "default_branch": "main"});
+        json!({
+            "action": "opened",
+            "number": 7,
+            "pull_request": {
+                "number": 7,
+                "commits": 1,
+                "base": {"ref": "main", "sha": self.sha(base), "repo": repo},
+                "head": {"ref": "feature", "sha": self.sha(head), "repo": repo},
+            },
+            "repository": repo,
+        })
+    }
+
+    fn push(&self, reference: &str, before: &str, after: &str) -> Value {
+        json!({
+            "ref": reference,
+            "before": before,
+            "after": after,
+            "created": before == ZERO,
+            "deleted": after == ZERO,
+            "forced": false,
+            "commits": [{"id": after}],
+            "repository": {"full_name": "octo/demo", "default_branch": "main"},
+        })
+    }
+
+    /// Runs `keyleak-action.sh SUB` as the action's step would, with the action's default
+    /// inputs overridden by `inputs`.
+    fn run(
+        &self,
+        ws: &Path,
+        sub: &str,
+        event: &str,
+        payload: &Value,
+        inputs: &[(&str, &str)],
+    ) -> Run {
+        let files = self.dir.path().join("runner");
+        let _ = std::fs::remove_dir_all(&files);
+        std::fs::create_dir_all(files.join("temp")).unwrap();
+        let (event_path, output, summary) = (
+            files.join("event.json"),
+            files.join("output"),
+            files.join("summary.md"),
+        );
+        std::fs::write(&event_path, serde_json::to_vec_pretty(payload).unwrap()).unwrap();
+        std::fs::write(&output, "").unwrap();
+        std::fs::write(&summary, "").unwrap();
+
+        let mut c = Command::new("bash");
+        c.arg(source_root().join("action/keyleak-action.sh"))
+            .arg(sub);
+        // Nothing of a real runner (when the tests themselves run in Actions) leaks in.
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if k.starts_with("GITHUB_") || k.starts_with("INPUT_") || k.starts_with("RUNNER_") {
+                c.env_remove(&*k);
+            }
+        }
+        git_env(&mut c);
+        let mut defaults: BTreeMap<&str, &str> = [
+            ("MODE", "auto"),
+            ("PATH", "."),
+            ("CONFIG", ""),
+            ("BASELINE", ""),
+            ("FAIL_ON", "medium"),
+            ("SARIF_FILE", ""),
+            ("UPLOAD_SARIF", "true"),
+            ("TOKEN", "a-token-never-sent-to-a-local-origin"),
+        ]
+        .into();
+        for (k, v) in inputs {
+            defaults.insert(k, v);
+        }
+        for (k, v) in defaults {
+            c.env(format!("INPUT_{k}"), v);
+        }
+        c.current_dir(ws)
+            .env("PATH", path_with_keyleak())
+            .env("CI", "true")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", event)
+            .env("GITHUB_EVENT_PATH", &event_path)
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_WORKSPACE", ws)
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REPOSITORY", "octo/demo")
+            .env("GITHUB_SHA", git_in(ws, &["rev-parse", "HEAD"]).trim())
+            .env("RUNNER_TEMP", files.join("temp"));
+        let out = c.output().expect("bash runs");
+        let outputs = std::fs::read_to_string(&output)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Run {
+            out,
+            outputs,
+            summary: std::fs::read_to_string(&summary).unwrap(),
+        }
+    }
+}
+
+fn have_tools() -> bool {
+    require_tool("python3", &["--version"])
+}
+
+/// The script found exactly the feature's AWS_KEY in config/app.env and asks to fail.
+fn assert_found_the_new_key(r: &Run) {
+    let log = r.log();
+    assert_eq!(
+        r.out.status.code(),
+        Some(0),
+        "scan must not fail before the upload: {log}"
+    );
+    assert_eq!(r.output("findings"), "1", "{log}");
+    assert_eq!(r.output("failed"), "true", "{log}");
+    let results = r.sarif_results();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results[0]["ruleId"], "aws-access-key-id");
+    assert!(
+        stdout(&r.out)
+            .contains("::error file=config/app.env,line=1,endLine=1,col=19,endColumn=39,"),
+        "no annotation on the changed line: {log}"
+    );
+    assert!(r.summary.contains("config/app.env:1"), "{}", r.summary);
+    assert!(r.summary.contains("AKIA…"), "{}", r.summary);
+    let everything = format!(
+        "{log}{}{}",
+        r.summary,
+        std::fs::read_to_string(r.output("sarif-file")).unwrap()
+    );
+    assert!(!everything.contains(AWS_KEY), "secret leaked: {everything}");
+    assert!(
+        !everything.contains(OLD_KEY),
+        "a commit outside the range was scanned: {everything}"
+    );
+}
+
+#[test]
+fn pull_request_adding_a_secret_fails_after_reporting_it() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    let ws = gh.checkout("feature", false);
+    let event = gh.pull_request("main", "feature");
+    let r = gh.run(&ws, "scan", "pull_request", &event, &[]);
+    assert_found_the_new_key(&r);
+    assert_eq!(r.output("upload"), "true");
+    assert!(r.summary.contains("pull request #7"), "{}", r.summary);
+    assert!(r.summary.contains("the job fails"), "{}", r.summary);
+    assert!(
+        r.summary.contains(&format!(
+            "https://github.com/octo/demo/blob/{}/config/app.env#L1",
+            gh.sha("feature")
+        )),
+        "{}",
+        r.summary
+    );
+
+    // The action's last step.
+    let f = gh.run(&ws, "fail", "pull_request", &event, &[]);
+    assert_eq!(f.out.status.code(), Some(1), "{}", f.log());
+    assert!(stdout(&f.out).contains("::error"), "{}", f.log());
+}
+
+#[test]
+fn clean_pull_request_passes() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/guide.md", "# Guide\nNothing secret.\n"));
+    let ws = gh.checkout("feature", false);
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &gh.pull_request("main", "feature"),
+        &[],
+    );
+    assert_eq!(r.out.status.code(), Some(0), "{}", r.log());
+    assert_eq!(r.output("findings"), "0", "{}", r.log());
+    assert_eq!(r.output("failed"), "false");
+    assert!(r.sarif_results().is_empty());
+    assert!(!stdout(&r.out).contains("::error"), "{}", r.log());
+    assert!(r.summary.contains("No secrets found"), "{}", r.summary);
+}
+
+#[test]
+fn fail_on_above_the_finding_reports_without_failing() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    let ws = gh.checkout("feature", false);
+    let event = gh.pull_request("main", "feature");
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &event,
+        &[("FAIL_ON", "critical")],
+    );
+    assert_eq!(r.output("findings"), "1", "{}", r.log());
+    assert_eq!(r.output("failed"), "false", "{}", r.log());
+    assert!(
+        r.summary.contains("none is at or above `critical`"),
+        "{}",
+        r.summary
+    );
+}
+
+#[test]
+fn pull_request_from_a_fork_skips_the_upload() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/guide.md", "Nothing secret.\n"));
+    let ws = gh.checkout("feature", false);
+    let mut event = gh.pull_request("main", "feature");
+    event["pull_request"]["head"]["repo"]["full_name"] = json!("someone/demo");
+    let r = gh.run(&ws, "scan", "pull_request", &event, &[]);
+    assert_eq!(r.output("upload"), "false", "{}", r.log());
+    assert!(stdout(&r.out).contains("fork"), "{}", r.log());
+}
+
+#[test]
+fn shallow_checkout_fetches_the_base_from_origin() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    // actions/checkout's default: one commit, no base.
+    let ws = gh.checkout("feature", true);
+    let base = gh.sha("main");
+    assert!(
+        git_cmd(&ws)
+            .args(["cat-file", "-e", &base])
+            .status()
+            .is_ok_and(|s| !s.success()),
+        "the shallow clone should lack the base"
+    );
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &gh.pull_request("main", "feature"),
+        &[],
+    );
+    assert!(r.log().contains("shallow checkout"), "{}", r.log());
+    assert_found_the_new_key(&r);
+}
+
+#[test]
+fn shallow_checkout_without_a_reachable_origin_fails_clearly() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    let ws = gh.checkout("feature", true);
+    let gone = format!("file://{}", gh.dir.path().join("gone.git").display());
+    git_in(&ws, &["remote", "set-url", "origin", &gone]);
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &gh.pull_request("main", "feature"),
+        &[],
+    );
+    assert_eq!(r.out.status.code(), Some(2), "{}", r.log());
+    let log = r.log();
+    assert!(log.contains("::error title=keyleak::"), "{log}");
+    assert!(log.contains("fetch-depth: 0"), "{log}");
+    assert!(!r.outputs.contains_key("failed"), "{:?}", r.outputs);
+}
+
+#[test]
+fn push_creating_a_branch_scans_the_commits_not_on_the_default_branch() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    let ws = gh.checkout("feature", false);
+    let event = gh.push("refs/heads/feature", ZERO, &gh.sha("feature"));
+    let r = gh.run(&ws, "scan", "push", &event, &[]);
+    assert_found_the_new_key(&r);
+    assert!(
+        r.summary.contains("push to refs/heads/feature"),
+        "{}",
+        r.summary
+    );
+}
+
+#[test]
+fn push_creating_a_branch_in_a_shallow_checkout() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    let ws = gh.checkout("feature", true);
+    let event = gh.push("refs/heads/feature", ZERO, &gh.sha("feature"));
+    let r = gh.run(&ws, "scan", "push", &event, &[]);
+    assert_found_the_new_key(&r);
+}
+
+#[test]
+fn first_push_of_the_default_branch_scans_its_history() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/guide.md", "Nothing secret.\n"));
+    let ws = gh.checkout("main", false);
+    let event = gh.push("refs/heads/main", ZERO, &gh.sha("main"));
+    let r = gh.run(&ws, "scan", "push", &event, &[]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", r.log());
+    assert_eq!(r.output("findings"), "1", "{}", r.log());
+    assert!(
+        stdout(&r.out).contains("file=old.env,line=1"),
+        "{}",
+        r.log()
+    );
+}
+
+#[test]
+fn new_branch_without_a_fetchable_default_branch_scans_the_pushed_commit_alone() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/guide.md", "Nothing secret.\n"));
+    // A secret already in the tree before the pushed commit: not the push's to report.
+    gh.git(&["checkout", "-q", "main"]);
+    gh.commit("legacy.env", &format!("KEY={OLD_KEY}\n"), "legacy");
+    gh.git(&["checkout", "-q", "-b", "topic"]);
+    gh.commit(
+        "config/app.env",
+        &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"),
+        "topic",
+    );
+    gh.git(&["push", "-q", "origin", "topic"]);
+    let ws = gh.checkout("topic", true);
+    let mut event = gh.push("refs/heads/topic", ZERO, &gh.sha("topic"));
+    event["repository"]["default_branch"] = json!("trunk");
+    let r = gh.run(&ws, "scan", "push", &event, &[]);
+    assert!(r.log().contains("cannot be fetched"), "{}", r.log());
+    assert_found_the_new_key(&r);
+}
+
+#[test]
+fn push_scans_the_pushed_commits() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    let ws = gh.checkout("feature", true);
+    let event = gh.push("refs/heads/feature", &gh.sha("main"), &gh.sha("feature"));
+    let r = gh.run(&ws, "scan", "push", &event, &[]);
+    assert_found_the_new_key(&r);
+}
+
+#[test]
+fn push_deleting_a_branch_scans_nothing() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/guide.md", "Nothing secret.\n"));
+    let ws = gh.checkout("main", false);
+    let event = gh.push("refs/heads/feature", &gh.sha("feature"), ZERO);
+    let r = gh.run(&ws, "scan", "push", &event, &[]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", r.log());
+    assert_eq!(r.output("findings"), "0");
+    assert_eq!(r.output("upload"), "false");
+}
+
+#[test]
+fn schedule_scans_the_full_history() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    let ws = gh.checkout("feature", true);
+    let r = gh.run(
+        &ws,
+        "scan",
+        "schedule",
+        &json!({"schedule": "23 4 * * 1"}),
+        &[],
+    );
+    assert_eq!(r.out.status.code(), Some(0), "{}", r.log());
+    assert_eq!(r.output("findings"), "2", "{}", r.log());
+    assert!(
+        stdout(&r.out).contains("file=old.env,line=1"),
+        "{}",
+        r.log()
+    );
+}
+
+#[test]
+fn dir_mode_scans_files_with_workspace_relative_paths() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    let ws = gh.checkout("feature", false);
+    let r = gh.run(
+        &ws,
+        "scan",
+        "workflow_dispatch",
+        &json!({}),
+        &[("MODE", "dir"), ("PATH", "config")],
+    );
+    assert_found_the_new_key(&r);
+}
+
+#[test]
+fn bad_inputs_exit_2_with_an_error_annotation() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/guide.md", "Nothing secret.\n"));
+    let ws = gh.checkout("feature", false);
+    let event = gh.pull_request("main", "feature");
+    for (input, value) in [
+        ("MODE", "everything"),
+        ("FAIL_ON", "severe"),
+        ("UPLOAD_SARIF", "yes"),
+    ] {
+        let r = gh.run(&ws, "scan", "pull_request", &event, &[(input, value)]);
+        assert_eq!(r.out.status.code(), Some(2), "{input}={value}: {}", r.log());
+        assert!(
+            stdout(&r.out).contains("::error title=keyleak::"),
+            "{}",
+            r.log()
+        );
+    }
+    let r = gh.run(&ws, "scan", "schedule", &json!({}), &[("MODE", "range")]);
+    assert_eq!(r.out.status.code(), Some(2), "{}", r.log());
+}
+
+#[test]
+fn setup_keys_the_build_cache_on_the_lock_file_and_the_source() {
+    let t = TestDir::new();
+    let (output, path_file) = (t.path().join("output"), t.path().join("path"));
+    let run = |version: &str| {
+        std::fs::write(&output, "").unwrap();
+        std::fs::write(&path_file, "").unwrap();
+        let o = Command::new("bash")
+            .arg(source_root().join("action/keyleak-action.sh"))
+            .arg("setup")
+            .env("GITHUB_ACTION_PATH", source_root())
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_PATH", &path_file)
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("INPUT_VERSION", version)
+            .env("KEYLEAK_ACTION_CACHE", t.path().join("cache"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let outputs: BTreeMap<String, String> = std::fs::read_to_string(&output)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        outputs
+    };
+    let o = run("");
+    let (key, restore) = (&o["key"], &o["restore-key"]);
+    assert!(key.starts_with("keyleak-action-v1-Linux-X64-"), "{key}");
+    assert!(
+        key.starts_with(restore.as_str()) && key.len() > restore.len(),
+        "{key} / {restore}"
+    );
+    assert_eq!(run("")["key"], *key, "the key must be stable");
+    assert_eq!(o["path"], t.path().join("cache").display().to_string());
+    let added = std::fs::read_to_string(&path_file).unwrap();
+    assert_eq!(
+        added.trim(),
+        t.path().join("cache/bin").display().to_string()
+    );
+    assert_eq!(
+        run("1.2.3")["key"],
+        "keyleak-action-v1-Linux-X64-crates-1.2.3"
+    );
+}
+
+// ---- static checks -----------------------------------------------------------------------
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(source_root().join(rel)).unwrap()
+}
+
+#[test]
+fn action_yml_declares_and_passes_every_input_the_script_reads() {
+    if !require_tool("python3", &["-c", "import yaml"]) {
+        return;
+    }
+    let action = yaml_to_json(&source_root().join("action.yml"));
+    assert_eq!(action["runs"]["using"], "composite");
+    let inputs = action["inputs"].as_object().unwrap();
+    for name in [
+        "mode",
+        "path",
+        "config",
+        "baseline",
+        "fail-on",
+        "sarif-file",
+        "upload-sarif",
+        "version",
+    ] {
+        assert!(inputs.contains_key(name), "action.yml lacks input `{name}`");
+    }
+    for name in ["findings", "sarif-file"] {
+        assert!(
+            action["outputs"][name]["value"].is_string(),
+            "action.yml lacks output `{name}`"
+        );
+    }
+    // Every INPUT_X the script reads is an input `x`, passed by some step as
+    // `INPUT_X: ${{ inputs.x }}`.
+    let script = read("action/keyleak-action.sh");
+    let re = regex::Regex::new(r"INPUT_[A-Z_]+").unwrap();
+    let read_vars: std::collections::BTreeSet<&str> =
+        re.find_iter(&script).map(|m| m.as_str()).collect();
+    assert!(read_vars.len() >= 8, "{read_vars:?}");
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    for var in read_vars {
+        let input = var["INPUT_".len()..].to_lowercase().replace('_', "-");
+        assert!(
+            inputs.contains_key(&input),
+            "the script reads {var} but action.yml has no input `{input}`"
+        );
+        let expr = format!("${{{{ inputs.{input} }}}}");
+        assert!(
+            steps.iter().any(|s| s["env"][var] == expr.as_str()),
+            "no step of action.yml passes {var}: {expr}"
+        );
+    }
+    // Each script step calls a subcommand the script has.
+    for s in steps.iter().filter_map(|s| s["run"].as_str()) {
+        let sub = s.rsplit(' ').next().unwrap().trim_matches('\'');
+        assert!(
+            script.contains(&format!("\n  {sub}) cmd_")),
+            "unknown subcommand in `{s}`"
+        );
+    }
+}
+
+#[test]
+fn third_party_actions_are_pinned_by_commit_sha() {
+    let re = regex::Regex::new(r"(?m)^\s*(?:-\s+)?uses:\s*(\S+)(.*)$").unwrap();
+    let mut files = vec!["action.yml".to_string()];
+    for e in std::fs::read_dir(source_root().join(".github/workflows")).unwrap() {
+        files.push(format!(
+            ".github/workflows/{}",
+            e.unwrap().file_name().to_string_lossy()
+        ));
+    }
+    let mut seen = 0;
+    for file in files {
+        for c in re.captures_iter(&read(&file)) {
+            let (target, rest) = (&c[1], &c[2]);
+            if target.starts_with("./") {
+                continue;
+            }
+            seen += 1;
+            let (_, rev) = target
+                .split_once('@')
+                .unwrap_or_else(|| panic!("{file}: {target} has no @ref"));
+            assert!(
+                rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{file}: {target} is not pinned to a full commit SHA"
+            );
+            assert!(
+                rest.contains("# v"),
+                "{file}: {target} lacks a `# vX.Y.Z` comment"
+            );
+        }
+    }
+    assert!(seen >= 4);
+}
+
+#[test]
+fn workflows_use_least_privilege_checkouts() {
+    for e in std::fs::read_dir(source_root().join(".github/workflows")).unwrap() {
+        let path = e.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("permissions:\n  contents: read"),
+            "{}",
+            path.display()
+        );
+        if text.contains("actions/checkout@") {
+            assert!(
+                text.contains("persist-credentials: false"),
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn workflows_and_action_pass_actionlint() {
+    if !require_tool("actionlint", &["-version"]) {
+        return;
+    }
+    let o = Command::new("actionlint")
+        .current_dir(source_root())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "actionlint:\n{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
+#[test]
+fn action_script_passes_shellcheck() {
+    if !require_tool("shellcheck", &["--version"]) {
+        return;
+    }
+    let o = Command::new("shellcheck")
+        .arg(source_root().join("action/keyleak-action.sh"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "shellcheck:\n{}", stdout(&o));
+}
