@@ -45,12 +45,17 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
     writeln!(
         w,
         "  {}  {}:{}:{}",
-        p.wrap("2", "at     "),
+        p.wrap("2", "at         "),
         f.path,
         f.span.line,
         f.span.column
     )?;
-    writeln!(w, "  {}  {}", p.wrap("2", "secret "), f.secret.render(show))?;
+    writeln!(
+        w,
+        "  {}  {}",
+        p.wrap("2", "secret     "),
+        f.secret.render(show)
+    )?;
     if !f.parts.is_empty() {
         let parts: Vec<String> = f
             .parts
@@ -64,13 +69,13 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
                 )
             })
             .collect();
-        writeln!(w, "  {}  {}", p.wrap("2", "parts  "), parts.join(", "))?;
+        writeln!(w, "  {}  {}", p.wrap("2", "parts      "), parts.join(", "))?;
     }
     if let Some(g) = &f.git {
         writeln!(
             w,
             "  {}  {} by {} <{}> on {}",
-            p.wrap("2", "commit "),
+            p.wrap("2", "commit     "),
             &g.commit[..g.commit.len().min(12)],
             g.author,
             g.email,
@@ -78,13 +83,18 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         )?;
     }
     if !f.decoded.is_empty() {
-        writeln!(w, "  {}  {}", p.wrap("2", "decoded"), f.decoded.join(" → "))?;
+        writeln!(
+            w,
+            "  {}  {}",
+            p.wrap("2", "decoded    "),
+            f.decoded.join(" → ")
+        )?;
     }
-    writeln!(w, "  {}  {}", p.wrap("2", "line   "), f.snippet(show))?;
+    writeln!(w, "  {}  {}", p.wrap("2", "line       "), f.snippet(show))?;
     writeln!(
         w,
         "  {}  {} · confidence {} · validation {}",
-        p.wrap("2", "id     "),
+        p.wrap("2", "rule       "),
         f.rule_id,
         f.confidence.as_str(),
         f.validation
@@ -94,7 +104,7 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         && !rule.remediation.is_empty()
     {
         let first = rule.remediation.lines().next().unwrap_or("");
-        writeln!(w, "  {}  {}", p.wrap("2", "fix    "), first)?;
+        writeln!(w, "  {}  {}", p.wrap("2", "fix        "), first)?;
     }
     writeln!(w)
 }

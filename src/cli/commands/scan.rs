@@ -213,6 +213,12 @@ fn create_private(path: &Path, private: bool) -> io::Result<File> {
 fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
     let mut err = io::stderr().lock();
     let s = &report.stats;
+    // "1 file", "2 files": the unit is given in the plural.
+    let unit = if s.scanned == 1 {
+        unit.trim_end_matches('s')
+    } else {
+        unit
+    };
     let mut line = format!(
         "keyleak: scanned {} {unit} ({}) in {:.2}s",
         s.scanned,
