@@ -371,7 +371,7 @@ fn one_blob_at_two_paths_is_two_findings() {
         located(&o),
         [("a.txt".into(), first), ("copy/a.txt".into(), second)]
     );
-    assert!(stderr(&o).contains("scanned 1 blobs"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("scanned 1 blob "), "{}", stderr(&o));
 }
 
 #[cfg(unix)]

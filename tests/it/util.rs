@@ -48,7 +48,13 @@ impl TestDir {
 /// The binary under test, with a clean environment for determinism.
 pub fn keyleak() -> Command {
     let mut c = Command::cargo_bin("keyleak").expect("binary");
-    c.env("GIT_CONFIG_NOSYSTEM", "1").env_remove("NO_COLOR");
+    // Never pick up this repository's own keyleak.toml (cargo runs tests from the package
+    // root): commands not run in a TestDir run from an empty directory of their own.
+    let cwd = std::env::temp_dir().join("keyleak-it-empty-cwd");
+    std::fs::create_dir_all(&cwd).expect("mkdir");
+    c.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env_remove("NO_COLOR")
+        .current_dir(cwd);
     c
 }
 
