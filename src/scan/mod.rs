@@ -9,9 +9,10 @@ pub mod matcher;
 pub mod placeholder;
 pub mod validate;
 
+use std::ops::Range;
 use std::sync::Arc;
 
-use crate::finding::{Finding, Part, Secret, Severity, Span, fingerprint, truncate_chars};
+use crate::finding::{Finding, Part, Secret, Severity, Span, fingerprint};
 use crate::rules::RuleSet;
 use location::LineIndex;
 pub use matcher::{Matcher, RawMatch, Scratch};
@@ -117,6 +118,7 @@ impl Engine {
         let rule = &self.rules().rules()[m.rule];
         let span = span_of(hay, index, m.secret.clone());
         let secret = Secret::new(&hay[m.secret.clone()]);
+        let part_ranges: Vec<Range<usize>> = m.parts.iter().map(|(_, r)| r.clone()).collect();
         let parts = m
             .parts
             .iter()
@@ -141,7 +143,7 @@ impl Engine {
             byte_range: (m.secret.start, m.secret.end),
             fingerprint: fingerprint(&rule.id, secret.as_bytes()),
             secret,
-            line_text: line_text(hay, index, m.secret.start),
+            line_text: line_text(hay, index, m.secret.clone(), &part_ranges),
             validation: rule.validator.name().to_string(),
             known_public: m.known_public,
             parts,
@@ -163,21 +165,63 @@ fn span_of(hay: &[u8], index: &mut LineIndex, r: std::ops::Range<usize>) -> Span
     }
 }
 
-/// The line holding `offset`, cut to ~200 characters around it for megabyte-long lines.
-fn line_text(hay: &[u8], index: &mut LineIndex, offset: usize) -> String {
+/// The line holding the secret, cut to ~80 bytes before it and ~400 after for megabyte-long
+/// lines, with control characters blanked so that a snippet is safe to print on a terminal.
+///
+/// The first line of the secret and of each part is kept raw and whole, exactly as
+/// [`Finding::snippet`] searches for it to redact it: a blanked control character, a cut
+/// inside a long secret or a UTF-8 sequence decoded across the secret's edge would otherwise
+/// make that search miss and leave the secret readable in every report.
+fn line_text(
+    hay: &[u8],
+    index: &mut LineIndex,
+    secret: Range<usize>,
+    parts: &[Range<usize>],
+) -> String {
+    let offset = secret.start;
     let (start, end) = index.line_bounds(hay, offset);
     let from = if offset - start > 80 {
         offset - 80
     } else {
         start
     };
-    let to = end.min(offset + 400);
-    let text = String::from_utf8_lossy(&hay[from..to]);
-    let text: String = text
-        .chars()
-        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+    let to = end.min(offset + 400).max(from);
+    let mut keep: Vec<Range<usize>> = std::iter::once(secret)
+        .chain(parts.iter().cloned())
+        .filter(|r| r.start >= from && r.start <= to)
+        .map(|r| first_line(hay, r))
         .collect();
-    truncate_chars(&text, 400)
+    keep.sort_by_key(|r| r.start);
+    let blank = |bytes: &[u8]| -> String {
+        String::from_utf8_lossy(bytes)
+            .chars()
+            .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+            .collect()
+    };
+    let mut text = String::new();
+    let mut pos = from;
+    for r in keep {
+        if r.start < pos {
+            continue; // inside a range already kept raw
+        }
+        text.push_str(&blank(&hay[pos..r.start]));
+        text.push_str(&String::from_utf8_lossy(&hay[r.clone()]));
+        pos = r.end;
+    }
+    if pos < to {
+        text.push_str(&blank(&hay[pos..to]));
+    }
+    text
+}
+
+/// The part of `r` before its first `\n` (or `\r\n`): what `str::lines` gives first.
+fn first_line(hay: &[u8], r: Range<usize>) -> Range<usize> {
+    let bytes = &hay[r.clone()];
+    let mut n = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
+    if n > 0 && n < bytes.len() && bytes[n - 1] == b'\r' {
+        n -= 1;
+    }
+    r.start..r.start + n
 }
 
 /// Transcodes UTF-16 text that starts with a byte-order mark.
@@ -336,6 +380,50 @@ mod tests {
         late.push(0);
         assert!(!is_binary(&late));
         assert!(!is_binary(&[0xFF, 0xFE, b'a', 0]));
+    }
+
+    /// Redaction in snippets finds the secret however the line around it is cut or cleaned.
+    #[test]
+    fn snippets_redact_awkward_secrets() {
+        let mut rules = RuleSet::default();
+        rules
+            .add_file(
+                std::path::Path::new("t.toml"),
+                r#"
+[[rule]]
+id = "any"
+name = "Any"
+keywords = ["pw="]
+regex = '''pw=(?P<secret>[^"\n]{8,2000})'''
+severity = "high"
+confidence = "high"
+"#,
+            )
+            .unwrap();
+        let engine = Engine::new(rules);
+        let long = "Q".repeat(700);
+        for (hay, secret) in [
+            // A control character inside: the line is blanked, the secret must not be.
+            (
+                b"x pw=\x1b[0mhunter2hunter2\n".to_vec(),
+                "\x1b[0mhunter2hunter2",
+            ),
+            // Longer than the ~400 bytes of context kept after the secret's start.
+            (
+                format!("{} pw={long}\n", "c".repeat(100)).into_bytes(),
+                long.as_str(),
+            ),
+            // Invalid UTF-8: the line and the secret are decoded lossily alike.
+            (
+                b"pw=\xa9supersecretvalue\n".to_vec(),
+                "\u{fffd}supersecretvalue",
+            ),
+        ] {
+            let f = &engine.scan("f", &hay, &mut Scratch::default())[0];
+            let snippet = f.snippet(false);
+            assert!(!snippet.contains(&secret[4..]), "{snippet:?}");
+            assert!(snippet.contains('…'), "{snippet:?}");
+        }
     }
 
     #[test]
