@@ -12,4 +12,5 @@ mod decode;
 mod dir;
 mod git;
 mod hooks;
+mod props;
 mod sarif;
