@@ -79,6 +79,15 @@ fn walk_root(
                 return WalkState::Continue;
             };
             if !ft.is_file() {
+                // FIFOs, devices and sockets are never opened (a FIFO would block, /dev/zero
+                // never ends). Inside a tree they are ignored like symlinks; one named on the
+                // command line is reported, so the user knows it was not scanned.
+                if entry.depth() == 0 && !ft.is_dir() {
+                    flush.local.skipped.push(Skipped {
+                        path: display_path(entry.path()),
+                        reason: "not a regular file".into(),
+                    });
+                }
                 return WalkState::Continue;
             }
             let path = entry.path();
@@ -145,7 +154,7 @@ impl Drop for FlushOnDrop<'_> {
 /// Reads a whole file into `buf`, refusing files over `max` without reading them.
 fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), String> {
     buf.clear();
-    let mut f = File::open(path).map_err(|e| io_reason(&e))?;
+    let mut f = File::open(path).map_err(|e| io_reason_at(path, &e))?;
     let meta = f.metadata().map_err(|e| io_reason(&e))?;
     if !meta.is_file() {
         return Err("not a regular file".into());
@@ -177,6 +186,17 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// [`io_reason`] for an error about `path`: a symlink whose target is missing is reported as
+/// such, not as a file that vanished.
+fn io_reason_at(path: &Path, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound
+        && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return "broken symlink".into();
+    }
+    io_reason(e)
+}
+
 fn walk_error(err: &ignore::Error) -> (String, String) {
     let mut path = String::new();
     let mut e = err;
@@ -189,7 +209,10 @@ fn walk_error(err: &ignore::Error) -> (String, String) {
             ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
                 e = err
             }
-            ignore::Error::Io(io) => return (path, io_reason(io)),
+            ignore::Error::Io(io) => {
+                let reason = io_reason_at(Path::new(&path), io);
+                return (path, reason);
+            }
             ignore::Error::Loop { child, .. } => {
                 return (display_path(child), "symlink loop".into());
             }
@@ -206,4 +229,39 @@ pub fn display_path(path: &Path) -> String {
         s = rest;
     }
     s.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file deleted between the walk listing it and the read (hard to time end to end) is a
+    /// skip with a reason, never an error that stops the scan.
+    #[test]
+    fn vanished_and_oversize_files_are_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone.txt");
+        let mut buf = b"stale".to_vec();
+        assert_eq!(
+            read_file(&gone, 100, &mut buf),
+            Err("vanished before it could be read".into())
+        );
+        let big = dir.path().join("big.txt");
+        std::fs::write(&big, [b'a'; 101]).unwrap();
+        assert!(
+            read_file(&big, 100, &mut buf)
+                .unwrap_err()
+                .starts_with("too large")
+        );
+        assert!(buf.is_empty(), "nothing of a skipped file is kept");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&gone, &link).unwrap();
+            assert_eq!(
+                read_file(&link, 100, &mut buf),
+                Err("broken symlink".into())
+            );
+        }
+    }
 }
