@@ -164,9 +164,12 @@ fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
         None => {
             let stdout = io::stdout();
             let mut w = BufWriter::new(stdout.lock());
-            report::write(settings.format, report, &mut w)
-                .and_then(|()| w.flush())
-                .map_err(|e| anyhow::Error::new(e).context("writing the report to stdout"))
+            match report::write(settings.format, report, &mut w).and_then(|()| w.flush()) {
+                // `keyleak … | head`: the reader has seen all it wants, but the scan's verdict
+                // stands, so the exit code still says whether there were findings.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| anyhow::Error::new(e).context("writing the report to stdout")),
+            }
         }
         Some(path) => {
             // Write beside the target and rename, so a failure never leaves half a report.
