@@ -12,5 +12,6 @@ mod decode;
 mod dir;
 mod git;
 mod hooks;
+mod hostile;
 mod props;
 mod sarif;
