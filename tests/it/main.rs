@@ -13,5 +13,6 @@ mod dir;
 mod git;
 mod hooks;
 mod hostile;
+mod leaks;
 mod props;
 mod sarif;
