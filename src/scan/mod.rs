@@ -105,6 +105,7 @@ impl Engine {
             .collect();
         crate::scan::group_credentials(self.rules(), &mut findings);
         drop_lone_parts(self.rules(), &mut findings);
+        redact_neighbours(&mut findings);
         findings
     }
 
@@ -212,6 +213,59 @@ fn line_text(
         text.push_str(&blank(&hay[pos..to]));
     }
     text
+}
+
+/// A snippet redacts only its own secret and parts, so another secret on the same stretch of
+/// line (a KuCoin key beside a secret that a different rule found) would show in full in it,
+/// in every format. Such neighbours are redacted in `line_text` itself; with --show-secrets
+/// they are still shown in full in their own findings.
+fn redact_neighbours(findings: &mut [Finding]) {
+    // line_text keeps ~80 bytes before a secret and ~400 after; neighbours are looked for a
+    // little wider, and at most 64 each way so a line dense with findings stays linear.
+    const REACH: usize = 512;
+    const MAX_NEIGHBOURS: usize = 64;
+    if findings.len() < 2 {
+        return;
+    }
+    let first = |v: &Secret| -> String {
+        let raw = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        raw.lines().next().unwrap_or("").to_string()
+    };
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by_key(|&i| findings[i].byte_range.0);
+    for (k, &i) in order.iter().enumerate() {
+        let (s, e) = findings[i].byte_range;
+        let before = order[..k]
+            .iter()
+            .rev()
+            .take_while(|&&j| findings[j].byte_range.0 + REACH >= s)
+            .take(MAX_NEIGHBOURS);
+        let after = order[k + 1..]
+            .iter()
+            .take_while(|&&j| findings[j].byte_range.0 <= e + REACH)
+            .take(MAX_NEIGHBOURS);
+        let own: Vec<String> = std::iter::once(&findings[i].secret)
+            .chain(findings[i].parts.iter().map(|p| &p.value))
+            .map(first)
+            .collect();
+        let mut others: Vec<(String, String)> = before
+            .chain(after)
+            .flat_map(|&j| {
+                std::iter::once(&findings[j].secret)
+                    .chain(findings[j].parts.iter().map(|p| &p.value))
+            })
+            .map(|v| (first(v), v.redacted()))
+            // A value inside one of this finding's own must stay, or its own redaction misses.
+            .filter(|(f, _)| !f.is_empty() && !own.iter().any(|o| o.contains(f.as_str())))
+            .collect();
+        others.sort_by_key(|(f, _)| std::cmp::Reverse(f.len()));
+        let text = &mut findings[i].line_text;
+        for (f, redacted) in others {
+            if text.contains(&f) {
+                *text = text.replace(&f, &redacted);
+            }
+        }
+    }
 }
 
 /// The part of `r` before its first `\n` (or `\r\n`): what `str::lines` gives first.
@@ -423,6 +477,36 @@ confidence = "high"
             let snippet = f.snippet(false);
             assert!(!snippet.contains(&secret[4..]), "{snippet:?}");
             assert!(snippet.contains('…'), "{snippet:?}");
+        }
+    }
+
+    /// Another rule's secret on the same line is redacted in this finding's snippet too.
+    #[test]
+    fn snippets_redact_neighbouring_secrets() {
+        let mut rules = RuleSet::default();
+        let rule = |id: &str, kw: &str| {
+            format!(
+                "[[rule]]\nid = \"{id}\"\nname = \"N\"\nkeywords = [\"{kw}\"]\n\
+                 regex = '{kw}(?P<secret>[a-z0-9]{{12}})'\nseverity = \"high\"\n\
+                 confidence = \"high\"\n"
+            )
+        };
+        let text = format!("{}{}", rule("one", "k1="), rule("two", "k2="));
+        rules
+            .add_file(std::path::Path::new("t.toml"), &text)
+            .unwrap();
+        let engine = Engine::new(rules);
+        let hay = b"cfg(k1=aaaa1111bbbb, k2=cccc2222dddd)";
+        let found = engine.scan("f", hay, &mut Scratch::default());
+        assert_eq!(found.len(), 2);
+        for f in &found {
+            let snippet = f.snippet(false);
+            assert!(
+                !snippet.contains("1111bbbb") && !snippet.contains("2222dddd"),
+                "{snippet}"
+            );
+            // Its own secret is still shown under --show-secrets.
+            assert!(f.snippet(true).contains(&f.secret.reveal()));
         }
     }
 
