@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Resource bounds on hostile input, measured on a release build (bench/RESULTS-fuzz.md):
+#   1. pathological keyword floods (`akia`, `AKIA`, `-----BEGIN` repeated): 10 MB vs 100 MB
+#      must scale linearly;
+#   2. a 200 MB real (non-sparse) file over --max-file-size: peak RSS stays at the baseline,
+#      i.e. the file is never read;
+#   3. 100k empty files and a 50 MB single line: wall time.
+# Usage: bench/hostile.sh [KEYLEAK_BINARY]   (default: builds target/release/keyleak)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="${1:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin="${CARGO_TARGET_DIR:-target}/release/keyleak"
+fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+timeit() { # timeit LABEL ARGS… → "| LABEL | seconds | peak RSS MiB | exit |"
+  local label="$1"; shift
+  local rc=0
+  /usr/bin/time -f '%e %M' -o "$work/time" "$bin" "$@" -q -f json >/dev/null 2>&1 || rc=$?
+  read -r secs kb < <(tail -n 1 "$work/time")
+  echo "| $label | $secs | $((kb / 1024)) | $rc |"
+}
+gen() { # gen FILE PIECE MB
+  python3 -c "import sys; p=sys.argv[2].encode(); n=int(sys.argv[3])*1024*1024//len(p); open(sys.argv[1],'wb').write(p*n)" "$@"
+}
+echo "| input | seconds | peak RSS MiB | exit |"
+echo "|---|---|---|---|"
+for piece in akia AKIA -----BEGIN 'secret=' ; do
+  for mb in 10 100; do
+    f="$work/flood-$mb"
+    gen "$f" "$piece" "$mb"
+    timeit "\`$piece\` × $mb MB" dir "$f" --max-file-size 200MiB
+    rm -f "$f"
+  done
+done
+head -c $((200 * 1024 * 1024)) /dev/urandom >"$work/big.bin"
+timeit "200 MB file over --max-file-size 25MiB (skipped)" dir "$work/big.bin"
+rm -f "$work/big.bin"
+printf 'x' >"$work/tiny.txt"
+timeit "baseline: one 1-byte file" dir "$work/tiny.txt"
+python3 -c "
+import sys
+open(sys.argv[1],'w').write('var a=1;'*(50*1024*1024//8) + 'AKIAQ3EGTR7HJKL2MNOP;\n')" "$work/line.js"
+timeit "50 MB single line" dir "$work/line.js" --max-file-size 64MiB
+rm -f "$work/line.js"
+mkdir "$work/many"
+python3 -c "
+import os, sys
+for d in range(100):
+    os.mkdir(f'{sys.argv[1]}/{d}')
+    for i in range(1000):
+        open(f'{sys.argv[1]}/{d}/{i}', 'w').close()" "$work/many"
+timeit "100k empty files" dir "$work/many"
