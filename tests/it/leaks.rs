@@ -324,7 +324,7 @@ fn a_scan_opens_no_socket() {
     let bin = assert_cmd::cargo::cargo_bin("keyleak");
     let trace = t.path().join("../strace.out");
     let traced = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-e", "trace=%network", "-o"])
+        .args(["-f", "-qq", "-e", "trace=%network", "-e", "signal=none", "-o"])
         .arg(&trace)
         .arg(&bin)
         .args(["dir", ".", "-f", "sarif", "-q"])
