@@ -27,7 +27,7 @@ gen() { # gen FILE PIECE MB
 }
 echo "| input | seconds | peak RSS MiB | exit |"
 echo "|---|---|---|---|"
-for piece in akia AKIA -----BEGIN 'secret=' ; do
+for piece in akia AKIA -----BEGIN 'secret=' 'abandon ' 0x eyJ '[1,' 'apiKey: '; do
   for mb in 10 100; do
     f="$work/flood-$mb"
     gen "$f" "$piece" "$mb"

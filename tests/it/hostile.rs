@@ -194,8 +194,9 @@ fn ten_thousand_nested_directories() {
     assert!(sk[0].1.contains("too long"), "{sk:?}");
 }
 
-/// Many empty files: the walk's per-file cost. 20k here (~2 s in a debug build); 100k are
-/// measured by bench/hostile.sh.
+/// Many empty files: the walk's per-file cost. Scanning 100k takes ~3 s in a debug build, but
+/// creating them took over a minute on the loaded 2-core machine, so the test uses 20k and
+/// bench/hostile.sh measures 100k (bench/RESULTS-fuzz.md).
 #[test]
 fn twenty_thousand_empty_files() {
     let t = TestDir::new();
@@ -218,7 +219,7 @@ fn twenty_thousand_empty_files() {
     assert_eq!(paths_of(&json(&o), "findings"), ["d7/secret.txt"]);
     assert!(stderr(&o).contains("scanned 20001 files"), "{}", stderr(&o));
     assert!(
-        start.elapsed() < Duration::from_secs(30),
+        start.elapsed() < Duration::from_secs(45),
         "{:?}",
         start.elapsed()
     );
