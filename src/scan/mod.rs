@@ -85,10 +85,13 @@ impl Engine {
     }
 
     fn scan_text(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
-        if self.inner.decode.inline {
-            return crate::decode::scan(self, path, hay, scratch);
-        }
-        self.scan_plain(path, hay, scratch)
+        let mut findings = if self.inner.decode.inline {
+            crate::decode::scan(self, path, hay, scratch)
+        } else {
+            self.scan_plain(path, hay, scratch)
+        };
+        redact_neighbours(&mut findings);
+        findings
     }
 
     fn scan_plain(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
@@ -105,7 +108,6 @@ impl Engine {
             .collect();
         crate::scan::group_credentials(self.rules(), &mut findings);
         drop_lone_parts(self.rules(), &mut findings);
-        redact_neighbours(&mut findings);
         findings
     }
 
