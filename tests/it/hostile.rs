@@ -601,3 +601,130 @@ fn endless_stdin_is_bounded() {
         [("<stdin>".to_string(), "too large (> 1.0 MiB)".to_string())]
     );
 }
+
+/// A repository with three commits, each adding a file with a key and 3 KB of incompressible
+/// text, packed into one packfile.
+fn packed_repo() -> TestDir {
+    let t = TestDir::new();
+    t.git(&["init", "-q"]);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 1..=3 {
+        let noise: String = (0..3000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[x as usize % 64]
+                    as char
+            })
+            .collect();
+        t.write(
+            &format!("f{i}.txt"),
+            format!("k{i} = AKIAQ3EGTR7HJKL2MN{i}P {noise}\n"),
+        );
+        t.git(&["add", "."]);
+        t.git(&["commit", "-qm", &format!("c{i}")]);
+    }
+    t.git(&["repack", "-adq"]);
+    t
+}
+
+/// A packfile with 400 bytes flipped in the middle: the objects that no longer inflate are
+/// reported as skipped (corrupt), the rest is scanned, nothing panics, and the repository is
+/// left as it was.
+#[test]
+fn corrupt_packfile_is_reported_not_fatal() {
+    let t = packed_repo();
+    let pack_dir = t.path().join(".git/objects/pack");
+    let pack = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .expect("a packfile");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let mid = bytes.len() / 3;
+    for b in &mut bytes[mid..mid + 400] {
+        *b ^= 0x5A;
+    }
+    let mut perms = std::fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pack, perms).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+    let before = crate::leaks::snapshot(t.path());
+    let o = t
+        .keyleak()
+        .args(["git", ".", "-f", "json", "-v"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    assert!(
+        !paths_of(&v, "findings").is_empty(),
+        "the intact objects are still scanned"
+    );
+    let sk = skipped(&v);
+    assert!(
+        sk.iter().any(|(_, r)| r.starts_with("corrupt object")),
+        "{sk:?}"
+    );
+    assert!(stderr(&o).contains("corrupt object"), "{}", stderr(&o));
+    assert_eq!(
+        crate::leaks::snapshot(t.path()),
+        before,
+        "the repository changed"
+    );
+}
+
+/// Revision ranges are user input too: malformed, absurd or option-like ones end in a clear
+/// error (exit 2) or a scan, never a panic, and never touch the repository.
+#[test]
+fn hostile_revision_ranges() {
+    let t = packed_repo();
+    let before = crate::leaks::snapshot(t.path());
+    let long = "a".repeat(10_000);
+    let ranges = [
+        "..",
+        "...",
+        "HEAD..HEAD..HEAD",
+        "HEAD~99999..HEAD",
+        "..HEAD",
+        "HEAD..",
+        "-x",
+        "--output=/tmp/pwned",
+        ":/c2",
+        "@{-1}..HEAD",
+        "HEAD^{tree}..HEAD",
+        "HEAD^{blob}",
+        "$(touch pwned)..HEAD",
+        "refs/heads/\u{301}..HEAD",
+        "HEAD\u{7f}..HEAD",
+        long.as_str(),
+    ];
+    for r in ranges {
+        let o = t
+            .keyleak()
+            .args(["git", ".", "-f", "json", "--range"])
+            .arg(r)
+            .timeout(TIMEOUT)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{r:?}: {err}");
+        match o.status.code() {
+            Some(0 | 1) => {
+                json(&o);
+            }
+            Some(2) => assert!(err.contains("error"), "{r:?}: {err}"),
+            other => panic!("{r:?}: exit {other:?}: {err}"),
+        }
+    }
+    assert!(!t.path().join("pwned").exists() && !Path::new("/tmp/pwned").exists());
+    assert_eq!(
+        crate::leaks::snapshot(t.path()),
+        before,
+        "the repository changed"
+    );
+}

@@ -364,7 +364,7 @@ fn a_scan_opens_no_socket() {
 /// Path → (mode, SHA-256 of the contents or link target) for everything under `root`,
 /// `.git/` included.
 #[cfg(unix)]
-fn snapshot(root: &Path) -> BTreeMap<String, (u32, String)> {
+pub(crate) fn snapshot(root: &Path) -> BTreeMap<String, (u32, String)> {
     use std::os::unix::fs::PermissionsExt;
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
