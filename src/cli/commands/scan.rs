@@ -171,6 +171,26 @@ fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
                 r => r.map_err(|e| anyhow::Error::new(e).context("writing the report to stdout")),
             }
         }
+        Some(path) if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) => {
+            // Not a regular file (`/dev/null`, `/dev/stdout`, a FIFO, a symlink): write through
+            // it. Renaming a temporary file onto it would replace the device or the link itself
+            // (run as root, `-o /dev/null` turned the machine's /dev/null into a plain file).
+            let result = (|| -> io::Result<()> {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(path)?;
+                if settings.show_secrets && f.metadata()?.is_file() {
+                    restrict(&f)?;
+                }
+                let mut w = BufWriter::new(f);
+                report::write(settings.format, report, &mut w)?;
+                w.flush()
+            })();
+            result
+                .map_err(|e| anyhow::Error::new(e).context(format!("--output {}", path.display())))
+        }
         Some(path) => {
             // Write beside the target and rename, so a failure never leaves half a report.
             let dir = path
@@ -198,6 +218,17 @@ fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Makes an existing report file (reached through a symlink) owner-only, for unredacted secrets.
+fn restrict(f: &File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    let _ = f;
+    Ok(())
 }
 
 /// Creates a report file; mode 0600 when it will hold unredacted secrets.
