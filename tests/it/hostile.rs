@@ -725,3 +725,72 @@ fn hostile_revision_ranges() {
         "the repository changed"
     );
 }
+
+/// `-o` onto something that is not a regular file writes through it: a symlink stays a
+/// symlink (its target gets the report, 0600 with --show-secrets), a FIFO stays a FIFO and its
+/// reader gets the report. (Renaming onto them replaced them; as root, `-o /dev/null` turned
+/// the machine's /dev/null into a plain file. /dev/null itself is not used here for that
+/// reason.)
+#[cfg(unix)]
+#[test]
+fn output_through_symlinks_and_fifos() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let t = TestDir::new();
+    t.write("src/a.txt", AWS_KEY);
+    t.write("real.json", "old");
+    std::os::unix::fs::symlink("real.json", t.path().join("link.json")).unwrap();
+    let o = t
+        .keyleak()
+        .args([
+            "dir",
+            "src",
+            "-f",
+            "json",
+            "--show-secrets",
+            "-o",
+            "link.json",
+        ])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let link = std::fs::symlink_metadata(t.path().join("link.json")).unwrap();
+    assert!(link.file_type().is_symlink(), "the symlink was replaced");
+    let real = t.path().join("real.json");
+    assert!(std::fs::read_to_string(&real).unwrap().contains(AWS_KEY));
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let fifo = t.path().join("report.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut reader = std::process::Command::new("cat")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = t
+        .keyleak()
+        .args(["dir", "src", "-f", "jsonl", "-o", "report.fifo"])
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    let still_fifo = std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo();
+    if o.status.code() != Some(1) || !still_fifo {
+        // The reader would wait forever on a FIFO nobody opens.
+        let _ = reader.kill();
+        panic!("FIFO kept: {still_fifo}; {}", stderr(&o));
+    }
+    let got = reader.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&got.stdout).contains("aws-access-key-id"));
+}
