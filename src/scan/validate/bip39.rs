@@ -222,6 +222,10 @@ pub fn english_word(i: u16) -> Option<&'static str> {
 /// Word counts BIP39 allows, longest first.
 const LENGTHS: [usize; 5] = [24, 21, 18, 15, 12];
 
+/// Longest run of consecutive wordlist words still searched for a phrase: a 24-word phrase plus
+/// as many list words around it (labels such as `seed`, `phrase`, `wallet` are list words).
+const MAX_SEGMENT: usize = 40;
+
 /// Whether the last ENT/32 bits of the concatenated 11-bit indices equal the first bits of
 /// SHA-256(entropy) (BIP39 "Generating the mnemonic").
 pub fn checksum_ok(indices: &[u16]) -> bool {
@@ -433,6 +437,13 @@ pub fn find_phrase(text: &[u8]) -> Option<Range<usize>> {
             let mut j = i + 1;
             while j < toks.len() && toks[j].joined && indices[j].is_some() {
                 j += 1;
+            }
+            if j - i > MAX_SEGMENT {
+                // A run of 40+ consecutive wordlist words is a word list (stop-word tables of
+                // single Chinese characters, vocabularies), not a phrase: with that many
+                // windows one passes the 4-bit checksum by chance. Seen in freqtrade's history.
+                i = j;
+                continue;
             }
             let seg: Vec<u16> = indices[i..j].iter().map(|x| x.unwrap_or(0)).collect();
             let have = best.as_ref().map_or(0, |(n, _)| *n);
