@@ -634,6 +634,7 @@ mod tests {
 
     #[test]
     fn expand_example_markers() {
+        assert_eq!(expand_example("k={{cat:ab|cd|e}};"), "k=abcde;");
         assert_eq!(expand_example("no markers"), "no markers");
         assert_eq!(
             expand_example("{{unknown:abc}} and {{bip39:zz}}"),
