@@ -5,7 +5,6 @@ pub mod check;
 pub mod compiled;
 pub mod syntax;
 
-use std::collections::HashMap;
 use std::path::Path;
 
 pub use compiled::Rule;
@@ -259,18 +258,6 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
         part: syn.part,
         origin: file.display().to_string(),
     }))
-}
-
-/// Counts of rules by a key, for summaries.
-pub fn count_by<'a>(
-    rules: impl Iterator<Item = &'a Rule>,
-    key: impl Fn(&Rule) -> String,
-) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for r in rules {
-        *m.entry(key(r)).or_insert(0) += 1;
-    }
-    m
 }
 
 #[cfg(test)]

@@ -36,8 +36,6 @@ pub struct Matcher {
     keyword_rules: Vec<Vec<u32>>,
     /// Rules that run on every input (`prefilter = false`).
     always: Vec<u32>,
-    /// The longest keyword, for chunk overlap decisions.
-    pub max_keyword_len: usize,
 }
 
 /// Per-thread scratch space, reused across inputs.
@@ -69,7 +67,6 @@ impl Matcher {
                 }
             }
         }
-        let max_keyword_len = keywords.iter().map(String::len).max().unwrap_or(0);
         // Leftmost-longest search reports `apikey` but not the `key` inside it, so each keyword
         // also triggers the rules of every keyword it contains. (Two keywords that merely
         // overlap, one's suffix being the other's prefix, can hide the second: rare, and the
@@ -108,7 +105,6 @@ impl Matcher {
             ac,
             keyword_rules,
             always,
-            max_keyword_len,
         }
     }
 

@@ -395,16 +395,8 @@ pub fn group_credentials(rules: &RuleSet, findings: &mut Vec<Finding>) {
         let mut parts = Vec::new();
         for &i in members {
             let f = &findings[i];
+            // Groups hold one value per part (see above), so no part repeats here.
             let name = meta(f).map(|(_, p)| p).unwrap_or_default();
-            if parts
-                .iter()
-                .any(|p: &Part| p.name == name && p.value == f.secret)
-            {
-                if i != lead {
-                    drop[i] = true;
-                }
-                continue;
-            }
             parts.push(Part {
                 name,
                 value: f.secret.clone(),
