@@ -9,10 +9,10 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::Input;
 
 use crate::rules::{Rule, RuleSet};
+use crate::scan::keywords::Keywords;
 use crate::scan::{entropy, known_public, placeholder};
 
 /// A confirmed match of one rule, in byte offsets of the scanned input.
@@ -31,8 +31,8 @@ pub struct RawMatch {
 /// Compiled prefilter over a rule set. Cheap to share between threads (`Sync`).
 #[derive(Debug)]
 pub struct Matcher {
-    ac: Option<AhoCorasick>,
-    /// For each automaton pattern, the rules that own that keyword.
+    keywords: Keywords,
+    /// For each keyword, the rules that own it.
     keyword_rules: Vec<Vec<u32>>,
     /// Rules that run on every input (`prefilter = false`).
     always: Vec<u32>,
@@ -67,42 +67,9 @@ impl Matcher {
                 }
             }
         }
-        // Leftmost-longest search reports `apikey` but not the `key` inside it, so each keyword
-        // also triggers the rules of every keyword it contains. (Two keywords that merely
-        // overlap, one's suffix being the other's prefix, can hide the second: rare, and the
-        // windows around neighbouring hits usually cover it.) Non-overlapping search is ~2×
-        // faster than overlapping search when hits are dense.
-        let nested: Vec<Vec<u32>> = keywords
-            .iter()
-            .map(|outer| {
-                let mut rules: Vec<u32> = keywords
-                    .iter()
-                    .zip(&keyword_rules)
-                    .filter(|(inner, _)| outer.contains(inner.as_str()))
-                    .flat_map(|(_, r)| r.iter().copied())
-                    .collect();
-                rules.sort_unstable();
-                rules.dedup();
-                rules
-            })
-            .collect();
-        let keyword_rules = nested;
-        let ac = if keywords.is_empty() {
-            None
-        } else {
-            // A DFA is ~2× faster than the default NFA over a few hundred keywords
-            // (PERF-NOTES §2).
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&keywords)
-                    .expect("keywords build an automaton"),
-            )
-        };
+        let keywords = Keywords::new(&keywords);
         Matcher {
-            ac,
+            keywords,
             keyword_rules,
             always,
         }
@@ -121,26 +88,24 @@ impl Matcher {
             scratch.windows.resize_with(all.len(), Vec::new);
         }
         scratch.touched.clear();
-        if let Some(ac) = &self.ac {
-            for m in ac.find_iter(hay) {
-                for &r in &self.keyword_rules[m.pattern().as_usize()] {
-                    let rule = &all[r as usize];
-                    let start = m.start().saturating_sub(rule.window_before);
-                    let end = (m.end() + rule.window_after).min(hay.len());
-                    let w = &mut scratch.windows[r as usize];
-                    if w.is_empty() {
-                        scratch.touched.push(r);
+        self.keywords.for_each(hay, |k, kstart, kend| {
+            for &r in &self.keyword_rules[k] {
+                let rule = &all[r as usize];
+                let start = kstart.saturating_sub(rule.window_before);
+                let end = (kend + rule.window_after).min(hay.len());
+                let w = &mut scratch.windows[r as usize];
+                if w.is_empty() {
+                    scratch.touched.push(r);
+                }
+                match w.last_mut() {
+                    Some(last) if start <= last.1 && end >= last.0 => {
+                        last.0 = last.0.min(start);
+                        last.1 = last.1.max(end);
                     }
-                    match w.last_mut() {
-                        Some(last) if start <= last.1 => {
-                            last.0 = last.0.min(start);
-                            last.1 = last.1.max(end);
-                        }
-                        _ => w.push((start, end)),
-                    }
+                    _ => w.push((start, end)),
                 }
             }
-        }
+        });
         for &r in &self.always {
             scratch.windows[r as usize].push((0, hay.len()));
             scratch.touched.push(r);
@@ -148,7 +113,9 @@ impl Matcher {
         scratch.touched.sort_unstable();
         let touched = std::mem::take(&mut scratch.touched);
         for &r in &touched {
-            let windows = std::mem::take(&mut scratch.windows[r as usize]);
+            let mut windows = std::mem::take(&mut scratch.windows[r as usize]);
+            // Hits arrive almost sorted; the merge above caught all but a few overlaps.
+            merge_windows(&mut windows);
             let before = out.len();
             for &(s, e) in &windows {
                 run_rule(
@@ -170,12 +137,29 @@ impl Matcher {
                 }
             }
             out.truncate(seen);
-            let mut windows = windows;
             windows.clear();
             scratch.windows[r as usize] = windows;
         }
         scratch.touched = touched;
     }
+}
+
+/// Sorts windows and merges the overlapping ones.
+fn merge_windows(w: &mut Vec<(usize, usize)>) {
+    if w.len() < 2 {
+        return;
+    }
+    w.sort_unstable();
+    let mut n = 0;
+    for i in 1..w.len() {
+        if w[i].0 <= w[n].1 {
+            w[n].1 = w[n].1.max(w[i].1);
+        } else {
+            n += 1;
+            w[n] = w[i];
+        }
+    }
+    w.truncate(n + 1);
 }
 
 /// Marks later duplicates (same rule, same secret range) with `rule = usize::MAX`.

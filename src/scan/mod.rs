@@ -5,7 +5,8 @@ pub mod detect;
 pub mod entropy;
 pub mod known_public;
 pub mod location;
-pub mod matcher;
+pub mod keywords;
+mod matcher;
 pub mod placeholder;
 pub mod validate;
 
