@@ -3,12 +3,11 @@
 //! Both run over whole files (their rules have `prefilter = false`), so they are written to
 //! touch as few bytes as possible:
 //!
-//! - **`bip39`** probes one byte in every [`MIN_RUN`]. A phrase of 12 words of ≥3 bytes with
-//!   separators is at least 47 bytes of "phrase bytes" (lowercase ASCII letters, non-ASCII
-//!   bytes, whitespace, commas, quotes), so any phrase covers a probe. Only a probe that lands
-//!   on a phrase byte is expanded to its maximal stretch of phrase bytes (≤46 bytes to the left,
-//!   since the previous probe missed), and only stretches of ≥47 bytes are split into words.
-//!   The next probe starts past the stretch, so every byte is classified at most twice.
+//! - **`bip39`** classifies 64 bytes at a time into a bit mask of "phrase bytes" (lowercase
+//!   ASCII letters, non-ASCII bytes, whitespace, commas, quotes) with SSE2. A phrase of 12
+//!   words of ≥3 bytes with separators is at least 47 phrase bytes in a row, and shifts and
+//!   ANDs over two neighbouring masks find where such stretches start, so ordinary text and
+//!   code cost a few instructions per 64 bytes. Only stretches of ≥47 bytes are split into words.
 //!   Words are ASCII `a-z` of 3–8 letters (English, Italian, Portuguese, Czech, unaccented
 //!   Spanish/French), or any run of non-ASCII characters of 3–36 bytes, which covers accented
 //!   Latin words, kana (U+3000 is a separator), Hangul and space-separated Chinese characters.
@@ -148,26 +147,103 @@ const IDEOGRAPHIC_SPACE: [u8; 3] = [0xE3, 0x80, 0x80];
 
 fn find_word_runs(hay: &[u8], out: &mut Vec<Range<usize>>) {
     let n = hay.len();
-    let mut p = MIN_RUN - 1;
-    while p < n {
-        if CLASS[usize::from(hay[p])] == 0 {
-            p += MIN_RUN;
-            continue;
-        }
-        let mut s = p;
-        while s > 0 && CLASS[usize::from(hay[s - 1])] != 0 {
-            s -= 1;
-        }
-        let mut e = p + 1;
-        while e < n && CLASS[usize::from(hay[e])] != 0 {
-            e += 1;
-        }
-        if e - s >= MIN_RUN {
-            runs_in_stretch(hay, s, e, out);
-        }
-        // hay[e] breaks phrases, so the next phrase starts after it and covers e + MIN_RUN.
-        p = e + MIN_RUN;
+    if n < MIN_RUN {
+        return;
     }
+    let blocks = n.div_ceil(64);
+    let mask = |b: usize| -> u64 {
+        let pos = 64 * b;
+        if pos + 64 <= n {
+            phrase_mask(hay[pos..pos + 64].try_into().expect("64 bytes"))
+        } else if pos < n {
+            let mut block = [0u8; 64];
+            block[..n - pos].copy_from_slice(&hay[pos..]);
+            phrase_mask(&block)
+        } else {
+            0
+        }
+    };
+    // No stretch starts before `skip` (set past each stretch handled).
+    let mut skip = 0usize;
+    let mut cur = mask(0);
+    for b in 0..blocks {
+        let next = mask(b + 1);
+        let pos = 64 * b;
+        let mut starts = chain47((u128::from(next) << 64) | u128::from(cur));
+        loop {
+            starts &= match skip.saturating_sub(pos) {
+                0 => !0,
+                k if k >= 64 => 0,
+                k => !0u64 << k,
+            };
+            if starts == 0 {
+                break;
+            }
+            let s = pos + starts.trailing_zeros() as usize;
+            let mut e = s + MIN_RUN;
+            while e < n && CLASS[usize::from(hay[e])] != 0 {
+                e += 1;
+            }
+            runs_in_stretch(hay, s, e, out);
+            skip = e + 1;
+        }
+        cur = next;
+    }
+}
+
+/// Bit k (k < 64) set when bits k..k+47 of `w` are all set, i.e. a stretch of at least
+/// [`MIN_RUN`] phrase bytes starts at byte k of the first block.
+#[inline(always)]
+fn chain47(w: u128) -> u64 {
+    let mut r = w;
+    r &= r >> 1;
+    r &= r >> 2;
+    r &= r >> 4;
+    r &= r >> 8;
+    r &= r >> 16;
+    r &= r >> (MIN_RUN - 32);
+    r as u64
+}
+
+/// Bit k set when `block[k]` is a phrase byte (`CLASS` non-zero).
+#[cfg(target_arch = "x86_64")]
+fn phrase_mask(block: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::*;
+    let mut out = 0u64;
+    for lane in 0..4 {
+        // SAFETY: SSE2 is part of the x86_64 baseline; the unaligned load reads bytes
+        // 16·lane..16·lane+16 of the 64-byte block.
+        let bits = unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().add(lane * 16).cast::<__m128i>());
+            let t = _mm_sub_epi8(v, _mm_set1_epi8(b'a' as i8));
+            let lower = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(25)), t);
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            // `\t \n \r` are 9, 10, 13: `x - 9 <= 4` minus 11 and 12.
+            let t = _mm_sub_epi8(v, _mm_set1_epi8(9));
+            let ctl = _mm_andnot_si128(
+                _mm_or_si128(eq(11), eq(12)),
+                _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(4)), t),
+            );
+            let sep = _mm_or_si128(
+                _mm_or_si128(eq(b' '), eq(b',')),
+                _mm_or_si128(eq(b'"'), eq(b'\'')),
+            );
+            let ascii = _mm_or_si128(_mm_or_si128(lower, ctl), sep);
+            // Non-ASCII bytes have the top bit set, which movemask reads directly.
+            (_mm_movemask_epi8(ascii) | _mm_movemask_epi8(v)) as u16
+        };
+        out |= u64::from(bits) << (16 * lane);
+    }
+    out
+}
+
+/// Bit k set when `block[k]` is a phrase byte (`CLASS` non-zero).
+#[cfg(not(target_arch = "x86_64"))]
+fn phrase_mask(block: &[u8; 64]) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (k, &b)| m | (u64::from(CLASS[usize::from(b)] != 0) << k))
 }
 
 /// Splits `hay[s..e]` (phrase bytes only) into words and reports runs of ≥12 valid words.
@@ -311,6 +387,21 @@ fn parse_byte_array(hay: &[u8], open: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phrase_mask_matches_the_class_table() {
+        let mut block = [0u8; 64];
+        for start in (0..256).step_by(64) {
+            for (k, b) in block.iter_mut().enumerate() {
+                *b = (start + k) as u8;
+            }
+            let want = block
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (k, &b)| m | (u64::from(CLASS[usize::from(b)] != 0) << k));
+            assert_eq!(phrase_mask(&block), want, "bytes {start}..");
+        }
+    }
 
     #[test]
     fn base58_keys_are_maximal_runs_of_wif_length() {

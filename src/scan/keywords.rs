@@ -15,6 +15,9 @@
 //!   it also merges `_` with DEL and `@` with `` ` ``), hashed by one multiplication, and tested
 //!   in a bitmap of 2^20 bits (128 KiB, in L2). A set bit is looked up in a small exact table
 //!   and each keyword it names is compared with the input, ignoring ASCII case.
+//! - Which grams index a keyword matters: `fine` (in `bitfinex`) occurs ~1,000 times per MB of
+//!   C because of `#define`. [`COMMON_GRAMS`] holds the frequencies of the most common grams
+//!   in source code, and each keyword is indexed by its rarest pair.
 //!
 //! Measured on 61 MB of mixed source code (`bench/RESULTS.md`): ~2,200 MB/s per core against
 //! ~530 MB/s for the DFA. Keywords shorter than 3 bytes fall back to the DFA.
@@ -24,16 +27,19 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
-/// Bits of the gram bitmap.
-const BITMAP_BITS: u32 = 20;
+use super::common_grams::COMMON_GRAMS;
+
+/// Words (of 64 bits) of the gram bitmap: 2^14 words, 2^20 bits, 128 KiB (in L2: an L1-sized
+/// bitmap is slower, its false positives cost more than the cache misses).
+const BLOOM_WORD_BITS: u32 = 14;
 /// Buckets of the exact gram table.
 const TABLE_BITS: u32 = 13;
 const FOLD: u64 = 0x2020_2020_2020_2020;
-const MUL: u32 = 0x9E37_79B1;
+const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// Cost of a folded byte, ≈ −log2 of its frequency in 61 MB of source code from the benchmark
-/// corpora (C, Rust, JS, Python, configs); non-ASCII bytes cost 10. Used to index each keyword
-/// by its rarest grams.
+/// Cost of a folded byte in bits, ≈ −log2 of its frequency in 61 MB of source code from the benchmark
+/// corpora (C, Rust, JS, Python, configs); non-ASCII bytes cost 10. Estimates the frequency
+/// of grams missing from [`COMMON_GRAMS`].
 const BYTE_COST: [u8; 128] = [
     24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24,
     24, 24, 24, 24, 24, 24, 24, 24, 24, 2, 10, 7, 9, 11, 12, 10, 7, 7, 6, 5, 10, 6, 7, 7, 7, 5, 7,
@@ -62,7 +68,7 @@ pub struct Keywords {
 enum Engine {
     Empty,
     Grams {
-        bitmap: Box<[u64]>,
+        bitmap: Box<[u64; 1 << BLOOM_WORD_BITS]>,
         /// `entries[starts[b]..starts[b + 1]]` hold the entries of table bucket `b`.
         starts: Box<[u32]>,
         entries: Box<[Entry]>,
@@ -79,22 +85,56 @@ fn gram(bytes: &[u8]) -> u32 {
     u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) | FOLD as u32
 }
 
-fn hash(gram: u32) -> u32 {
-    gram.wrapping_mul(MUL)
+/// The high bits of a 64-bit product depend on every bit of the gram.
+fn hash(gram: u32) -> u64 {
+    u64::from(gram).wrapping_mul(MUL)
 }
 
-fn cost(bytes: &[u8]) -> u32 {
-    bytes
+/// The bitmap word and the bit a gram sets in it.
+#[inline(always)]
+fn bit(h: u64) -> (usize, u64) {
+    let k = h >> (64 - BLOOM_WORD_BITS - 6);
+    ((k >> 6) as usize, 1u64 << (k & 63))
+}
+
+fn bucket(h: u64) -> usize {
+    ((h >> 21) & ((1 << TABLE_BITS) - 1)) as usize
+}
+
+/// Estimated occurrences per MB of a folded gram in source code: measured for the common
+/// ones, else guessed from byte frequencies (and capped below the rarest measured one).
+fn gram_cost(g: u32) -> u64 {
+    if let Ok(i) = COMMON_GRAMS.binary_search_by_key(&g, |&(c, _)| c) {
+        return u64::from(COMMON_GRAMS[i].1);
+    }
+    let bits: u32 = g
+        .to_le_bytes()
         .iter()
-        .map(|&b| {
-            let f = fold(b);
+        .map(|&f| {
             if f < 0x80 {
                 u32::from(BYTE_COST[usize::from(f)])
             } else {
                 10
             }
         })
-        .sum()
+        .sum();
+    (1_000_000u64 >> bits.min(40)).min(30)
+}
+
+/// Estimated cost of a wildcard gram: the grams that match `pattern` where `None` is any byte.
+fn wildcard_cost(pattern: [Option<u8>; 4]) -> u64 {
+    let fixed = |g: u32| {
+        g.to_le_bytes()
+            .iter()
+            .zip(pattern)
+            .all(|(&b, p)| p.is_none_or(|p| fold(p) == b))
+    };
+    let measured: u64 = COMMON_GRAMS
+        .iter()
+        .filter(|&&(g, _)| fixed(g))
+        .map(|&(_, n)| u64::from(n))
+        .sum();
+    measured + 30
 }
 
 /// The 128 values a folded byte can take.
@@ -156,8 +196,8 @@ impl Keywords {
                 entries,
             } => {
                 let set = |g: u32| {
-                    let k = (hash(g) >> (32 - BITMAP_BITS)) as usize;
-                    bitmap[k >> 6] & (1 << (k & 63)) != 0
+                    let (word, bits) = bit(hash(g));
+                    bitmap[word] & bits == bits
                 };
                 let mut verify = |q: usize, g: u32| {
                     self.verify(starts, entries, hay, q, g, &mut hit);
@@ -179,7 +219,7 @@ impl Keywords {
                     }
                     q += 6;
                 }
-                let mut tail = [0u8; 12];
+                let mut tail = [0u8; 16];
                 let rest = &hay[q..];
                 tail[..rest.len()].copy_from_slice(rest);
                 let mut t = 0;
@@ -205,7 +245,7 @@ impl Keywords {
         g: u32,
         hit: &mut impl FnMut(usize, usize, usize),
     ) {
-        let b = (hash(g) >> (32 - TABLE_BITS)) as usize;
+        let b = bucket(hash(g));
         for e in &entries[starts[b] as usize..starts[b + 1] as usize] {
             if e.gram != g {
                 continue;
@@ -241,29 +281,36 @@ fn grams_engine(keywords: &[Box<[u8]>]) -> Engine {
             }
             4 => {
                 add([kw[0], kw[1], kw[2], kw[3]], i, 0);
+                // At an odd offset: the gram before it or the one after, whichever is rarer.
+                let before = wildcard_cost([None, Some(kw[0]), Some(kw[1]), Some(kw[2])]);
+                let after = wildcard_cost([Some(kw[1]), Some(kw[2]), Some(kw[3]), None]);
                 for b in any_byte() {
-                    add([b, kw[0], kw[1], kw[2]], i, 1);
+                    if before <= after {
+                        add([b, kw[0], kw[1], kw[2]], i, 1);
+                    } else {
+                        add([kw[1], kw[2], kw[3], b], i, -1);
+                    }
                 }
             }
             n => {
-                // Two adjacent grams, the pair with the rarest five bytes.
+                // Two adjacent grams, the rarest pair.
                 let o = (0..=n - 5)
-                    .min_by_key(|&o| cost(&kw[o..o + 5]))
+                    .min_by_key(|&o| gram_cost(gram(&kw[o..])) + gram_cost(gram(&kw[o + 1..])))
                     .expect("n >= 5");
                 add(kw[o..o + 4].try_into().expect("4"), i, -(o as i32));
                 add(kw[o + 1..o + 5].try_into().expect("4"), i, -(o as i32 + 1));
             }
         }
     }
-    let mut bitmap = vec![0u64; 1 << (BITMAP_BITS - 6)].into_boxed_slice();
-    let bucket = |g: u32| (hash(g) >> (32 - TABLE_BITS)) as usize;
-    entries.sort_by_key(|e| (bucket(e.gram), e.gram, e.keyword, e.offset));
+    let mut bitmap = Box::new([0u64; 1 << BLOOM_WORD_BITS]);
+    entries.sort_by_key(|e| (bucket(hash(e.gram)), e.gram, e.keyword, e.offset));
     entries.dedup_by_key(|e| (e.gram, e.keyword, e.offset));
     let mut starts = vec![0u32; (1 << TABLE_BITS) + 1];
     for e in &entries {
-        let k = (hash(e.gram) >> (32 - BITMAP_BITS)) as usize;
-        bitmap[k >> 6] |= 1 << (k & 63);
-        starts[bucket(e.gram) + 1] += 1;
+        let h = hash(e.gram);
+        let (word, bits) = bit(h);
+        bitmap[word] |= bits;
+        starts[bucket(h) + 1] += 1;
     }
     for b in 1..starts.len() {
         starts[b] += starts[b - 1];

@@ -5,6 +5,7 @@ pub mod detect;
 pub mod entropy;
 pub mod known_public;
 pub mod location;
+mod common_grams;
 pub mod keywords;
 mod matcher;
 pub mod placeholder;
