@@ -17,6 +17,9 @@ use super::map::OffsetMap;
 
 /// Shortest base64 run decoded (18 bytes of content: shorter runs are mostly identifiers).
 pub const MIN_BASE64: usize = 24;
+/// Shortest run of token bytes (`A-Z a-z 0-9 + / - _`) the run finder reports; rules whose
+/// secret is at least this long are only run where such a run is (`Rule::token_gate`).
+pub const TOKEN_RUN: usize = MIN_BASE64;
 /// Longest base64 run decoded: longer runs are images, fonts and wasm, and decoding them
 /// would dominate the scan time of minified bundles.
 pub const MAX_BASE64: usize = 8 * 1024;
@@ -80,7 +83,16 @@ static URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// Every decodable candidate span in `hay`, in no particular order.
 pub fn candidates(hay: &[u8], out: &mut Vec<Decoded>) {
-    base64_runs(hay, out);
+    let mut runs = Vec::new();
+    token_runs(hay, &mut runs);
+    candidates_with_runs(hay, &runs, out);
+}
+
+/// [`candidates`] with the token runs of `hay` already found (the matcher finds them too).
+pub fn candidates_with_runs(hay: &[u8], runs: &[TokenRun], out: &mut Vec<Decoded>) {
+    for r in runs.iter().filter(|r| r.mixed) {
+        run(hay, r.start, r.end, out);
+    }
     let mut percent_end = 0;
     let mut utf16_end = 0;
     let mut esc: Option<Range<usize>> = None;
@@ -153,10 +165,7 @@ pub fn looks_like_utf16(b: &[u8]) -> bool {
 /// bit mask of alphabet bytes ([`Masks`], SIMD on x86_64), and shifting the mask of two
 /// blocks against itself leaves exactly the positions where 24 alphabet bytes in a row start
 /// ([`run_starts`]). Blocks without such a start — nearly all of them in ordinary text — cost a
-/// dozen instructions; only real runs are walked byte by byte.
-fn base64_runs(hay: &[u8], out: &mut Vec<Decoded>) {
-    mixed_case_runs(hay, |s, e| run(hay, s, e, out));
-}
+/// dozen instructions; only real runs are walked byte by byte. See [`token_runs`].
 
 /// Blocks (of 64 bytes) classified per call of [`Masks::fill`].
 const CHUNK_BLOCKS: usize = 64;
@@ -222,11 +231,22 @@ unsafe fn fill_avx2(m: &mut Masks, hay: &[u8]) {
     fill_with(m, hay, |b| unsafe { class_mask_avx2(b) });
 }
 
-/// Calls `found(start, end)` for every maximal run of ≥ [`MIN_BASE64`] alphabet bytes that
-/// has both upper- and lowercase letters. Base64 of text always mixes cases (each character
-/// mixes bits of two bytes); snake_case identifiers, SCREAMING_CONSTANTS and lowercase paths —
-/// most long runs in code — do not, and are dropped here from the masks alone.
-pub(crate) fn mixed_case_runs(hay: &[u8], mut found: impl FnMut(usize, usize)) {
+/// A maximal run of at least [`TOKEN_RUN`] token bytes (`A-Z a-z 0-9 + / - _`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRun {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// Whether it has both upper- and lowercase letters. Base64 of text always mixes cases
+    /// (each character mixes bits of two bytes); snake_case identifiers, SCREAMING_CONSTANTS
+    /// and lowercase paths (most long runs in code) do not, and are told apart from the masks
+    /// alone.
+    pub mixed: bool,
+}
+
+/// Appends every [`TokenRun`] of `hay` to `out`, in order.
+pub fn token_runs(hay: &[u8], out: &mut Vec<TokenRun>) {
     let n = hay.len();
     let mut m = Masks::new();
     // No run starts before `skip` (set past each run found, so a run is reported once).
@@ -261,9 +281,11 @@ pub(crate) fn mixed_case_runs(hay: &[u8], mut found: impl FnMut(usize, usize)) {
                     let window = |w: &[u64]| (u128::from(w[b + 1]) << 64) | u128::from(w[b]);
                     window(&m.upper) & bits != 0 && window(&m.lower) & bits != 0
                 };
-                if mixed {
-                    found(start, e);
-                }
+                out.push(TokenRun {
+                    start,
+                    end: e,
+                    mixed,
+                });
                 skip = e + 1;
                 r &= after(skip, pos);
             }
@@ -882,7 +904,9 @@ mod tests {
                 }
             }
             let mut got = Vec::new();
-            mixed_case_runs(&hay, |s, e| got.push((s, e)));
+            let mut runs = Vec::new();
+            token_runs(&hay, &mut runs);
+            got.extend(runs.iter().filter(|r| r.mixed).map(|r| (r.start, r.end)));
             assert_eq!(got, want, "round {round}");
         }
     }

@@ -100,18 +100,30 @@ pub fn scan(engine: &Engine, path: &str, hay: &[u8], scratch: &mut Scratch) -> V
     for m in raw {
         ctx.push(view, None, m);
     }
-    ctx.descend(view, None, 0, scratch);
+    let runs = scratch.take_runs(view);
+    ctx.descend(view, Some(&runs), None, 0, scratch);
     ctx.finish()
 }
 
 impl Ctx<'_> {
     /// Decodes the candidates of `buf` and matches what they decode to.
-    fn descend(&mut self, buf: &[u8], parent: Option<&Layer<'_>>, depth: usize, sc: &mut Scratch) {
+    /// `runs` are the token runs of `buf` when already known.
+    fn descend(
+        &mut self,
+        buf: &[u8],
+        runs: Option<&[inline::TokenRun]>,
+        parent: Option<&Layer<'_>>,
+        depth: usize,
+        sc: &mut Scratch,
+    ) {
         if depth >= MAX_DEPTH {
             return;
         }
         let mut cands = Vec::new();
-        inline::candidates(buf, &mut cands);
+        match runs {
+            Some(runs) => inline::candidates_with_runs(buf, runs, &mut cands),
+            None => inline::candidates(buf, &mut cands),
+        }
         let mut raw = Vec::new();
         for d in &cands {
             // Every decoder here shrinks its input; anything else is a bug or an attack.
@@ -141,6 +153,7 @@ impl Ctx<'_> {
             }
             self.descend(
                 &d.bytes,
+                None,
                 Some(&Layer {
                     map: &d.map,
                     buf: &d.bytes,

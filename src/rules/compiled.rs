@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
+use regex_syntax::hir::{Class, Hir, HirKind};
 
+use crate::decode::inline::TOKEN_RUN;
 use crate::finding::{Confidence, Severity};
 use crate::scan::detect::Detector;
 use crate::scan::validate::Validator;
@@ -56,6 +58,9 @@ pub struct Rule {
     pub window_before: usize,
     /// Bytes searched after a hit.
     pub window_after: usize,
+    /// The `secret` group only matches [`TOKEN_RUN`]+ bytes of `A-Z a-z 0-9 + / - _`, so the
+    /// regex is skipped on windows without such a run (computed from the regex at load time).
+    pub token_gate: bool,
     /// Lowercased placeholder words.
     pub stopwords: Vec<String>,
     /// Whether to drop placeholder-looking secrets.
@@ -89,10 +94,11 @@ pub fn build_regex(pattern: &str) -> Result<Regex, String> {
 }
 
 /// Parses `pattern` in the rule dialect without compiling it: catches every syntax error at
-/// load time for a fraction of the cost of building the matcher.
-pub fn check_regex(pattern: &str) -> Result<(), String> {
+/// load time for a fraction of the cost of building the matcher. Returns whether the rule can
+/// be gated on token runs (see [`Rule::token_gate`]).
+pub fn check_regex(pattern: &str) -> Result<bool, String> {
     syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
-        .map(|_| ())
+        .map(|hir| token_gate(&hir))
         .map_err(|e| {
             e.to_string()
                 .lines()
@@ -101,6 +107,37 @@ pub fn check_regex(pattern: &str) -> Result<(), String> {
                 .trim()
                 .to_string()
         })
+}
+
+/// Whether the `secret` group only matches runs of at least [`TOKEN_RUN`] bytes of the token
+/// alphabet (`A-Z a-z 0-9 + / - _`): then a window without such a run cannot match.
+fn token_gate(hir: &Hir) -> bool {
+    fn secret(h: &Hir) -> Option<&Hir> {
+        match h.kind() {
+            HirKind::Capture(c) if c.name.as_deref() == Some("secret") => Some(&c.sub),
+            HirKind::Capture(c) => secret(&c.sub),
+            HirKind::Repetition(r) => secret(&r.sub),
+            HirKind::Concat(hs) | HirKind::Alternation(hs) => hs.iter().find_map(secret),
+            _ => None,
+        }
+    }
+    fn in_alphabet(h: &Hir) -> bool {
+        let token = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+        match h.kind() {
+            HirKind::Empty | HirKind::Look(_) => true,
+            HirKind::Literal(l) => l.0.iter().all(|&b| token(b)),
+            HirKind::Class(Class::Bytes(c)) => c.iter().all(|r| (r.start()..=r.end()).all(token)),
+            HirKind::Class(Class::Unicode(c)) => c.iter().all(|r| {
+                (u32::from(r.start())..=u32::from(r.end())).all(|c| c < 0x80 && token(c as u8))
+            }),
+            HirKind::Repetition(r) => in_alphabet(&r.sub),
+            HirKind::Capture(c) => in_alphabet(&c.sub),
+            HirKind::Concat(hs) | HirKind::Alternation(hs) => hs.iter().all(in_alphabet),
+        }
+    }
+    secret(hir).is_some_and(|s| {
+        in_alphabet(s) && s.properties().minimum_len().is_some_and(|n| n >= TOKEN_RUN)
+    })
 }
 
 impl Rule {
@@ -126,6 +163,7 @@ impl Rule {
             prefilter: parts.prefilter,
             window_before: parts.window_before,
             window_after: parts.window_after,
+            token_gate: parts.token_gate,
             stopwords: parts.stopwords,
             placeholder_filter: parts.placeholder_filter,
             credential: parts.credential,
@@ -175,6 +213,7 @@ pub(crate) struct RuleParts {
     pub prefilter: bool,
     pub window_before: usize,
     pub window_after: usize,
+    pub token_gate: bool,
     pub stopwords: Vec<String>,
     pub placeholder_filter: bool,
     pub credential: Option<String>,

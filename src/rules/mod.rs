@@ -175,13 +175,13 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
         ),
         None => None,
     };
-    let pattern = match (&syn.regex, &detector) {
+    let (pattern, token_gate) = match (&syn.regex, &detector) {
         (Some(r), _) => {
-            check_regex(r.get_ref())
+            let gate = check_regex(r.get_ref())
                 .map_err(|e| err(r.span().start, format!("rule `{id}`: invalid regex: {e}")))?;
-            r.get_ref().clone()
+            (r.get_ref().clone(), gate)
         }
-        (None, Some(_)) => String::new(),
+        (None, Some(_)) => (String::new(), false),
         (None, None) => {
             return Err(err(
                 offset,
@@ -246,6 +246,7 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
         prefilter,
         window_before,
         window_after,
+        token_gate,
         stopwords: syn
             .stopwords
             .iter()

@@ -22,6 +22,8 @@
 use std::ops::Range;
 use std::str::FromStr;
 
+use crate::decode::inline::{TokenRun, token_runs};
+
 /// A named detector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detector {
@@ -54,10 +56,21 @@ impl Detector {
 
     /// Appends the byte ranges of candidate secrets in `hay` to `out`.
     pub fn find(self, hay: &[u8], out: &mut Vec<Range<usize>>) {
+        if self == Detector::Base58Key {
+            let mut runs = Vec::new();
+            token_runs(hay, &mut runs);
+            return self.find_with_runs(hay, &runs, out);
+        }
+        self.find_with_runs(hay, &[], out)
+    }
+
+    /// [`Detector::find`] with the token runs of `hay` already found (the matcher shares one
+    /// run-finding pass between this detector, the regex gate and the base64 decoder).
+    pub fn find_with_runs(self, hay: &[u8], runs: &[TokenRun], out: &mut Vec<Range<usize>>) {
         match self {
             Detector::Bip39 => find_word_runs(hay, out),
             Detector::SolanaKeypairArray => find_byte_arrays(hay, out),
-            Detector::Base58Key => find_base58_keys(hay, out),
+            Detector::Base58Key => find_base58_keys(hay, runs, out),
         }
     }
 }
@@ -89,10 +102,10 @@ fn is_base58(b: u8) -> bool {
 /// Maximal base58 runs of WIF length. The run finder reports maximal base64-alphabet runs
 /// (bounded by bytes outside that alphabet, hence outside base58 too), so splitting them at
 /// non-base58 bytes yields exactly the maximal base58 runs.
-fn find_base58_keys(hay: &[u8], out: &mut Vec<Range<usize>>) {
-    crate::decode::inline::mixed_case_runs(hay, |s, e| {
-        if e - s < *BASE58_KEY_LEN.start() {
-            return;
+fn find_base58_keys(hay: &[u8], runs: &[TokenRun], out: &mut Vec<Range<usize>>) {
+    for &TokenRun { start: s, end: e, mixed } in runs {
+        if !mixed || e - s < *BASE58_KEY_LEN.start() {
+            continue;
         }
         let mut i = s;
         while i < e {
@@ -105,7 +118,7 @@ fn find_base58_keys(hay: &[u8], out: &mut Vec<Range<usize>>) {
             }
             i = j;
         }
-    });
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,7 +421,7 @@ mod tests {
         let key = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ";
         let hay = format!("a = '{key}'\nb = x{key}\nc = {key}0\nd = {key}/z");
         let mut out = Vec::new();
-        find_base58_keys(hay.as_bytes(), &mut out);
+        Detector::Base58Key.find(hay.as_bytes(), &mut out);
         let got: Vec<&str> = out.iter().map(|r| &hay[r.clone()]).collect();
         // `x…` makes a 52-char run (still WIF length); `…0` is cut at the non-base58 `0`.
         assert_eq!(got, [key, &format!("x{key}"), key, key]);

@@ -11,7 +11,9 @@ use std::ops::Range;
 
 use regex_automata::Input;
 
+use crate::decode::inline::{TOKEN_RUN, TokenRun, token_runs};
 use crate::rules::{Rule, RuleSet};
+use crate::scan::detect::Detector;
 use crate::scan::keywords::Keywords;
 use crate::scan::{entropy, known_public, placeholder};
 
@@ -44,6 +46,30 @@ pub struct Scratch {
     windows: Vec<Vec<(usize, usize)>>,
     touched: Vec<u32>,
     ranges: Vec<Range<usize>>,
+    /// Token runs of the input of the last [`Matcher::find`], when `runs_ready`.
+    runs: Vec<TokenRun>,
+    runs_ready: bool,
+}
+
+impl Scratch {
+    /// The token runs of `hay`, found once per input and shared by the base58 detector, the
+    /// regex gate and the base64 decoder.
+    fn runs(&mut self, hay: &[u8]) -> &[TokenRun] {
+        if !self.runs_ready {
+            self.runs.clear();
+            token_runs(hay, &mut self.runs);
+            self.runs_ready = true;
+        }
+        &self.runs
+    }
+
+    /// The token runs of `hay`, which must be the input of the last [`Matcher::find`] with this
+    /// scratch (the runs it found are reused).
+    pub fn take_runs(&mut self, hay: &[u8]) -> Vec<TokenRun> {
+        self.runs(hay);
+        self.runs_ready = false;
+        std::mem::take(&mut self.runs)
+    }
 }
 
 impl Matcher {
@@ -88,6 +114,7 @@ impl Matcher {
             scratch.windows.resize_with(all.len(), Vec::new);
         }
         scratch.touched.clear();
+        scratch.runs_ready = false;
         self.keywords.for_each(hay, |k, kstart, kend| {
             for &r in &self.keyword_rules[k] {
                 let rule = &all[r as usize];
@@ -117,15 +144,25 @@ impl Matcher {
             // Hits arrive almost sorted; the merge above caught all but a few overlaps.
             merge_windows(&mut windows);
             let before = out.len();
+            let rule = &all[r as usize];
             for &(s, e) in &windows {
-                run_rule(
-                    &all[r as usize],
-                    r as usize,
-                    hay,
-                    s..e,
-                    &mut scratch.ranges,
-                    out,
-                );
+                if rule.token_gate && !has_token_run(scratch.runs(hay), s, e) {
+                    continue;
+                }
+                if rule.detector == Some(Detector::Base58Key) && (s, e) == (0, hay.len()) {
+                    scratch.runs(hay);
+                    let mut found = std::mem::take(&mut scratch.ranges);
+                    found.clear();
+                    Detector::Base58Key.find_with_runs(hay, &scratch.runs, &mut found);
+                    for c in found.drain(..) {
+                        if let Some(m) = confirm(rule, r as usize, hay, c, Vec::new()) {
+                            out.push(m);
+                        }
+                    }
+                    scratch.ranges = found;
+                    continue;
+                }
+                run_rule(rule, r as usize, hay, s..e, &mut scratch.ranges, out);
             }
             // Overlapping windows that were not merged (rare) can repeat a match.
             dedupe(&mut out[before..]);
@@ -142,6 +179,15 @@ impl Matcher {
         }
         scratch.touched = touched;
     }
+}
+
+/// Whether a token run overlaps `s..e` by at least [`TOKEN_RUN`] bytes (`runs` is sorted).
+fn has_token_run(runs: &[TokenRun], s: usize, e: usize) -> bool {
+    let first = runs.partition_point(|r| r.end <= s);
+    runs[first..]
+        .iter()
+        .take_while(|r| r.start < e)
+        .any(|r| r.end.min(e) - r.start.max(s) >= TOKEN_RUN)
 }
 
 /// Sorts windows and merges the overlapping ones.
