@@ -58,9 +58,10 @@ pub struct Rule {
     pub window_before: usize,
     /// Bytes searched after a hit.
     pub window_after: usize,
-    /// The `secret` group only matches [`TOKEN_RUN`]+ bytes of `A-Z a-z 0-9 + / - _`, so the
-    /// regex is skipped on windows without such a run (computed from the regex at load time).
-    pub token_gate: bool,
+    /// When non-zero, the `secret` group only matches runs of at least this many bytes of
+    /// `A-Z a-z 0-9 + / - _` (and at least [`TOKEN_RUN`]), so the regex is skipped on windows
+    /// without such a run. Computed from the regex at load time.
+    pub token_gate: usize,
     /// Lowercased placeholder words.
     pub stopwords: Vec<String>,
     /// Whether to drop placeholder-looking secrets.
@@ -94,9 +95,9 @@ pub fn build_regex(pattern: &str) -> Result<Regex, String> {
 }
 
 /// Parses `pattern` in the rule dialect without compiling it: catches every syntax error at
-/// load time for a fraction of the cost of building the matcher. Returns whether the rule can
-/// be gated on token runs (see [`Rule::token_gate`]).
-pub fn check_regex(pattern: &str) -> Result<bool, String> {
+/// load time for a fraction of the cost of building the matcher. Returns the rule's token gate
+/// (see [`Rule::token_gate`]).
+pub fn check_regex(pattern: &str) -> Result<usize, String> {
     syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
         .map(|hir| token_gate(&hir))
         .map_err(|e| {
@@ -109,9 +110,10 @@ pub fn check_regex(pattern: &str) -> Result<bool, String> {
         })
 }
 
-/// Whether the `secret` group only matches runs of at least [`TOKEN_RUN`] bytes of the token
-/// alphabet (`A-Z a-z 0-9 + / - _`): then a window without such a run cannot match.
-fn token_gate(hir: &Hir) -> bool {
+/// The shortest run of token bytes (`A-Z a-z 0-9 + / - _`) the `secret` group can match, when
+/// it only matches such bytes and at least [`TOKEN_RUN`] of them (else 0): a window without
+/// that long a run cannot match.
+fn token_gate(hir: &Hir) -> usize {
     fn secret(h: &Hir) -> Option<&Hir> {
         match h.kind() {
             HirKind::Capture(c) if c.name.as_deref() == Some("secret") => Some(&c.sub),
@@ -135,9 +137,11 @@ fn token_gate(hir: &Hir) -> bool {
             HirKind::Concat(hs) | HirKind::Alternation(hs) => hs.iter().all(in_alphabet),
         }
     }
-    secret(hir).is_some_and(|s| {
-        in_alphabet(s) && s.properties().minimum_len().is_some_and(|n| n >= TOKEN_RUN)
-    })
+    secret(hir)
+        .filter(|s| in_alphabet(s))
+        .and_then(|s| s.properties().minimum_len())
+        .filter(|&n| n >= TOKEN_RUN)
+        .unwrap_or(0)
 }
 
 impl Rule {
@@ -213,10 +217,32 @@ pub(crate) struct RuleParts {
     pub prefilter: bool,
     pub window_before: usize,
     pub window_after: usize,
-    pub token_gate: bool,
+    pub token_gate: usize,
     pub stopwords: Vec<String>,
     pub placeholder_filter: bool,
     pub credential: Option<String>,
     pub part: Option<String>,
     pub origin: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_gate_is_the_secret_length_when_it_is_all_token_bytes() {
+        for (pattern, want) in [
+            (r"(?i:binance)[^\n]*?(?P<secret>[A-Za-z0-9]{64})\b", 64),
+            (r"key=(?P<secret>[a-f0-9]{32}|[A-Z0-9_-]{40,})", 32),
+            (r"(?P<secret>ghp_[A-Za-z0-9]{36})", 40),
+            // Too short to gate on, a byte outside the token alphabet, no secret group.
+            (r"(?P<secret>[a-f0-9]{16})", 0),
+            (r"(?P<secret>[A-Za-z0-9+/]{86}==)", 0),
+            (r"(?P<secret>eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,})", 0),
+            (r"[A-Za-z0-9]{64}", 0),
+            (r"(?P<secret>[A-Za-z0-9]{24}|x)", 0),
+        ] {
+            assert_eq!(check_regex(pattern), Ok(want), "{pattern}");
+        }
+    }
 }

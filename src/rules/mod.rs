@@ -181,7 +181,7 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
                 .map_err(|e| err(r.span().start, format!("rule `{id}`: invalid regex: {e}")))?;
             (r.get_ref().clone(), gate)
         }
-        (None, Some(_)) => (String::new(), false),
+        (None, Some(_)) => (String::new(), 0),
         (None, None) => {
             return Err(err(
                 offset,

@@ -167,13 +167,9 @@ fn find_word_runs(hay: &[u8], out: &mut Vec<Range<usize>>) {
     let mask = |b: usize| -> u64 {
         let pos = 64 * b;
         if pos + 64 <= n {
-            phrase_mask(hay[pos..pos + 64].try_into().expect("64 bytes"))
-        } else if pos < n {
-            let mut block = [0u8; 64];
-            block[..n - pos].copy_from_slice(&hay[pos..]);
-            phrase_mask(&block)
+            masks(hay[pos..pos + 64].try_into().expect("64 bytes")).0
         } else {
-            0
+            masks(&block(hay, b)).0
         }
     };
     // No stretch starts before `skip` (set past each stretch handled).
@@ -218,15 +214,16 @@ fn chain47(w: u128) -> u64 {
     r as u64
 }
 
-/// Bit k set when `block[k]` is a phrase byte (`CLASS` non-zero).
+/// Bit k of the first mask set when `block[k]` is a phrase byte (`CLASS` non-zero), of the
+/// second when it is a separator (`CLASS == SEP`).
 #[cfg(target_arch = "x86_64")]
-fn phrase_mask(block: &[u8; 64]) -> u64 {
+fn masks(block: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::*;
-    let mut out = 0u64;
+    let (mut phrase, mut sep) = (0u64, 0u64);
     for lane in 0..4 {
         // SAFETY: SSE2 is part of the x86_64 baseline; the unaligned load reads bytes
         // 16·lane..16·lane+16 of the 64-byte block.
-        let bits = unsafe {
+        let (p, sp) = unsafe {
             let v = _mm_loadu_si128(block.as_ptr().add(lane * 16).cast::<__m128i>());
             let t = _mm_sub_epi8(v, _mm_set1_epi8(b'a' as i8));
             let lower = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(25)), t);
@@ -238,29 +235,115 @@ fn phrase_mask(block: &[u8; 64]) -> u64 {
                 _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(4)), t),
             );
             let sep = _mm_or_si128(
-                _mm_or_si128(eq(b' '), eq(b',')),
+                _mm_or_si128(_mm_or_si128(eq(b' '), eq(b',')), ctl),
                 _mm_or_si128(eq(b'"'), eq(b'\'')),
             );
-            let ascii = _mm_or_si128(_mm_or_si128(lower, ctl), sep);
             // Non-ASCII bytes have the top bit set, which movemask reads directly.
-            (_mm_movemask_epi8(ascii) | _mm_movemask_epi8(v)) as u16
+            let ascii = _mm_movemask_epi8(_mm_or_si128(lower, sep));
+            ((ascii | _mm_movemask_epi8(v)) as u16, _mm_movemask_epi8(sep) as u16)
         };
-        out |= u64::from(bits) << (16 * lane);
+        phrase |= u64::from(p) << (16 * lane);
+        sep |= u64::from(sp) << (16 * lane);
+    }
+    (phrase, sep)
+}
+
+/// Bit k of the first mask set when `block[k]` is a phrase byte (`CLASS` non-zero), of the
+/// second when it is a separator (`CLASS == SEP`).
+#[cfg(not(target_arch = "x86_64"))]
+fn masks(block: &[u8; 64]) -> (u64, u64) {
+    block.iter().enumerate().fold((0, 0), |(p, s), (k, &b)| {
+        let c = CLASS[usize::from(b)];
+        (p | (u64::from(c != 0) << k), s | (u64::from(c == SEP) << k))
+    })
+}
+
+/// The 64-byte block `b` of `hay`, zero-padded past its end (zero is neither class).
+fn block(hay: &[u8], b: usize) -> [u8; 64] {
+    let pos = 64 * b;
+    let mut out = [0u8; 64];
+    if pos < hay.len() {
+        let n = (hay.len() - pos).min(64);
+        out[..n].copy_from_slice(&hay[pos..pos + n]);
     }
     out
 }
 
-/// Bit k set when `block[k]` is a phrase byte (`CLASS` non-zero).
-#[cfg(not(target_arch = "x86_64"))]
-fn phrase_mask(block: &[u8; 64]) -> u64 {
-    block
-        .iter()
-        .enumerate()
-        .fold(0, |m, (k, &b)| m | (u64::from(CLASS[usize::from(b)] != 0) << k))
+/// Splits `hay[s..e]` (phrase bytes only) into words and reports runs of ≥12 valid words.
+/// Word boundaries come from separator bit masks, a few instructions per word; a stretch that
+/// may hold an ideographic space (a 3-byte separator) goes byte by byte.
+fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) {
+    if memchr::memchr(IDEOGRAPHIC_SPACE[0], &hay[s..e]).is_some() {
+        return runs_in_stretch_bytes(hay, s, e, out);
+    }
+    let mut seps = SepBits {
+        hay,
+        end: e,
+        block: usize::MAX,
+        mask: 0,
+    };
+    let mut i = s;
+    let mut run: Option<(usize, usize, usize)> = None; // (start, end of last word, words)
+    let mut gap = 0usize;
+    loop {
+        let ws = seps.next(i, false);
+        gap += ws - i;
+        if gap > MAX_GAP {
+            flush(hay, &mut run, out);
+        }
+        if ws >= e {
+            break;
+        }
+        let we = seps.next(ws, true);
+        let ok = match we - ws {
+            3..=8 => true,
+            9..=MAX_WIDE_WORD => hay[ws..we].iter().any(|&b| b >= 0x80),
+            _ => false,
+        };
+        if ok {
+            run = match run {
+                Some((start, _, words)) if gap <= MAX_GAP => Some((start, we, words + 1)),
+                _ => Some((ws, we, 1)),
+            };
+        } else {
+            flush(hay, &mut run, out);
+        }
+        gap = 0;
+        i = we;
+    }
+    flush(hay, &mut run, out);
 }
 
-/// Splits `hay[s..e]` (phrase bytes only) into words and reports runs of ≥12 valid words.
-fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) {
+/// Separator bits of `hay[..end]`, one 64-byte block at a time.
+struct SepBits<'a> {
+    hay: &'a [u8],
+    end: usize,
+    block: usize,
+    mask: u64,
+}
+
+impl SepBits<'_> {
+    /// The first position at or after `from` that is (`sep`) or is not a separator, or `end`.
+    fn next(&mut self, from: usize, sep: bool) -> usize {
+        let mut p = from;
+        while p < self.end {
+            let b = p / 64;
+            if b != self.block {
+                self.block = b;
+                self.mask = masks(&block(self.hay, b)).1;
+            }
+            let m = if sep { self.mask } else { !self.mask } >> (p % 64);
+            if m != 0 {
+                return (p + m.trailing_zeros() as usize).min(self.end);
+            }
+            p = 64 * (b + 1);
+        }
+        self.end
+    }
+}
+
+/// [`runs_in_stretch`] byte by byte, for stretches with ideographic spaces.
+fn runs_in_stretch_bytes(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) {
     let mut i = s;
     let mut run: Option<(usize, usize, usize)> = None; // (start, end of last word, words)
     let mut gap = 0usize;
@@ -402,17 +485,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn phrase_mask_matches_the_class_table() {
+    fn masks_match_the_class_table() {
         let mut block = [0u8; 64];
         for start in (0..256).step_by(64) {
             for (k, b) in block.iter_mut().enumerate() {
                 *b = (start + k) as u8;
             }
-            let want = block
-                .iter()
-                .enumerate()
-                .fold(0u64, |m, (k, &b)| m | (u64::from(CLASS[usize::from(b)] != 0) << k));
-            assert_eq!(phrase_mask(&block), want, "bytes {start}..");
+            let bits = |f: &dyn Fn(u8) -> bool| {
+                block
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (k, &b)| m | (u64::from(f(CLASS[usize::from(b)])) << k))
+            };
+            let want = (bits(&|c| c != 0), bits(&|c| c == SEP));
+            assert_eq!(masks(&block), want, "bytes {start}..");
+        }
+    }
+
+    #[test]
+    fn word_splitting_by_masks_agrees_with_the_byte_loop() {
+        let mut x = 0x9E37_79B9_u32;
+        let pieces = [
+            "abandon", "ability", "zoo", "ab", "abstractions", "é", "ünïcödé", "über", " ", "  ",
+            ", ", "\n\t", "\"", "'", "verylongwordthatisnotinanylist",
+        ];
+        for _ in 0..300 {
+            let mut text = String::new();
+            for _ in 0..60 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                text.push_str(pieces[x as usize % pieces.len()]);
+                text.push(' ');
+            }
+            let hay = text.as_bytes();
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            runs_in_stretch(hay, 0, hay.len(), &mut fast);
+            runs_in_stretch_bytes(hay, 0, hay.len(), &mut slow);
+            assert_eq!(fast, slow, "{text:?}");
         }
     }
 

@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use regex_automata::Input;
 
-use crate::decode::inline::{TOKEN_RUN, TokenRun, token_runs};
+use crate::decode::inline::{TokenRun, token_runs};
 use crate::rules::{Rule, RuleSet};
 use crate::scan::detect::Detector;
 use crate::scan::keywords::Keywords;
@@ -146,7 +146,7 @@ impl Matcher {
             let before = out.len();
             let rule = &all[r as usize];
             for &(s, e) in &windows {
-                if rule.token_gate && !has_token_run(scratch.runs(hay), s, e) {
+                if rule.token_gate > 0 && !has_token_run(scratch.runs(hay), s, e, rule.token_gate) {
                     continue;
                 }
                 if rule.detector == Some(Detector::Base58Key) && (s, e) == (0, hay.len()) {
@@ -181,13 +181,13 @@ impl Matcher {
     }
 }
 
-/// Whether a token run overlaps `s..e` by at least [`TOKEN_RUN`] bytes (`runs` is sorted).
-fn has_token_run(runs: &[TokenRun], s: usize, e: usize) -> bool {
+/// Whether a token run overlaps `s..e` by at least `len` bytes (`runs` is sorted).
+fn has_token_run(runs: &[TokenRun], s: usize, e: usize, len: usize) -> bool {
     let first = runs.partition_point(|r| r.end <= s);
     runs[first..]
         .iter()
         .take_while(|r| r.start < e)
-        .any(|r| r.end.min(e) - r.start.max(s) >= TOKEN_RUN)
+        .any(|r| r.end.min(e) - r.start.max(s) >= len)
 }
 
 /// Sorts windows and merges the overlapping ones.
