@@ -449,3 +449,40 @@ fn help_and_bad_arguments() {
         .code(2)
         .stderr(predicate::str::contains("--format"));
 }
+
+/// procfs reports a size of 0 for files that have content; they are read to the end anyway
+/// (the walker otherwise reads exactly the size it stats).
+#[cfg(target_os = "linux")]
+#[test]
+fn files_that_report_size_zero_are_read_to_the_end() {
+    let t = TestDir::new();
+    let config = t.write(
+        "keyleak.toml",
+        r#"
+[[rule]]
+id = "proc-status-name"
+name = "The process name in /proc/self/status"
+keywords = ["name:"]
+regex = '''Name:\s+(?P<secret>keyleak)'''
+severity = "high"
+confidence = "high"
+examples = ["Name:\tkeyleak", "Name: keyleak"]
+negative_examples = ["Name: other", "name keyleak"]
+"#,
+    );
+    assert_eq!(std::fs::metadata("/proc/self/status").unwrap().len(), 0);
+    let out = keyleak()
+        .arg("dir")
+        .arg("/proc/self/status")
+        .arg("-c")
+        .arg(&config)
+        .args(["-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let ids: Vec<String> = findings(&out)
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["proc-status-name"]);
+}
