@@ -34,7 +34,10 @@ fn time(label: &str, bytes: usize, mut f: impl FnMut()) {
         f();
         best = best.min(t.elapsed().as_secs_f64());
     }
-    println!("{label:<28} {:>8.0} MB/s (best of 5)", bytes as f64 / 1e6 / best);
+    println!(
+        "{label:<28} {:>8.0} MB/s (best of 5)",
+        bytes as f64 / 1e6 / best
+    );
 }
 
 fn main() {
@@ -52,11 +55,7 @@ fn main() {
     kws.sort();
     kws.dedup();
     let keywords = Keywords::new(&kws);
-    println!(
-        "{} MB, {} keywords",
-        hay.len() / 1_000_000,
-        keywords.len()
-    );
+    println!("{} MB, {} keywords", hay.len() / 1_000_000, keywords.len());
     let mut hits = 0usize;
     time("keyword prefilter", hay.len(), || {
         hits = 0;

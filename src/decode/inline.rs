@@ -161,11 +161,11 @@ pub fn looks_like_utf16(b: &[u8]) -> bool {
 // ---------------------------------------------------------------------------------------------
 // base64
 
-/// Finds runs of ≥ [`MIN_BASE64`] base64 characters, 64 bytes at a time: each block becomes a
-/// bit mask of alphabet bytes ([`Masks`], SIMD on x86_64), and shifting the mask of two
-/// blocks against itself leaves exactly the positions where 24 alphabet bytes in a row start
-/// ([`run_starts`]). Blocks without such a start — nearly all of them in ordinary text — cost a
-/// dozen instructions; only real runs are walked byte by byte. See [`token_runs`].
+// Finds runs of ≥ [`MIN_BASE64`] base64 characters, 64 bytes at a time: each block becomes a
+// bit mask of alphabet bytes ([`Masks`], SIMD on x86_64), and shifting the mask of two
+// blocks against itself leaves exactly the positions where 24 alphabet bytes in a row start
+// ([`run_starts`]). Blocks without such a start — nearly all of them in ordinary text — cost a
+// dozen instructions; only real runs are walked byte by byte. See `token_runs`.
 
 /// Blocks (of 64 bytes) classified per call of [`Masks::fill`].
 const CHUNK_BLOCKS: usize = 64;

@@ -103,7 +103,12 @@ fn is_base58(b: u8) -> bool {
 /// (bounded by bytes outside that alphabet, hence outside base58 too), so splitting them at
 /// non-base58 bytes yields exactly the maximal base58 runs.
 fn find_base58_keys(hay: &[u8], runs: &[TokenRun], out: &mut Vec<Range<usize>>) {
-    for &TokenRun { start: s, end: e, mixed } in runs {
+    for &TokenRun {
+        start: s,
+        end: e,
+        mixed,
+    } in runs
+    {
         if !mixed || e - s < *BASE58_KEY_LEN.start() {
             continue;
         }
@@ -240,7 +245,10 @@ fn masks(block: &[u8; 64]) -> (u64, u64) {
             );
             // Non-ASCII bytes have the top bit set, which movemask reads directly.
             let ascii = _mm_movemask_epi8(_mm_or_si128(lower, sep));
-            ((ascii | _mm_movemask_epi8(v)) as u16, _mm_movemask_epi8(sep) as u16)
+            (
+                (ascii | _mm_movemask_epi8(v)) as u16,
+                _mm_movemask_epi8(sep) as u16,
+            )
         };
         phrase |= u64::from(p) << (16 * lane);
         sep |= u64::from(sp) << (16 * lane);
@@ -492,10 +500,9 @@ mod tests {
                 *b = (start + k) as u8;
             }
             let bits = |f: &dyn Fn(u8) -> bool| {
-                block
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |m, (k, &b)| m | (u64::from(f(CLASS[usize::from(b)])) << k))
+                block.iter().enumerate().fold(0u64, |m, (k, &b)| {
+                    m | (u64::from(f(CLASS[usize::from(b)])) << k)
+                })
             };
             let want = (bits(&|c| c != 0), bits(&|c| c == SEP));
             assert_eq!(masks(&block), want, "bytes {start}..");
@@ -506,8 +513,21 @@ mod tests {
     fn word_splitting_by_masks_agrees_with_the_byte_loop() {
         let mut x = 0x9E37_79B9_u32;
         let pieces = [
-            "abandon", "ability", "zoo", "ab", "abstractions", "é", "ünïcödé", "über", " ", "  ",
-            ", ", "\n\t", "\"", "'", "verylongwordthatisnotinanylist",
+            "abandon",
+            "ability",
+            "zoo",
+            "ab",
+            "abstractions",
+            "é",
+            "ünïcödé",
+            "über",
+            " ",
+            "  ",
+            ", ",
+            "\n\t",
+            "\"",
+            "'",
+            "verylongwordthatisnotinanylist",
         ];
         for _ in 0..300 {
             let mut text = String::new();

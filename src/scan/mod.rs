@@ -1,12 +1,12 @@
 //! Scanning one input: the [`Engine`] turns bytes plus a display path into [`Finding`]s.
 //! Sources (dir, git, stdin) feed it; filters and reporters consume its output.
 
+mod common_grams;
 pub mod detect;
 pub mod entropy;
+pub mod keywords;
 pub mod known_public;
 pub mod location;
-mod common_grams;
-pub mod keywords;
 mod matcher;
 pub mod placeholder;
 pub mod validate;
