@@ -97,6 +97,17 @@ impl Language {
         )
     }
 
+    /// Whether no word is ASCII (kana, hangul, hanzi), so ASCII text cannot hold a phrase.
+    fn non_ascii_only(self) -> bool {
+        matches!(
+            self,
+            Language::ChineseSimplified
+                | Language::ChineseTraditional
+                | Language::Japanese
+                | Language::Korean
+        )
+    }
+
     /// Whether every word is ASCII, so a token with a non-ASCII byte cannot be one.
     fn ascii_only(self) -> bool {
         matches!(
@@ -406,9 +417,27 @@ pub fn find_phrase(text: &[u8]) -> Option<Range<usize>> {
     let mut budget = CHECKSUM_BUDGET;
     let mut indices: Vec<Option<u16>> = Vec::with_capacity(tokens.len());
     let mut split: Vec<Token>;
+    // Each distinct word is looked up once per list: a line of one keyword repeated (a keyword
+    // flood, `secret secret …`) would otherwise cost ten hash lookups per word.
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_unstable_by_key(|&i| &text[tokens[i].range.clone()]);
+    let mut uid = vec![0usize; tokens.len()];
+    let mut distinct: Vec<&[u8]> = Vec::new();
+    for &i in &order {
+        let w = &text[tokens[i].range.clone()];
+        if distinct.last() != Some(&w) {
+            distinct.push(w);
+        }
+        uid[i] = distinct.len() - 1;
+    }
+    let mut looked: Vec<Option<u16>> = Vec::with_capacity(distinct.len());
+    let ascii_text = text.is_ascii();
     for lang in Language::ALL {
         if best.as_ref().is_some_and(|(n, _)| *n == 24) {
             break;
+        }
+        if ascii_text && lang.non_ascii_only() {
+            continue;
         }
         let toks: &[Token] = if lang.is_chinese() {
             split = split_chars(text, &tokens);
@@ -418,15 +447,21 @@ pub fn find_phrase(text: &[u8]) -> Option<Range<usize>> {
         };
         let ascii = lang.ascii_only();
         let table = lang.table();
-        indices.clear();
-        indices.extend(toks.iter().map(|t| {
-            let w = &text[t.range.clone()];
+        let lookup = |w: &[u8]| {
             if ascii && !w.is_ascii() {
                 None
             } else {
                 table.lookup(w)
             }
-        }));
+        };
+        indices.clear();
+        if lang.is_chinese() {
+            indices.extend(toks.iter().map(|t| lookup(&text[t.range.clone()])));
+        } else {
+            looked.clear();
+            looked.extend(distinct.iter().map(|w| lookup(w)));
+            indices.extend(uid.iter().map(|&u| looked[u]));
+        }
         let mut i = 0;
         while i < toks.len() {
             // A segment: consecutive joined tokens that are all words of this list.
@@ -470,6 +505,15 @@ pub fn find_phrase(text: &[u8]) -> Option<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_word_is_no_phrase() {
+        // A keyword flood: every token is the same wordlist word, a run far over MAX_SEGMENT.
+        let line = "secret ".repeat(100);
+        assert_eq!(find_phrase(line.as_bytes()), None);
+        let lines = format!("{line}\n").repeat(50);
+        assert_eq!(find_phrase(lines.as_bytes()), None);
+    }
 
     #[test]
     fn english_list_is_the_official_one() {
