@@ -308,14 +308,7 @@ fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) 
             9..=MAX_WIDE_WORD => hay[ws..we].iter().any(|&b| b >= 0x80),
             _ => false,
         };
-        if ok {
-            run = match run {
-                Some((start, _, words)) if gap <= MAX_GAP => Some((start, we, words + 1)),
-                _ => Some((ws, we, 1)),
-            };
-        } else {
-            flush(hay, &mut run, out);
-        }
+        word(hay, &mut run, gap, ws..we, ok, out);
         gap = 0;
         i = we;
     }
@@ -384,17 +377,28 @@ fn runs_in_stretch_bytes(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usi
         } else {
             (3..=8).contains(&len)
         };
-        if ok {
-            run = match run {
-                Some((start, _, words)) if gap <= MAX_GAP => Some((start, i, words + 1)),
-                _ => Some((ws, i, 1)),
-            };
-        } else {
-            flush(hay, &mut run, out);
-        }
+        word(hay, &mut run, gap, ws..i, ok, out);
         gap = 0;
     }
     flush(hay, &mut run, out);
+}
+
+/// Adds the word `w` (valid or not, `gap` separator bytes after the previous one) to `run`.
+fn word(
+    hay: &[u8],
+    run: &mut Option<(usize, usize, usize)>,
+    gap: usize,
+    w: Range<usize>,
+    ok: bool,
+    out: &mut Vec<Range<usize>>,
+) {
+    if !ok {
+        return flush(hay, run, out);
+    }
+    *run = match *run {
+        Some((start, _, words)) if gap <= MAX_GAP => Some((start, w.end, words + 1)),
+        _ => Some((w.start, w.end, 1)),
+    };
 }
 
 /// Reports a finished run when it has enough words. A run over several lines is also
