@@ -263,19 +263,20 @@ fn redact_neighbours(findings: &mut [Finding]) {
             .filter(|(f, _)| !f.is_empty() && !own.iter().any(|o| o.contains(f.as_str())))
             .collect();
         others.sort_by_key(|(f, _)| std::cmp::Reverse(f.len()));
-        // The finding's own values first: a neighbour overlapping one of them would otherwise
-        // be replaced first and leave the rest of this finding's secret readable. (So with
-        // `--show-secrets`, a finding with neighbours shows its own value redacted in the
-        // snippet too; the `secret` field still has it in full.)
-        let own_redacted: Vec<(String, String)> = std::iter::once(&findings[i].secret)
-            .chain(findings[i].parts.iter().map(|p| &p.value))
-            .map(|v| (first(v), v.redacted()))
-            .filter(|(f, _)| !f.is_empty())
-            .collect();
         let text = &mut findings[i].line_text;
-        for (f, redacted) in own_redacted.into_iter().chain(others) {
+        let own_present: Vec<&String> = own
+            .iter()
+            .filter(|o| !o.is_empty() && text.contains(o.as_str()))
+            .collect();
+        for (f, redacted) in others {
             if text.contains(&f) {
-                *text = text.replace(&f, &redacted);
+                // A neighbour overlapping this finding's own value is left for the own
+                // redaction to cover: replacing it would break the own value apart and leave
+                // the rest of it readable.
+                let replaced = text.replace(&f, &redacted);
+                if own_present.iter().all(|o| replaced.contains(o.as_str())) {
+                    *text = replaced;
+                }
             }
         }
     }
