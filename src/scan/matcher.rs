@@ -149,20 +149,11 @@ impl Matcher {
                 if rule.token_gate > 0 && !has_token_run(scratch.runs(hay), s, e, rule.token_gate) {
                     continue;
                 }
-                if rule.detector == Some(Detector::Base58Key) && (s, e) == (0, hay.len()) {
+                if rule.detector == Some(Detector::Base58Key) {
                     scratch.runs(hay);
-                    let mut found = std::mem::take(&mut scratch.ranges);
-                    found.clear();
-                    Detector::Base58Key.find_with_runs(hay, &scratch.runs, &mut found);
-                    for c in found.drain(..) {
-                        if let Some(m) = confirm(rule, r as usize, hay, c, Vec::new()) {
-                            out.push(m);
-                        }
-                    }
-                    scratch.ranges = found;
-                    continue;
                 }
-                run_rule(rule, r as usize, hay, s..e, &mut scratch.ranges, out);
+                let runs = scratch.runs_ready.then_some(&scratch.runs[..]);
+                run_rule(rule, r as usize, hay, s..e, runs, &mut scratch.ranges, out);
             }
             // Overlapping windows that were not merged (rare) can repeat a match.
             dedupe(&mut out[before..]);
@@ -219,17 +210,23 @@ fn dedupe(ms: &mut [RawMatch]) {
 }
 
 /// Runs one rule over one window of `hay`.
+/// `runs` are the token runs of all of `hay`, when already found.
 fn run_rule(
     rule: &Rule,
     index: usize,
     hay: &[u8],
     window: Range<usize>,
+    runs: Option<&[TokenRun]>,
     ranges: &mut Vec<Range<usize>>,
     out: &mut Vec<RawMatch>,
 ) {
     if let Some(det) = rule.detector {
         ranges.clear();
-        det.find(&hay[window.clone()], ranges);
+        if let (Some(runs), true) = (runs, window == (0..hay.len())) {
+            det.find_with_runs(hay, runs, ranges);
+        } else {
+            det.find(&hay[window.clone()], ranges);
+        }
         for r in ranges.drain(..) {
             let abs = (window.start + r.start)..(window.start + r.end);
             if let Some(m) = confirm(rule, index, hay, abs, Vec::new()) {
