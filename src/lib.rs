@@ -16,6 +16,7 @@ pub mod decode;
 pub mod error;
 pub mod filter;
 pub mod finding;
+pub mod model;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -12,8 +12,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::finding::{Finding, Severity};
+use crate::model::Skipped;
 use crate::rules::RuleSet;
-use crate::source::Skipped;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,8 +26,8 @@ use serde_sarif::sarif::{
 use super::Report;
 use super::json::JsonPart;
 use crate::finding::{Finding, Severity, Suppression as Suppressed};
+use crate::model::Skipped;
 use crate::rules::Rule;
-use crate::source::Skipped;
 
 /// Where the log says its schema lives: the SchemaStore URL that GitHub's documentation and
 /// the SARIF Multitool use.

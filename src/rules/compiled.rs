@@ -10,8 +10,8 @@ use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::decode::inline::TOKEN_RUN;
 use crate::finding::{Confidence, Severity};
+use crate::model::TOKEN_RUN;
 use crate::scan::detect::Detector;
 use crate::scan::validate::Validator;
 

@@ -11,7 +11,8 @@ use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
 use super::{Counters, Skipped, SourceOutput, human_bytes};
-use crate::scan::{Engine, Scratch};
+use crate::model::{Input, Provenance};
+use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// What to walk and how.
 #[derive(Debug, Clone)]
@@ -108,28 +109,25 @@ fn walk_root(
                     return WalkState::Continue;
                 }
             }
-            // Archives are binary: they go to the archive reader before the binary check.
-            let before = flush.local.findings.len();
-            if crate::decode::archive::scan_archive(
+            let provenance = Provenance::Path(display);
+            let scanned = scan_input(
                 engine,
-                &display,
-                &buf,
+                Input {
+                    provenance: &provenance,
+                    bytes: &buf,
+                },
                 &mut scratch,
-                &mut flush.local,
-            ) {
-                counters.scanned(buf.len(), flush.local.findings.len() - before);
-                return WalkState::Continue;
-            }
-            if crate::decode::is_binary(engine, &buf) {
+            );
+            if scanned.verdict == Verdict::Binary {
                 flush.local.skipped.push(Skipped {
-                    path: display,
+                    path: provenance.display(),
                     reason: "binary".into(),
                 });
                 return WalkState::Continue;
             }
-            let findings = engine.scan(&display, &buf, &mut scratch);
-            counters.scanned(buf.len(), findings.len());
-            flush.local.findings.extend(findings);
+            counters.scanned(buf.len(), scanned.findings.len());
+            flush.local.findings.extend(scanned.findings);
+            flush.local.skipped.extend(scanned.skipped);
             WalkState::Continue
         })
     });

@@ -26,7 +26,8 @@ use rayon::prelude::*;
 
 use super::{Counters, Skipped, SourceOutput, gittime, human_bytes};
 use crate::finding::{Finding, GitInfo};
-use crate::scan::{Engine, Scratch};
+use crate::model::{Input, Provenance};
+use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// Which part of a repository to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -650,23 +651,29 @@ fn scan_blob(
     }
     let obj = odb.read(oid).map_err(|e| read_reason(&e))?;
     let data = obj.data();
-    // Archives committed to the repository are opened like the dir walker opens them; what
-    // could not be read inside one is summarised on the blob's skipped line.
-    let mut archive = SourceOutput::default();
-    if crate::decode::archive::scan_archive(engine, path, data, scratch, &mut archive) {
-        let note = (!archive.skipped.is_empty()).then(|| {
-            let first = &archive.skipped[0];
-            format!(
-                "{} archive member(s) not scanned (first: {}: {})",
-                archive.skipped.len(),
-                first.path,
-                first.reason
-            )
-        });
-        return Ok((data.len(), archive.findings, note));
+    let provenance = Provenance::Blob {
+        path: path.to_string(),
+        blob: oid.to_string(),
+    };
+    let input = Input {
+        provenance: &provenance,
+        bytes: data,
+    };
+    let scanned = scan_input(engine, input, scratch);
+    match scanned.verdict {
+        Verdict::Binary => Err("binary".into()),
+        Verdict::Text => Ok((data.len(), scanned.findings, None)),
+        // What could not be read inside an archive is summarised on the blob's skipped line.
+        Verdict::Archive => {
+            let note = scanned.skipped.first().map(|first| {
+                format!(
+                    "{} archive member(s) not scanned (first: {}: {})",
+                    scanned.skipped.len(),
+                    first.path,
+                    first.reason
+                )
+            });
+            Ok((data.len(), scanned.findings, note))
+        }
     }
-    if crate::decode::is_binary(engine, data) {
-        return Err("binary".into());
-    }
-    Ok((data.len(), engine.scan(path, data, scratch), None))
 }

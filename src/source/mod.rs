@@ -12,15 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::finding::Finding;
 
-/// An input that was not scanned, and why. Never fatal: counted, listed with `-v`, and
-/// recorded in SARIF notifications.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Skipped {
-    /// Display path (or `commit:path` / blob id for git).
-    pub path: String,
-    /// Why: `binary`, `too large (30 MiB > 25 MiB)`, `permission denied`, …
-    pub reason: String,
-}
+pub use crate::model::{Skipped, human_bytes};
 
 /// Live counters a source updates for the progress bar and the summary.
 #[derive(Debug, Default)]
@@ -60,20 +52,4 @@ pub struct SourceOutput {
     pub skipped: Vec<Skipped>,
     /// Warnings that are not about one input (e.g. "shallow clone: history stops at …").
     pub notes: Vec<String>,
-}
-
-/// Formats a byte count as `25 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }

@@ -14,5 +14,6 @@ mod git;
 mod hooks;
 mod hostile;
 mod leaks;
+mod pipeline;
 mod props;
 mod sarif;
