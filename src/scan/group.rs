@@ -1,72 +1,146 @@
 //! Multi-part credentials: an exchange's key, secret and passphrase near each other become one
 //! finding; parts useless alone are dropped.
 
-use crate::finding::{Finding, Part};
+use std::collections::HashMap;
+
+use crate::finding::Part;
 use crate::rules::RuleSet;
+
+use super::assemble::Assembled;
 
 /// Credential parts that are useless alone — a passphrase or a uid without its key and
 /// secret — are reported only as parts of a merged finding, never on their own.
-pub(crate) fn drop_lone_parts(rules: &RuleSet, findings: &mut Vec<Finding>) {
-    findings.retain(|f| {
-        let part = rules.get(&f.rule_id).and_then(|r| r.part.as_deref());
-        !(matches!(part, Some("passphrase" | "uid" | "password")) && f.parts.is_empty())
+pub(crate) fn drop_lone_parts(rules: &RuleSet, findings: &mut Vec<Assembled>) {
+    findings.retain(|a| {
+        let part = rules.get(&a.f.rule_id).and_then(|r| r.part.as_deref());
+        !(matches!(part, Some("passphrase" | "uid" | "password")) && a.f.parts.is_empty())
     });
 }
 
 /// Lines within which parts of one credential are merged into one finding.
 pub const CREDENTIAL_LINES: usize = 20;
 
+/// One group being formed: its first member's line and, per part name, its member.
+struct Group {
+    first_line: usize,
+    members: Vec<usize>,
+}
+
 /// Merges findings of one credential group (an exchange's key, secret and passphrase) that sit
 /// within [`CREDENTIAL_LINES`] of each other into one finding carrying the others as `parts`.
 /// The merged finding is the `secret` part (or the most severe one).
-pub fn group_credentials(rules: &RuleSet, findings: &mut Vec<Finding>) {
-    let meta = |f: &Finding| {
-        rules
-            .get(&f.rule_id)
-            .and_then(|r| Some((r.credential.clone()?, r.part.clone().unwrap_or_default())))
-    };
-    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    for (i, f) in findings.iter().enumerate() {
-        if let Some((cred, part)) = meta(f) {
-            // One value per part: two key ids near each other are two credentials, and the
-            // same value twice is two locations.
-            match groups.iter_mut().find(|(c, members)| {
-                c == &cred
-                    && members.iter().all(|&j| {
-                        findings[j].span.line.abs_diff(f.span.line) <= CREDENTIAL_LINES
-                            && meta(&findings[j]).map(|(_, p)| p) != Some(part.clone())
-                    })
-            }) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((cred, vec![i])),
+///
+/// A group holds one value per part: two key ids near each other are two credentials, and the
+/// same value twice is two locations. Findings are swept in line order (then input order),
+/// each joining the oldest group of its credential that is still open (its first member at
+/// most [`CREDENTIAL_LINES`] above) and lacks its part. Groups only close and only gain parts,
+/// so one cursor per (credential, part) moves forward over the credential's groups: with the
+/// sort, O(n log n) for n findings however many share a credential.
+pub(crate) fn group_credentials(rules: &RuleSet, findings: &mut Vec<Assembled>) {
+    // (credential id, part id) per finding, interned; the rule is looked up once per finding.
+    let mut creds: HashMap<&str, usize> = HashMap::new();
+    let mut parts: HashMap<&str, usize> = HashMap::new();
+    let mut meta: Vec<Option<(usize, usize)>> = Vec::with_capacity(findings.len());
+    let mut part_names: Vec<&str> = Vec::new();
+    for a in findings.iter() {
+        let m = rules.get(&a.f.rule_id).and_then(|r| {
+            let cred = r.credential.as_deref()?;
+            let part = r.part.as_deref().unwrap_or_default();
+            let n = creds.len();
+            let c = *creds.entry(cred).or_insert(n);
+            let n = parts.len();
+            let p = *parts.entry(part).or_insert_with(|| {
+                part_names.push(part);
+                n
+            });
+            Some((c, p))
+        });
+        meta.push(m);
+    }
+    let mut order: Vec<usize> = (0..findings.len()).filter(|&i| meta[i].is_some()).collect();
+    if order.len() < 2 {
+        return;
+    }
+    order.sort_by_key(|&i| (meta[i].map(|m| m.0), findings[i].f.span.line, i));
+
+    let mut groups: Vec<Group> = Vec::new();
+    // Per credential: its groups (indices into `groups`, oldest first), and per part a cursor
+    // into that list before which no group can take the part.
+    let mut by_cred: Vec<Vec<usize>> = vec![Vec::new(); creds.len()];
+    let mut cursor: HashMap<(usize, usize), usize> = HashMap::new();
+    // Which parts a group already has: (group, part).
+    let mut has: std::collections::HashSet<(usize, usize)> = std::collections::HashSet::new();
+    for &i in &order {
+        let Some((c, p)) = meta[i] else { continue };
+        let line = findings[i].f.span.line;
+        let list = &by_cred[c];
+        let cur = cursor.entry((c, p)).or_insert(0);
+        while *cur < list.len() {
+            let g = list[*cur];
+            let closed = line.abs_diff(groups[g].first_line) > CREDENTIAL_LINES;
+            if closed || has.contains(&(g, p)) {
+                *cur += 1;
+            } else {
+                break;
+            }
+        }
+        match list.get(*cur) {
+            Some(&g) => {
+                groups[g].members.push(i);
+                has.insert((g, p));
+            }
+            None => {
+                let g = groups.len();
+                groups.push(Group {
+                    first_line: line,
+                    members: vec![i],
+                });
+                by_cred[c].push(g);
+                has.insert((g, p));
             }
         }
     }
+
     let mut drop = vec![false; findings.len()];
-    for (_, members) in groups.iter().filter(|(_, m)| m.len() > 1) {
-        let lead = *members
+    for group in groups.iter().filter(|g| g.members.len() > 1) {
+        let part_of = |i: usize| meta[i].map_or("", |(_, p)| part_names[p]);
+        let lead = *group
+            .members
             .iter()
             .max_by_key(|&&i| {
-                let part = meta(&findings[i]).map(|(_, p)| p).unwrap_or_default();
-                (part == "secret", findings[i].severity, std::cmp::Reverse(i))
+                (
+                    part_of(i) == "secret",
+                    findings[i].f.severity,
+                    std::cmp::Reverse(i),
+                )
             })
             .expect("non-empty group");
-        let mut parts = Vec::new();
-        for &i in members {
-            let f = &findings[i];
-            // Groups hold one value per part (see above), so no part repeats here.
-            let name = meta(f).map(|(_, p)| p).unwrap_or_default();
-            parts.push(Part {
-                name,
-                value: f.secret.clone(),
-                span: f.span,
-            });
-            if i != lead {
-                drop[i] = true;
-            }
+        let mut merged: Vec<(Part, std::ops::Range<usize>, bool)> = group
+            .members
+            .iter()
+            .map(|&i| {
+                let a = &findings[i];
+                let part = Part {
+                    name: part_of(i).to_string(),
+                    value: a.f.secret.clone(),
+                    span: a.f.span,
+                };
+                (part, a.ranges[0].clone(), a.raw[0])
+            })
+            .collect();
+        merged.sort_by_key(|(p, _, _)| (p.span.line, p.span.column));
+        for &i in &group.members {
+            drop[i] = i != lead;
         }
-        parts.sort_by_key(|p| (p.span.line, p.span.column));
-        findings[lead].parts = parts;
+        let lead = &mut findings[lead];
+        lead.ranges.truncate(1);
+        lead.raw.truncate(1);
+        lead.f.parts.clear();
+        for (part, range, raw) in merged {
+            lead.f.parts.push(part);
+            lead.ranges.push(range);
+            lead.raw.push(raw);
+        }
     }
     let mut i = 0;
     findings.retain(|_| {

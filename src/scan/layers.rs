@@ -13,7 +13,7 @@ use crate::decode::{MAX_DEPTH, inline, notebook};
 use crate::finding::{Finding, Span};
 use crate::model::TokenRun;
 
-use super::assemble::{line_with_hidden, span_of, to_finding};
+use super::assemble::{self, Assembled, Window, span_of, to_finding};
 use super::location::LineIndex;
 use super::{Engine, RawMatch, Scratch, group, shadow};
 
@@ -36,7 +36,7 @@ struct Ctx<'a> {
     file: &'a [u8],
     index: LineIndex,
     notebook: Option<&'a notebook::Notebook>,
-    findings: Vec<Finding>,
+    findings: Vec<Assembled>,
 }
 
 /// Every finding in `hay`, plain and, when `decode`, decoded (see the module docs).
@@ -154,36 +154,25 @@ impl Ctx<'_> {
 
     /// Turns a match in `buf` (the decoded bytes of `layer`, or the view) into a finding.
     fn push(&mut self, buf: &[u8], layer: Option<&Layer<'_>>, m: RawMatch) {
+        let rules = self.engine.rules();
         if layer.is_none() && self.notebook.is_none() {
-            let f = to_finding(
-                self.engine.rules(),
-                self.path,
-                self.file,
-                &mut self.index,
-                m,
-            );
-            self.findings.push(f);
+            let (f, ranges) = to_finding(rules, self.path, self.file, &mut self.index, m);
+            let window = Window::cut(self.file, &mut self.index, ranges[0].start, false, None);
+            let raw = vec![true; ranges.len()];
+            self.findings.push(Assembled {
+                f,
+                ranges,
+                raw,
+                window,
+                depth: 0,
+            });
             return;
         }
-        let secret_r = m.secret.clone();
-        let part_rs: Vec<Range<usize>> = m
-            .parts
-            .iter()
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(_, r)| r.clone())
-            .collect();
-        let mut f = to_finding(
-            self.engine.rules(),
-            self.path,
-            buf,
-            &mut LineIndex::new(),
-            m,
-        );
-        let (outer_r, file_r) = self.to_file(layer, secret_r);
-        let parts: Vec<(Range<usize>, Range<usize>)> = part_rs
-            .into_iter()
-            .map(|r| self.to_file(layer, r))
-            .collect();
+        let (mut f, in_buf) = to_finding(rules, self.path, buf, &mut LineIndex::new(), m);
+        // (range in the outermost layer's buffer, range in the file) of the secret and parts.
+        let located: Vec<(Range<usize>, Range<usize>)> =
+            in_buf.into_iter().map(|r| self.to_file(layer, r)).collect();
+        let (outer_r, file_r) = located[0].clone();
 
         let mut chain = Vec::new();
         let mut outermost = None;
@@ -194,18 +183,19 @@ impl Ctx<'_> {
             l = x.parent;
         }
         chain.reverse();
+        let depth = chain.len();
         if let Some(cell) = self.notebook.and_then(|nb| nb.cell_at(file_r.start)) {
             chain.insert(0, format!("notebook-cell:{cell}"));
         }
         f.decoded = chain;
         f.byte_range = (file_r.start, file_r.end);
 
-        // The bytes that encode a value must not reach a report in the clear: redact them in
-        // the line unless they are the value itself (which the snippet redacts anyway).
+        // Bytes that encode a value are always hidden in a line; only a value that is in the
+        // line as is may be shown (under --show-secrets).
         let values: Vec<Vec<u8>> = std::iter::once(f.secret.as_bytes().to_vec())
             .chain(f.parts.iter().map(|p| p.value.as_bytes().to_vec()))
             .collect();
-        match outermost {
+        let (raw, window) = match outermost {
             // UTF-16 straight in the file: positions and the line come from the transcoded
             // text (the file's bytes are half NULs), anchored where the run starts.
             Some(o) if o.label.starts_with("utf16") && self.notebook.is_none() => {
@@ -232,57 +222,58 @@ impl Ctx<'_> {
                     }
                 };
                 f.span = pos(&outer_r);
-                for (p, (o_r, _)) in f.parts.iter_mut().zip(&parts) {
+                for (p, (o_r, _)) in f.parts.iter_mut().zip(&located[1..]) {
                     p.span = pos(o_r);
                 }
-                let hide: Vec<Range<usize>> = std::iter::once(&outer_r)
-                    .chain(parts.iter().map(|(o, _)| o))
+                let raw = located
+                    .iter()
                     .zip(&values)
-                    .filter(|(r, v)| o.buf.get((*r).clone()) != Some(v.as_slice()))
-                    .map(|(r, _)| r.clone())
+                    .map(|((o_r, _), v)| o.buf.get(o_r.clone()) == Some(v.as_slice()))
                     .collect();
-                f.line_text = line_with_hidden(o.buf, &mut idx, outer_r.start, &hide);
+                let map = |i: usize| o.map.source_range(i..i + 1).start;
+                let window = Window::cut(o.buf, &mut idx, outer_r.start, true, Some(&map));
+                (raw, window)
             }
             _ => {
                 f.span = span_of(self.file, &mut self.index, file_r.clone());
-                for (p, (_, r)) in f.parts.iter_mut().zip(&parts) {
+                for (p, (_, r)) in f.parts.iter_mut().zip(&located[1..]) {
                     p.span = span_of(self.file, &mut self.index, r.clone());
                 }
                 let file = self.file;
-                let hide: Vec<Range<usize>> = std::iter::once(&file_r)
-                    .chain(parts.iter().map(|(_, r)| r))
+                let raw = located
+                    .iter()
                     .zip(&values)
-                    .filter(|(r, v)| file.get((*r).clone()) != Some(v.as_slice()))
-                    .map(|(r, _)| r.clone())
+                    .map(|((_, r), v)| file.get(r.clone()) == Some(v.as_slice()))
                     .collect();
-                f.line_text = line_with_hidden(self.file, &mut self.index, file_r.start, &hide);
+                let window = Window::cut(file, &mut self.index, file_r.start, true, None);
+                (raw, window)
             }
-        }
-        self.findings.push(f);
+        };
+        self.findings.push(Assembled {
+            f,
+            ranges: located.into_iter().map(|(_, r)| r).collect(),
+            raw,
+            window,
+            depth,
+        });
     }
 
     /// Drops decoded repeats of a secret already found (plain or shallower) at the same
     /// place and, where rules matched overlapping bytes in different layers (a generic rule on
-    /// a base64 value, a specific one inside it), keeps the more specific;
-    /// then merges multi-part credentials as the plain scan does.
+    /// a base64 value, a specific one inside it), keeps the more specific; then merges
+    /// multi-part credentials and cuts each finding's line.
     fn finish(self) -> Vec<Finding> {
         let Ctx {
             engine,
             mut findings,
             ..
         } = self;
-        let depth = |f: &Finding| {
-            f.decoded
-                .iter()
-                .filter(|d| !d.starts_with("notebook-cell:"))
-                .count()
-        };
-        if findings.iter().any(|f| depth(f) > 0) {
-            findings.sort_by_key(|f| depth(f));
+        if findings.iter().any(|a| a.depth > 0) {
+            findings.sort_by_key(|a| a.depth);
             let mut seen: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-            findings.retain(|f| {
-                let (s, e) = f.byte_range;
-                let ranges = seen.entry(f.fingerprint.clone()).or_default();
+            findings.retain(|a| {
+                let (s, e) = a.f.byte_range;
+                let ranges = seen.entry(a.f.fingerprint.clone()).or_default();
                 if ranges
                     .iter()
                     .any(|&(a, b)| a < e.max(s + 1) && s < b.max(a + 1))
@@ -292,10 +283,10 @@ impl Ctx<'_> {
                 ranges.push((s, e));
                 true
             });
-            shadow::drop_shadowed_across_layers(engine.rules(), &mut findings, depth);
+            shadow::drop_shadowed_across_layers(engine.rules(), &mut findings);
         }
         group::group_credentials(engine.rules(), &mut findings);
         group::drop_lone_parts(engine.rules(), &mut findings);
-        findings
+        assemble::finish(findings)
     }
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use crate::finding::Finding;
 use crate::rules::RuleSet;
-pub use group::{CREDENTIAL_LINES, group_credentials};
+pub use group::CREDENTIAL_LINES;
 pub use input::{Scanned, Verdict, is_binary_input, scan_input};
 pub use matcher::{Matcher, RawMatch, Scratch};
 
@@ -97,9 +97,7 @@ impl Engine {
     }
 
     fn scan_text(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
-        let mut findings = layers::scan(self, path, hay, scratch, self.inner.decode.inline);
-        assemble::redact_neighbours(&mut findings);
-        findings
+        layers::scan(self, path, hay, scratch, self.inner.decode.inline)
     }
 }
 

@@ -1,10 +1,11 @@
 //! One secret, one finding: when several rules (or several decoding layers) matched the same
 //! bytes, only the most specific match stays.
 
-use crate::finding::{Confidence, Finding, Severity};
+use crate::finding::{Confidence, Severity};
 use crate::rules::{Rule, RuleSet};
 
 use super::RawMatch;
+use super::assemble::Assembled;
 
 /// How specific a rule's match is, for choosing between rules that matched the same bytes:
 /// confidence first, then severity, then "not a generic rule".
@@ -53,26 +54,22 @@ pub(crate) fn drop_shadowed(rules: &RuleSet, raw: &mut Vec<RawMatch>) {
 /// [`drop_shadowed`] for findings of different layers: of two overlapping
 /// findings, at least one decoded, the less specific rule's goes (on a tie, the deeper).
 /// `findings` is sorted shallowest first.
-pub(crate) fn drop_shadowed_across_layers(
-    rules: &RuleSet,
-    findings: &mut Vec<Finding>,
-    depth: impl Fn(&Finding) -> usize,
-) {
-    let rank = |f: &Finding| rules.get(&f.rule_id).map(specificity);
+pub(crate) fn drop_shadowed_across_layers(rules: &RuleSet, findings: &mut Vec<Assembled>) {
+    let rank = |a: &Assembled| rules.get(&a.f.rule_id).map(specificity);
     // Sorted shallowest first, so the decoded findings are a suffix: only pairs with one of
     // them are compared.
-    let first = findings.partition_point(|f| depth(f) == 0);
+    let first = findings.partition_point(|a| a.depth == 0);
     let mut keep = vec![true; findings.len()];
     for j in first..findings.len() {
         for i in 0..j {
-            let (a, b) = (&findings[i], &findings[j]);
+            let (a, b) = (&findings[i].f, &findings[j].f);
             let overlap = a.byte_range.0 < b.byte_range.1 && b.byte_range.0 < a.byte_range.1;
             if !keep[i] || !overlap {
                 continue;
             }
             // j is as deep or deeper than i: it wins only by being more specific. The same
             // rule on both (a password as written, `p%40ss`, and decoded) keeps the shallower.
-            if rank(b) > rank(a) {
+            if rank(&findings[j]) > rank(&findings[i]) {
                 keep[i] = false;
             } else {
                 keep[j] = false;
