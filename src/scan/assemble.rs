@@ -34,6 +34,25 @@ pub(crate) struct Assembled {
     pub window: Window,
 }
 
+impl Assembled {
+    /// A finding with an empty window at its own byte range.
+    #[cfg(test)]
+    pub fn for_test(f: Finding) -> Assembled {
+        let (s, e) = f.byte_range;
+        Assembled {
+            f,
+            depth: 0,
+            ranges: vec![s..e],
+            raw: vec![true],
+            window: Window {
+                bytes: Vec::new(),
+                offsets: Offsets::Identity(s),
+                cap: false,
+            },
+        }
+    }
+}
+
 /// The stretch of one line a snippet is cut from, with the file offset of each byte.
 #[derive(Debug)]
 pub(crate) struct Window {
