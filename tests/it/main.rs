@@ -9,6 +9,7 @@ mod action;
 mod config;
 mod crypto;
 mod decode;
+mod devops;
 mod dir;
 mod git;
 mod hooks;
