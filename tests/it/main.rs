@@ -7,6 +7,7 @@ mod util;
 
 mod action;
 mod config;
+mod credentials;
 mod crypto;
 mod decode;
 mod devops;
