@@ -10,6 +10,7 @@ mod config;
 mod credentials;
 mod crypto;
 mod decode;
+mod devops;
 mod dir;
 mod git;
 mod hooks;
