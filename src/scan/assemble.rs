@@ -42,7 +42,7 @@ impl Assembled {
         Assembled {
             f,
             depth: 0,
-            ranges: vec![s..e],
+            ranges: std::iter::once(s..e).collect(),
             raw: vec![true],
             window: Window {
                 bytes: Vec::new(),
