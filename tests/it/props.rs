@@ -655,7 +655,15 @@ proptest! {
             include_suppressed: false,
             color: false,
         };
-        for fmt in [Format::Json, Format::Jsonl, Format::Sarif, Format::Github, Format::Text] {
+        for fmt in [
+            Format::Json,
+            Format::Jsonl,
+            Format::Sarif,
+            Format::Github,
+            Format::Text,
+            Format::Html,
+            Format::Markdown,
+        ] {
             let mut out = Vec::new();
             report::write(fmt, &report, &mut out).unwrap();
             let out = String::from_utf8_lossy(&out);
