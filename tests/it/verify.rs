@@ -428,7 +428,7 @@ fn verification_output_and_errors_never_hold_a_secret() {
         .flat_map(|s| s.parts.values().cloned())
         .filter(|v| v.len() >= 8)
         .collect();
-    for format in ["text", "json", "sarif", "github"] {
+    for format in ["text", "json", "sarif", "github", "html", "markdown"] {
         let o = verify_run(&t, &s, &["-f", format, "-v", "--verify-timeout", "1"]);
         let all = format!("{}{}", stdout(&o), stderr(&o));
         assert!(all.contains("live"), "{format}: {all}");
@@ -466,6 +466,18 @@ fn sarif_and_text_and_github_outputs_carry_the_verification() {
         stdout(&o)
     );
     assert!(stderr(&o).contains("keyleak: verified"), "{}", stderr(&o));
+    let o = verify_run(&t, &s, &["-f", "html"]);
+    assert!(
+        stdout(&o).contains("verified: live (gitlab; account user 3; scopes api read_repository; expires 2027-01-01)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = verify_run(&t, &s, &["-f", "markdown"]);
+    assert!(
+        stdout(&o).contains("(verified: live (kucoin; account 165111215; scopes General Spot Transfer; read, trade, WITHDRAW, IP-restricted))"),
+        "{}",
+        stdout(&o)
+    );
     let o = verify_run(&t, &s, &["-f", "github"]);
     assert!(
         stdout(&o).contains("[verified: live (aws; account arn%3Aaws")
