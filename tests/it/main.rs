@@ -20,3 +20,4 @@ mod leaks;
 mod pipeline;
 mod props;
 mod sarif;
+mod verify;

@@ -557,6 +557,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                 }),
                 decoded: vec![],
                 suppressed: None,
+                verification: None,
             }
         })
 }
