@@ -6,6 +6,7 @@
 mod util;
 
 mod action;
+mod cloud;
 mod config;
 mod crypto;
 mod decode;
@@ -15,4 +16,5 @@ mod hooks;
 mod hostile;
 mod leaks;
 mod props;
+mod rules;
 mod sarif;
