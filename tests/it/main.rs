@@ -6,10 +6,13 @@
 mod util;
 
 mod action;
+mod audit;
 mod cloud;
 mod config;
+mod credentials;
 mod crypto;
 mod decode;
+mod devops;
 mod dir;
 mod git;
 mod hooks;
