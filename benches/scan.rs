@@ -90,7 +90,7 @@ fn main() {
         keywords.for_each(&hay, |_, _, _| hits += 1);
     });
     println!("  {hits} keyword hits");
-    for n in [300, 1_000, 3_000] {
+    for n in [300usize, 1_000, 3_000] {
         let mut more = kws.clone();
         more.extend(synthetic_keywords(n.saturating_sub(kws.len())));
         more.sort();
