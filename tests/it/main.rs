@@ -21,3 +21,4 @@ mod leaks;
 mod props;
 mod rules;
 mod sarif;
+mod verify;
