@@ -19,3 +19,4 @@ mod hostile;
 mod leaks;
 mod props;
 mod sarif;
+mod verify;
