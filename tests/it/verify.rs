@@ -720,3 +720,37 @@ fn no_socket_without_verify() {
         }
     }
 }
+
+/// `stdin` and `git` (history) verify as `dir` does.
+#[test]
+fn stdin_and_git_history_verify_too() {
+    let gh = expand_example(&format!("{{{{crc32:ghp_{}}}}}", alnum(77, 30)));
+    let s = StandIn::start(
+        &[json!({"provider": "github", "secret": gh, "behavior": "live"})],
+        json!({}),
+    );
+    let o = keyleak()
+        .args(["stdin", "-f", "json", "--verify"])
+        .env(TEST_BASE_URL_ENV, &s.url)
+        .write_stdin(format!("GITHUB_TOKEN={gh}\n"))
+        .output()
+        .unwrap();
+    let findings = json_findings(&o);
+    assert_eq!(findings.len(), 1, "{}", stderr(&o));
+    assert_eq!(findings[0]["verification"]["status"], "live");
+    let repo = TestDir::new();
+    repo.git(&["init", "-q"]);
+    repo.write("ci.env", format!("GITHUB_TOKEN={gh}\n"));
+    repo.git(&["add", "ci.env"]);
+    repo.git(&["commit", "-qm", "ci"]);
+    let o = repo
+        .keyleak()
+        .args(["git", ".", "-f", "json", "--verify"])
+        .env(TEST_BASE_URL_ENV, &s.url)
+        .output()
+        .unwrap();
+    let findings = json_findings(&o);
+    assert_eq!(findings.len(), 1, "{}", stderr(&o));
+    assert_eq!(findings[0]["verification"]["account"], "octocat");
+    assert_eq!(s.stats()["requests"], 2);
+}
