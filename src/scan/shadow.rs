@@ -37,10 +37,18 @@ pub(crate) fn drop_shadowed(rules: &RuleSet, raw: &mut Vec<RawMatch>) {
             if !keep[j] {
                 continue;
             }
-            // Overlapping: keep the more specific; on a tie keep the earlier-defined rule.
-            let rank = |m: &RawMatch| specificity(&rules.rules()[m.rule]);
-            let (a, b) = (rank(&raw[i]), rank(&raw[j]));
-            if b > a || (b == a && raw[j].rule < raw[i].rule) {
+            // A rule that names the other in `shadows` wins; else the more specific; on a tie
+            // the earlier-defined rule.
+            let (ri, rj) = (&rules.rules()[raw[i].rule], &rules.rules()[raw[j].rule]);
+            let (a, b) = (specificity(ri), specificity(rj));
+            let j_wins = if rj.shadows.contains(&ri.id) {
+                true
+            } else if ri.shadows.contains(&rj.id) {
+                false
+            } else {
+                b > a || (b == a && raw[j].rule < raw[i].rule)
+            };
+            if j_wins {
                 keep[i] = false;
                 break;
             }

@@ -7,6 +7,7 @@ mod util;
 
 mod action;
 mod audit;
+mod cloud;
 mod config;
 mod credentials;
 mod crypto;
@@ -19,5 +20,6 @@ mod hostile;
 mod leaks;
 mod pipeline;
 mod props;
+mod rules;
 mod sarif;
 mod verify;
