@@ -190,6 +190,8 @@ pub struct GitInfo {
     pub date: String,
     /// Full hex id of the blob.
     pub blob: String,
+    /// The repository, when one run covers several (`keyleak git A B`, `--repos`).
+    pub repository: Option<String>,
 }
 
 /// Why a finding was suppressed instead of reported.
@@ -284,9 +286,12 @@ impl Finding {
         truncate_chars(text.trim(), 200)
     }
 
-    /// Sort key: path, line, column, rule id (SPEC's deterministic order).
-    pub fn sort_key(&self) -> (&str, usize, usize, &str, Option<&str>) {
+    /// Sort key: repository (when a run covers several), path, line, column, rule id, commit:
+    /// the deterministic order every report (and `keyleak merge`) uses.
+    #[allow(clippy::type_complexity)]
+    pub fn sort_key(&self) -> (Option<&str>, &str, usize, usize, &str, Option<&str>) {
         (
+            self.git.as_ref().and_then(|g| g.repository.as_deref()),
             &self.path,
             self.span.line,
             self.span.column,

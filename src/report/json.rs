@@ -116,7 +116,7 @@ impl JsonFinding {
             email: git.map(|g| g.email.clone()),
             date: git.map(|g| g.date.clone()),
             blob: git.map(|g| g.blob.clone()),
-            repository: None,
+            repository: git.and_then(|g| g.repository.clone()),
             suppressed: f.suppressed.map(|s| s.label().to_string()),
         }
     }

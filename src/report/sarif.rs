@@ -372,6 +372,9 @@ fn properties(f: &Finding, show: bool) -> BTreeMap<String, Value> {
                 p.insert(k.into(), json!(v));
             }
         }
+        if let Some(r) = &g.repository {
+            p.insert("repository".into(), json!(r));
+        }
     }
     p
 }

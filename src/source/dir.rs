@@ -26,6 +26,8 @@ pub struct DirOptions {
     pub exclude: GlobSet,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// Scan only the files this shard owns (by display path).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Walks `opts.paths` and scans every regular file.
@@ -92,6 +94,9 @@ fn walk_root(
             }
             let path = entry.path();
             let display = display_path(path);
+            if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
+                return WalkState::Continue;
+            }
             if !exclude.is_empty() {
                 let rel = path.strip_prefix(root).unwrap_or(path);
                 if exclude.is_match(rel) || exclude.is_match(path) {

@@ -57,6 +57,9 @@ pub struct GitOptions {
     pub max_file_size: u64,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// History only: scan only the blobs this shard owns (every shard walks every commit, so
+    /// provenance is the single run's).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Setup failures of a git scan (exit 2).
@@ -321,6 +324,19 @@ fn history(
         ..Inventory::default()
     };
     collect_blobs(repo, &mut inv, counters);
+    if let Some(shard) = opts.shard {
+        inv.blobs.retain(|b| shard.owns_blob(b.oid.as_bytes()));
+        // Every shard walks every commit but counts only its share, so the shards' totals add
+        // up to the single run's (and `keyleak merge` can simply sum them).
+        let others = inv
+            .commits
+            .iter()
+            .filter(|c| !shard.owns_blob(c.as_bytes()))
+            .count();
+        counters
+            .commits
+            .fetch_sub(others as u64, std::sync::atomic::Ordering::Relaxed);
+    }
     counters
         .total
         .store(inv.blobs.len() as u64, std::sync::atomic::Ordering::Relaxed);

@@ -6,6 +6,9 @@ pub mod dir;
 pub mod git;
 mod gittime;
 mod index;
+pub mod remote;
+pub mod repos;
+pub mod shard;
 pub mod stdin;
 
 use std::sync::atomic::{AtomicU64, Ordering};

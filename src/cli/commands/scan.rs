@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::cli::Exit;
 use crate::cli::args::{DirArgs, GitArgs, StdinArgs};
@@ -15,7 +15,8 @@ use crate::cli::progress::Progress;
 use crate::cli::settings::{ScanSettings, exists_or_bail, scan_root};
 use keyleak::report::{self, Report, Stats};
 use keyleak::source::git::{GitMode, GitOptions};
-use keyleak::source::{Counters, SourceOutput, dir, git, human_bytes, stdin};
+use keyleak::source::shard::Shard;
+use keyleak::source::{Counters, SourceOutput, dir, git, human_bytes, remote, repos, stdin};
 
 /// `keyleak dir`.
 pub fn run_dir(args: &DirArgs) -> Result<Exit> {
@@ -37,6 +38,7 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
         no_ignore: args.no_ignore,
         exclude: keyleak::filter::glob_set(&exclude).context("[scan] exclude")?,
         threads: settings.threads,
+        shard: parse_shard(args.shard.as_deref())?,
     };
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
@@ -65,9 +67,19 @@ pub fn run_stdin(args: &StdinArgs) -> Result<Exit> {
 
 /// `keyleak git`.
 pub fn run_git(args: &GitArgs) -> Result<Exit> {
-    exists_or_bail(&args.repo)?;
-    let root = repo_root(&args.repo);
-    let settings = ScanSettings::resolve(&args.common, Some(&root))?;
+    let shard = parse_shard(args.shard.as_deref())?;
+    let mut specs = args.repos.clone();
+    if let Some(file) = &args.repos_file {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("--repos {}", file.display()))?;
+        specs.extend(repos::read_list(&text));
+    }
+    if specs.is_empty() && args.repos_file.is_none() {
+        specs.push(".".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    specs.retain(|s| seen.insert(s.clone()));
+    let several = specs.len() != 1 || args.repos_file.is_some() || remote::is_remote(&specs[0]);
     let mode = if args.staged {
         GitMode::Staged
     } else if let Some(r) = &args.range {
@@ -79,11 +91,22 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
             branches: args.branch.clone(),
         }
     };
+    if several {
+        if !matches!(mode, GitMode::History { .. }) {
+            bail!("--staged and --range scan one local repository");
+        }
+        return run_repos(args, specs, mode, shard);
+    }
+    let repo = PathBuf::from(&specs[0]);
+    exists_or_bail(&repo)?;
+    let root = repo_root(&repo);
+    let settings = ScanSettings::resolve(&args.common, Some(&root))?;
     let opts = GitOptions {
-        repo: args.repo.clone(),
+        repo,
         mode,
         max_file_size: settings.max_file_size,
         threads: settings.threads,
+        shard,
     };
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
@@ -96,6 +119,51 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
         out.findings.retain(|f| !ex.is_match(&f.path));
     }
     finish(&settings, out, &counters, start, "blobs")
+}
+
+/// Several repositories (or remote ones): one report, one summary, one exit code. Their own
+/// `keyleak.toml` and `.keyleakignore` are not read (an audit applies one policy, `-c`, to
+/// repositories it does not trust).
+fn run_repos(
+    args: &GitArgs,
+    specs: Vec<String>,
+    mode: GitMode,
+    shard: Option<Shard>,
+) -> Result<Exit> {
+    let settings = ScanSettings::resolve(&args.common, None)?;
+    let opts = repos::ReposOptions {
+        specs,
+        mode,
+        max_file_size: settings.max_file_size,
+        threads: settings.threads,
+        keep_clones: args.keep_clones.clone(),
+        shard,
+    };
+    let counters = Arc::new(Counters::default());
+    let start = Instant::now();
+    let progress = Progress::start(settings.progress, counters.clone(), "blobs");
+    let result = repos::scan(&opts, &settings.engine, &counters);
+    progress.finish();
+    let mut out = result.output;
+    if !settings.config.exclude.is_empty() {
+        let ex = keyleak::filter::glob_set(&settings.config.exclude).context("[scan] exclude")?;
+        out.findings.retain(|f| !ex.is_match(&f.path));
+    }
+    let exit = finish(&settings, out, &counters, start, "blobs")?;
+    // A repository that could not be scanned is never a clean pass.
+    Ok(match exit {
+        Exit::Clean if result.failed > 0 => Exit::Findings(crate::cli::FATAL),
+        e => e,
+    })
+}
+
+/// `--shard K/N`.
+fn parse_shard(s: Option<&str>) -> Result<Option<Shard>> {
+    s.map(|s| {
+        s.parse::<Shard>()
+            .map_err(|e| anyhow::anyhow!("--shard: {e}"))
+    })
+    .transpose()
 }
 
 /// The top of the work tree containing `p` (for config discovery), else `p`.
