@@ -7,6 +7,7 @@ mod util;
 
 mod action;
 mod audit;
+mod cloud;
 mod config;
 mod credentials;
 mod crypto;
@@ -18,4 +19,6 @@ mod hooks;
 mod hostile;
 mod leaks;
 mod props;
+mod rules;
 mod sarif;
+mod verify;
