@@ -7,6 +7,7 @@ pub mod git;
 mod gittime;
 mod index;
 pub mod stdin;
+pub mod trusted;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

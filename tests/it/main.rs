@@ -16,3 +16,4 @@ mod hostile;
 mod leaks;
 mod props;
 mod sarif;
+mod untrusted;
