@@ -7,8 +7,10 @@ mod util;
 
 mod action;
 mod config;
+mod credentials;
 mod crypto;
 mod decode;
+mod devops;
 mod dir;
 mod git;
 mod hooks;
