@@ -239,6 +239,9 @@ fn no_ignore_file_reports_what_keyleakignore_hides() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
 
+/// Creates a hostile file at the given path.
+type MakeFile<'a> = Box<dyn Fn(&Path) + 'a>;
+
 /// Environment-like content that must never reach stderr.
 const ENVIRON: &str =
     "SHELL=/bin/bash\0AWS_SECRET_ACCESS_KEY=hunter2hunter2hunter2\0INPUT_TOKEN=ghs_notarealtoken\0";
@@ -252,7 +255,7 @@ fn policy_files_that_are_links_fifos_or_huge_are_refused() {
     let outside = TestDir::new();
     let secrets = outside.write("environ", ENVIRON);
     for name in [".keyleakignore", "keyleak.toml", ".keyleak.toml"] {
-        let cases: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+        let cases: Vec<(&str, MakeFile)> = vec![
             (
                 "is a symbolic link",
                 Box::new(|p: &Path| std::os::unix::fs::symlink(&secrets, p).unwrap()),
@@ -513,4 +516,151 @@ fn init_and_install_hook_never_write_through_links() {
             .file_type()
             .is_symlink()
     );
+}
+
+fn mkfifo(p: &Path) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let ok = std::process::Command::new("mkfifo")
+        .arg(p)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo {}", p.display());
+}
+
+/// Ignore files that are FIFOs or links to /dev/zero neither hang `dir` nor grow its memory:
+/// they are not applied (the scan covers more, never less) and are listed as skipped.
+#[cfg(unix)]
+#[test]
+fn hostile_ignore_files_do_not_hang_the_walk() {
+    for (name, fifo) in [
+        (".gitignore", false),
+        (".gitignore", true),
+        (".ignore", true),
+        ("sub/.gitignore", false),
+        (".git/info/exclude", true),
+        (".git/info/exclude", false),
+    ] {
+        let t = TestDir::new();
+        std::fs::create_dir_all(t.path().join(".git/info")).unwrap();
+        t.write("sub/a.env", format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"));
+        let p = t.path().join(name);
+        if fifo {
+            mkfifo(&p);
+        } else {
+            std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        }
+        let o = t
+            .keyleak()
+            .args(["dir", ".", "-v", "-f", "json"])
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        assert_eq!(findings(&o).len(), 1, "{name}");
+        assert!(
+            stderr(&o).contains("ignore file not applied"),
+            "{name}: {}",
+            stderr(&o)
+        );
+    }
+    // A regular ignore file next to them still applies.
+    let t = TestDir::new();
+    t.write(".gitignore", "ignored/\n");
+    t.write("ignored/a.env", format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"));
+    let o = t.keyleak().args(["dir", "."]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// FIFOs (and device links) among a repository's control files make `keyleak git` exit 2 with
+/// the file's name instead of hanging in libgit2.
+#[cfg(unix)]
+#[test]
+fn fifos_in_the_git_directory_do_not_hang_git_scans() {
+    for name in ["config", "packed-refs", "objects/info/alternates", "HEAD"] {
+        let t = TestDir::new();
+        t.git(&["init", "-q", "-b", "main"]);
+        t.write("a.env", format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"));
+        t.git(&["add", "-A"]);
+        t.git(&["commit", "-q", "-m", "one"]);
+        let p = t.path().join(".git").join(name);
+        let _ = std::fs::remove_file(&p);
+        mkfifo(&p);
+        for args in [vec!["git", "."], vec!["git", ".", "--range", "HEAD"]] {
+            let o = t
+                .keyleak()
+                .args(&args)
+                .timeout(std::time::Duration::from_secs(60))
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(2), "{name} {args:?}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains("not a regular file") && stderr(&o).contains(name),
+                "{name}: {}",
+                stderr(&o)
+            );
+        }
+    }
+}
+
+/// One small blob of generated `api_key = "…"` lines committed at 120 paths: history and range
+/// scans stay bounded (per-input and per-scan finding caps, one scan per blob), and the notes
+/// say what the caps left out.
+#[test]
+fn one_blob_of_many_findings_at_many_paths_is_bounded() {
+    let t = TestDir::new();
+    t.git(&["init", "-q", "-b", "main"]);
+    t.write("README.md", "x\n");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "base"]);
+    let mut x: u64 = 0x9e3779b97f4a7c15;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut body = String::new();
+    for _ in 0..2_000 {
+        let v: String = (0..32)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % alphabet.len() as u64) as usize] as char
+            })
+            .collect();
+        body.push_str(&format!("api_key = \"{v}\"\n"));
+    }
+    t.write("gen.txt", &body);
+    let blob = t.git(&["hash-object", "-w", "gen.txt"]).trim().to_string();
+    std::fs::remove_file(t.path().join("gen.txt")).unwrap();
+    for i in 0..120 {
+        t.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{blob},d{i}/gen.txt"),
+        ]);
+    }
+    t.git(&["commit", "-q", "-m", "flood"]);
+    for args in [
+        vec!["git", "."],
+        vec!["git", ".", "--range", "main~1..main"],
+    ] {
+        let start = std::time::Instant::now();
+        let o = t
+            .keyleak()
+            .args(&args)
+            .args(["-f", "jsonl", "-o", "/dev/null"])
+            .timeout(std::time::Duration::from_secs(300))
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("more than 1000 findings each"),
+            "{args:?}: no per-input note: {err}"
+        );
+        assert!(
+            err.contains("more than 100000 findings: 20000 were not reported"),
+            "{args:?}: no per-scan note: {err}"
+        );
+        eprintln!("{args:?}: {:?}", start.elapsed());
+    }
 }
