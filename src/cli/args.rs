@@ -32,6 +32,9 @@ pub enum Command {
         #[arg(default_value = "keyleak.toml")]
         path: PathBuf,
     },
+    /// Combine shard reports (JSON, JSONL or SARIF from `--shard K/N` runs) into the report one
+    /// run over everything would have written.
+    Merge(MergeArgs),
     /// Install a plain git pre-commit hook that runs `keyleak git --staged`.
     InstallHook {
         /// The repository (default: the current directory).
@@ -85,6 +88,29 @@ pub struct GitArgs {
     /// Common options.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `keyleak merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard reports (all JSON/JSONL, or all SARIF).
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Output format (default: the inputs' own): json, jsonl, sarif, html, markdown.
+    #[arg(short = 'f', long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write the merged report to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code non-zero: critical, high, medium, low.
+    #[arg(long, default_value = "medium", value_name = "LEVEL")]
+    pub fail_on: String,
+    /// Exit code when findings at or above --fail-on exist.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub exit_code: i32,
+    /// No summary on stderr.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// `keyleak stdin`.
@@ -155,6 +181,21 @@ pub struct CommonArgs {
     /// Colour text output: auto, always, never.
     #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub color: String,
+    /// Ask each credential's provider whether it is live (sends it over the network; see README).
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: the exit code depends only on findings verified live.
+    #[arg(long, requires = "verify")]
+    pub fail_on_live: bool,
+    /// With --verify: report only findings verified live.
+    #[arg(long, requires = "verify")]
+    pub only_live: bool,
+    /// With --verify: seconds before one verification request gives up.
+    #[arg(long, default_value_t = 10, value_name = "SECS", requires = "verify")]
+    pub verify_timeout: u64,
+    /// With --verify: verification requests in flight at once (at most 2 per provider).
+    #[arg(long, default_value_t = 8, value_name = "N", requires = "verify")]
+    pub verify_concurrency: usize,
 }
 
 /// `keyleak rules …`.

@@ -6,6 +6,7 @@
 mod util;
 
 mod action;
+mod audit;
 mod config;
 mod credentials;
 mod crypto;
@@ -19,3 +20,4 @@ mod leaks;
 mod props;
 mod sarif;
 mod untrusted;
+mod verify;

@@ -14,7 +14,7 @@ use crate::cli::args::{DirArgs, GitArgs, StdinArgs};
 use crate::cli::progress::Progress;
 use crate::cli::settings::{Policy, ScanSettings, exists_or_bail, scan_root, trusted_names};
 use keyleak::escape::control as esc;
-use keyleak::finding::Suppression;
+use keyleak::finding::{Suppression, VerifyStatus};
 use keyleak::report::{self, Report, Stats};
 use keyleak::source::git::{GitMode, GitOptions};
 use keyleak::source::{Counters, SourceOutput, dir, git, human_bytes, stdin};
@@ -81,6 +81,12 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
         None => Policy::Tree(Some(&root)),
     };
     let settings = ScanSettings::resolve_with(&args.common, policy)?;
+    if args.staged && settings.verify.is_some() && !settings.config.verify_allow_staged {
+        anyhow::bail!(
+            "--verify is refused with --staged: a pre-commit hook stays offline \
+             (set `[verify] allow_staged = true` in keyleak.toml to allow it)"
+        );
+    }
     let mode = if args.staged {
         GitMode::Staged
     } else if let Some(r) = &args.range {
@@ -166,13 +172,30 @@ fn finish_with(
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.byte_range == b.byte_range);
     skipped.sort();
-    let (findings, mut suppressed) = settings.filters.apply(findings);
+    let (mut findings, mut suppressed) = settings.filters.apply(findings);
     if range {
         for f in &mut suppressed {
             if f.suppressed == Some(Suppression::Inline) {
                 f.suppressed = Some(Suppression::InlineAdded);
             }
         }
+    }
+    let verified = settings.verify.as_ref().map(|opts| {
+        if let Some(base) = &opts.base_url {
+            eprintln!(
+                "keyleak: warning: verification requests go to the test stand-in {base} \
+                 ({} is set), not to the providers",
+                keyleak::verify::TEST_BASE_URL_ENV
+            );
+        }
+        keyleak::verify::verify(&mut findings, opts)
+    });
+    if settings.only_live {
+        findings.retain(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == VerifyStatus::Live)
+        });
     }
     let stats = Stats {
         scanned: Counters::get(&counters.scanned),
@@ -194,10 +217,27 @@ fn finish_with(
     write_report(settings, &report)?;
     if settings.summary {
         print_summary(settings, &report, unit);
+        if let Some(v) = &verified {
+            eprintln!(
+                "keyleak: verified {} distinct credential{}: {} finding{} live, {} revoked, {} error, {} unsupported",
+                v.checked,
+                if v.checked == 1 { "" } else { "s" },
+                v.live,
+                if v.live == 1 { "" } else { "s" },
+                v.revoked,
+                v.error,
+                v.unsupported
+            );
+        }
     }
-    let failing = findings
-        .iter()
-        .any(|f| !f.known_public && f.severity >= settings.fail_on);
+    let failing = findings.iter().any(|f| {
+        !f.known_public
+            && f.severity >= settings.fail_on
+            && (!settings.fail_on_live
+                || f.verification
+                    .as_ref()
+                    .is_some_and(|v| v.status == VerifyStatus::Live))
+    });
     Ok(if failing {
         Exit::Findings(settings.exit_code)
     } else {
@@ -206,11 +246,25 @@ fn finish_with(
 }
 
 fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
-    match &settings.output {
+    write_output(
+        settings.output.as_deref(),
+        settings.show_secrets,
+        &|w: &mut dyn Write| report::write(settings.format, report, w),
+    )
+}
+
+/// Writes a report to stdout, or to `output` atomically; `private` (unredacted secrets) makes
+/// the file owner-only.
+pub fn write_output(
+    output: Option<&Path>,
+    private: bool,
+    write: &dyn Fn(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    match output {
         None => {
             let stdout = io::stdout();
             let mut w = BufWriter::new(stdout.lock());
-            match report::write(settings.format, report, &mut w).and_then(|()| w.flush()) {
+            match write(&mut w).and_then(|()| w.flush()) {
                 // `keyleak … | head`: the reader has seen all it wants, but the scan's verdict
                 // stands, so the exit code still says whether there were findings.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -227,11 +281,11 @@ fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
                     .create(true)
                     .truncate(true)
                     .open(path)?;
-                if settings.show_secrets && f.metadata()?.is_file() {
+                if private && f.metadata()?.is_file() {
                     restrict(&f)?;
                 }
                 let mut w = BufWriter::new(f);
-                report::write(settings.format, report, &mut w)?;
+                write(&mut w)?;
                 w.flush()
             })();
             result
@@ -251,12 +305,12 @@ fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;
-                    let mode = if settings.show_secrets { 0o600 } else { 0o644 };
+                    let mode = if private { 0o600 } else { 0o644 };
                     b.permissions(std::fs::Permissions::from_mode(mode));
                 }
                 let tmp = b.tempfile_in(dir)?;
                 let mut w = BufWriter::new(tmp);
-                report::write(settings.format, report, &mut w)?;
+                write(&mut w)?;
                 w.flush()?;
                 let tmp = w.into_inner().map_err(|e| e.into_error())?;
                 tmp.persist(path).map_err(|e| e.error)?;
