@@ -7,6 +7,7 @@ mod util;
 
 mod action;
 mod audit;
+mod cloud;
 mod config;
 mod credentials;
 mod crypto;
@@ -18,6 +19,7 @@ mod hooks;
 mod hostile;
 mod leaks;
 mod props;
+mod rules;
 mod sarif;
 mod untrusted;
 mod verify;
