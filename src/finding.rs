@@ -54,7 +54,8 @@ impl FromStr for Severity {
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
             _ => Err(format!(
-                "unknown severity `{s}` (expected critical, high, medium or low)"
+                "unknown severity `{}` (expected critical, high, medium or low)",
+                crate::escape::quote(s, 32)
             )),
         }
     }
@@ -199,6 +200,9 @@ pub struct GitInfo {
 pub enum Suppression {
     /// A `keyleak:allow` comment on the line.
     Inline,
+    /// A `keyleak:allow` comment on a line the scanned range adds: the change silences its
+    /// own finding, which reviewers must see.
+    InlineAdded,
     /// `[allow] paths` in the config.
     AllowPath,
     /// `[allow] regexes` / `stopwords` in the config.
@@ -214,6 +218,7 @@ impl Suppression {
     pub fn label(self) -> &'static str {
         match self {
             Suppression::Inline => "keyleak:allow",
+            Suppression::InlineAdded => "keyleak:allow added by this change",
             Suppression::AllowPath => "allowed path",
             Suppression::AllowRegex => "allowed regex",
             Suppression::AllowFingerprint => "ignored fingerprint",
@@ -223,7 +228,7 @@ impl Suppression {
 
     /// In source (a comment next to the secret) or external (config, baseline).
     pub fn in_source(self) -> bool {
-        matches!(self, Suppression::Inline)
+        matches!(self, Suppression::Inline | Suppression::InlineAdded)
     }
 }
 

@@ -87,6 +87,10 @@ pub struct GitArgs {
     /// Only lines added by the commits in BASE..HEAD, BASE...HEAD, or a single REV.
     #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["since", "max_count", "branch"])]
     pub range: Option<String>,
+    /// With --range: read keyleak.toml and .keyleakignore from REV's tree (e.g. a pull
+    /// request's base), never from the work tree, and say when the range changes them.
+    #[arg(long, value_name = "REV", requires = "range")]
+    pub trust_from: Option<String>,
     /// Only commits after DATE (YYYY-MM-DD or RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
@@ -150,6 +154,12 @@ pub struct CommonArgs {
     /// A previous JSON or SARIF report: findings already in it are not reported again.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Ignore `keyleak:allow` comments (a strict gate: the scanned change cannot silence itself).
+    #[arg(long)]
+    pub no_inline_allow: bool,
+    /// Do not read .keyleakignore.
+    #[arg(long)]
+    pub no_ignore_file: bool,
     /// Print secrets in full (every output redacts them otherwise).
     #[arg(long)]
     pub show_secrets: bool,

@@ -151,12 +151,7 @@ pub struct JsonSkipped {
 }
 
 fn all_findings<'a>(report: &'a Report<'_>) -> impl Iterator<Item = &'a Finding> {
-    let extra: &[Finding] = if report.include_suppressed {
-        report.suppressed
-    } else {
-        &[]
-    };
-    report.findings.iter().chain(extra.iter())
+    report.findings.iter().chain(report.listed_suppressed())
 }
 
 /// The JSON view of the findings to write (suppressed ones after the others, when asked for)

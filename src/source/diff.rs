@@ -22,7 +22,7 @@ use super::git::{
     shallow_boundary, short,
 };
 use super::index::{self, IndexFile};
-use super::{Counters, Skipped, SourceOutput};
+use super::{Capped, Counters, MAX_FINDINGS, Skipped, SourceOutput};
 use crate::finding::{Finding, GitInfo};
 use crate::scan::{Engine, Scratch, is_binary};
 
@@ -162,6 +162,12 @@ struct FileScan<'a> {
     counters: &'a Counters,
     max: u64,
     scratch: Scratch,
+    /// Findings of blobs already scanned (under the path they were scanned at): a blob
+    /// committed at many paths, or in many commits of a range, is scanned once.
+    seen: HashMap<Oid, (String, std::sync::Arc<Vec<Finding>>)>,
+    /// Findings held by `seen`, to keep the cache bounded.
+    cached: usize,
+    capped: Capped,
 }
 
 impl<'a> FileScan<'a> {
@@ -180,6 +186,9 @@ impl<'a> FileScan<'a> {
             counters,
             max,
             scratch: Scratch::default(),
+            seen: HashMap::new(),
+            cached: 0,
+            capped: Capped::default(),
         })
     }
 
@@ -206,7 +215,38 @@ impl<'a> FileScan<'a> {
         if lines.is_empty() {
             return Ok(Vec::new());
         }
-        let mut findings = self.engine.scan(path, data, &mut self.scratch);
+        let all = match self.seen.get(&file.blob) {
+            Some((first, found)) => {
+                let (first, found) = (first.clone(), found.clone());
+                found
+                    .iter()
+                    .map(|f| {
+                        let mut f = f.clone();
+                        // Archive members are reported as `<blob path>!/<member>`: keep them.
+                        let member = f
+                            .path
+                            .strip_prefix(first.as_str())
+                            .unwrap_or("")
+                            .to_string();
+                        f.path = format!("{path}{member}");
+                        f
+                    })
+                    .collect()
+            }
+            None => {
+                let mut found = self.engine.scan(path, data, &mut self.scratch);
+                self.capped.input(&mut found);
+                if self.cached + found.len() <= MAX_FINDINGS {
+                    self.cached += found.len();
+                    self.seen.insert(
+                        file.blob,
+                        (path.to_string(), std::sync::Arc::new(found.clone())),
+                    );
+                }
+                found
+            }
+        };
+        let mut findings: Vec<Finding> = all;
         findings.retain(|f| {
             lines.touches(f.span.line, f.span.end_line)
                 || f.parts
@@ -268,6 +308,7 @@ pub(crate) fn staged(
             Err(reason) => out.skipped.push(Skipped { path, reason }),
         }
     }
+    out.notes.extend(fs.capped.notes());
     Ok(out)
 }
 
@@ -415,6 +456,9 @@ pub(crate) fn range(
             match fs.scan(file, &path) {
                 Ok(findings) => {
                     for mut f in findings {
+                        if !fs.capped.room(&out.findings) {
+                            break;
+                        }
                         let info = info.get_or_insert_with(|| commit_info(repo, oid));
                         f.git = Some(GitInfo {
                             blob: file.blob.to_string(),
@@ -430,6 +474,7 @@ pub(crate) fn range(
             }
         }
     }
+    out.notes.extend(fs.capped.notes());
     Ok(out)
 }
 

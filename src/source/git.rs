@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorClass, ErrorCode, ObjectType, Oid, Repository, Sort, Tree};
 use rayon::prelude::*;
 
-use super::{Counters, Skipped, SourceOutput, gittime, human_bytes};
+use super::{Capped, Counters, Skipped, SourceOutput, gittime, human_bytes};
 use crate::finding::{Finding, GitInfo};
 use crate::scan::{Engine, Scratch};
 
@@ -135,6 +135,8 @@ pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
             "{shown}: no such file or directory"
         )));
     }
+    // FIFOs or device links among the control files would hang libgit2 (tarball audits).
+    super::gitdir::check(path).map_err(GitError::Other)?;
     match Repository::discover(path) {
         Ok(repo) => Ok(repo),
         Err(e) if e.code() == ErrorCode::NotFound => Err(GitError::NotARepo(shown)),
@@ -360,7 +362,9 @@ fn history(
 
     let scanned = scan_blobs(repo.path(), &inv, opts.max_file_size, engine, counters);
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
-    for (blob, findings, skip) in scanned {
+    let mut capped = Capped::default();
+    for (blob, mut findings, skip) in scanned {
+        capped.input(&mut findings);
         let rec = &inv.blobs[blob as usize];
         let first_path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
         if let Some(reason) = skip {
@@ -380,6 +384,10 @@ fn history(
                 .or_insert_with(|| commit_info(repo, inv.commits[loc.commit as usize]));
             let path = display_git_path(&inv.paths[loc.path as usize]);
             for f in &findings {
+                // A blob at many paths is one copy per path: the scan-wide cap bounds them.
+                if !capped.room(&out.findings) {
+                    break;
+                }
                 let mut f = f.clone();
                 // Archive members are reported as `<blob path>!/<member>`: keep the member.
                 let member = f.path.strip_prefix(first_path.as_str()).unwrap_or("");
@@ -393,6 +401,7 @@ fn history(
         }
     }
     out.skipped.append(&mut inv.skipped);
+    out.notes.extend(capped.notes());
     Ok(out)
 }
 

@@ -21,4 +21,5 @@ mod leaks;
 mod props;
 mod rules;
 mod sarif;
+mod untrusted;
 mod verify;
