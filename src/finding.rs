@@ -54,7 +54,8 @@ impl FromStr for Severity {
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
             _ => Err(format!(
-                "unknown severity `{s}` (expected critical, high, medium or low)"
+                "unknown severity `{}` (expected critical, high, medium or low)",
+                crate::escape::quote(s, 32)
             )),
         }
     }
@@ -190,6 +191,8 @@ pub struct GitInfo {
     pub date: String,
     /// Full hex id of the blob.
     pub blob: String,
+    /// The repository, when one run covers several (`keyleak git A B`, `--repos`).
+    pub repository: Option<String>,
 }
 
 /// Why a finding was suppressed instead of reported.
@@ -197,6 +200,9 @@ pub struct GitInfo {
 pub enum Suppression {
     /// A `keyleak:allow` comment on the line.
     Inline,
+    /// A `keyleak:allow` comment on a line the scanned range adds: the change silences its
+    /// own finding, which reviewers must see.
+    InlineAdded,
     /// `[allow] paths` in the config.
     AllowPath,
     /// `[allow] regexes` / `stopwords` in the config.
@@ -212,6 +218,7 @@ impl Suppression {
     pub fn label(self) -> &'static str {
         match self {
             Suppression::Inline => "keyleak:allow",
+            Suppression::InlineAdded => "keyleak:allow added by this change",
             Suppression::AllowPath => "allowed path",
             Suppression::AllowRegex => "allowed regex",
             Suppression::AllowFingerprint => "ignored fingerprint",
@@ -221,7 +228,7 @@ impl Suppression {
 
     /// In source (a comment next to the secret) or external (config, baseline).
     pub fn in_source(self) -> bool {
-        matches!(self, Suppression::Inline)
+        matches!(self, Suppression::Inline | Suppression::InlineAdded)
     }
 }
 
@@ -300,9 +307,12 @@ impl Finding {
         truncate_chars(text.trim(), 200)
     }
 
-    /// Sort key: path, line, column, rule id (SPEC's deterministic order).
-    pub fn sort_key(&self) -> (&str, usize, usize, &str, Option<&str>) {
+    /// Sort key: repository (when a run covers several), path, line, column, rule id, commit:
+    /// the deterministic order every report (and `keyleak merge`) uses.
+    #[allow(clippy::type_complexity)]
+    pub fn sort_key(&self) -> (Option<&str>, &str, usize, usize, &str, Option<&str>) {
         (
+            self.git.as_ref().and_then(|g| g.repository.as_deref()),
             &self.path,
             self.span.line,
             self.span.column,

@@ -102,6 +102,16 @@ impl Report<'_> {
         m.into_iter().map(|(k, v)| (k.0, v)).collect()
     }
 
+    /// The suppressed findings a report lists: all with `--include-suppressed`, and always
+    /// those the scanned change suppressed itself (a `keyleak:allow` it adds), so a reviewer
+    /// sees them.
+    pub fn listed_suppressed(&self) -> impl Iterator<Item = &Finding> {
+        let all = self.include_suppressed;
+        self.suppressed
+            .iter()
+            .filter(move |f| all || f.suppressed == Some(crate::finding::Suppression::InlineAdded))
+    }
+
     /// Findings per rule id.
     pub fn by_rule(&self) -> BTreeMap<&str, usize> {
         let mut m = BTreeMap::new();

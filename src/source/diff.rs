@@ -22,7 +22,7 @@ use super::git::{
     shallow_boundary, short,
 };
 use super::index::{self, IndexFile};
-use super::{Counters, Skipped, SourceOutput};
+use super::{Capped, Counters, MAX_FINDINGS, Skipped, SourceOutput};
 use crate::decode::archive;
 use crate::finding::{Finding, GitInfo};
 use crate::model::{Input, Provenance};
@@ -165,6 +165,12 @@ struct FileScan<'a> {
     max: u64,
     archives: bool,
     scratch: Scratch,
+    /// Findings of blobs already scanned (under the path they were scanned at): a blob
+    /// committed at many paths, or in many commits of a range, is scanned once.
+    seen: HashMap<Oid, (String, std::sync::Arc<Vec<Finding>>)>,
+    /// Findings held by `seen`, to keep the cache bounded.
+    cached: usize,
+    capped: Capped,
 }
 
 impl<'a> FileScan<'a> {
@@ -184,6 +190,9 @@ impl<'a> FileScan<'a> {
             max,
             archives: engine.decode_options().archives.is_some(),
             scratch: Scratch::default(),
+            seen: HashMap::new(),
+            cached: 0,
+            capped: Capped::default(),
         })
     }
 
@@ -223,7 +232,45 @@ impl<'a> FileScan<'a> {
         if lines.is_empty() {
             return Ok(Scan::default());
         }
-        let mut scanned = scan_input(self.engine, input, &mut self.scratch);
+        let path = provenance.display();
+        let mut scanned = match self.seen.get(&file.blob) {
+            Some((first, found)) => {
+                let (first, found) = (first.clone(), found.clone());
+                let findings = found
+                    .iter()
+                    .map(|f| {
+                        let mut f = f.clone();
+                        // Archive members are reported as `<blob path>!/<member>`: keep them.
+                        let member = f
+                            .path
+                            .strip_prefix(first.as_str())
+                            .unwrap_or("")
+                            .to_string();
+                        f.path = format!("{path}{member}");
+                        f
+                    })
+                    .collect();
+                Scan {
+                    findings,
+                    skipped: Vec::new(),
+                }
+            }
+            None => {
+                let mut scanned = scan_input(self.engine, input, &mut self.scratch);
+                self.capped.input(&mut scanned.findings);
+                if self.cached + scanned.findings.len() <= MAX_FINDINGS {
+                    self.cached += scanned.findings.len();
+                    self.seen.insert(
+                        file.blob,
+                        (path.clone(), std::sync::Arc::new(scanned.findings.clone())),
+                    );
+                }
+                Scan {
+                    findings: scanned.findings,
+                    skipped: scanned.skipped,
+                }
+            }
+        };
         scanned.findings.retain(|f| {
             lines.touches(f.span.line, f.span.end_line)
                 || f.parts
@@ -331,6 +378,7 @@ pub(crate) fn staged(
             Err(reason) => out.skipped.push(Skipped { path, reason }),
         }
     }
+    out.notes.extend(fs.capped.notes());
     Ok(out)
 }
 
@@ -483,6 +531,9 @@ pub(crate) fn range(
                 Ok(scan) => {
                     out.skipped.extend(scan.skipped);
                     for mut f in scan.findings {
+                        if !fs.capped.room(&out.findings) {
+                            break;
+                        }
                         let info = info.get_or_insert_with(|| commit_info(repo, oid));
                         f.git = Some(GitInfo {
                             blob: file.blob.to_string(),
@@ -498,6 +549,7 @@ pub(crate) fn range(
             }
         }
     }
+    out.notes.extend(fs.capped.notes());
     Ok(out)
 }
 

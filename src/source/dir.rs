@@ -27,6 +27,8 @@ pub struct DirOptions {
     pub exclude: GlobSet,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// Scan only the files this shard owns (by display path).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Walks `opts.paths` and scans every regular file.
@@ -46,17 +48,33 @@ fn walk_root(
     out: &Mutex<SourceOutput>,
 ) {
     let mut builder = WalkBuilder::new(root);
+    // The crate's own ignore-file loader is off: it reads a `.gitignore` that is a FIFO or a
+    // link to /dev/zero without limit. `Ignores` reads them as hostile data instead.
+    let ignores =
+        (!opts.no_ignore).then(|| std::sync::Arc::new(super::ignores::Ignores::new(root)));
+    let filter = ignores.clone();
     builder
         .hidden(false)
         .follow_links(false)
-        .git_ignore(!opts.no_ignore)
+        .git_ignore(false)
         .git_global(false)
-        .git_exclude(!opts.no_ignore)
-        .ignore(!opts.no_ignore)
-        .parents(!opts.no_ignore)
+        .git_exclude(false)
+        .ignore(false)
+        .parents(false)
         .require_git(false)
         .threads(opts.threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            match &filter {
+                Some(ig) if e.depth() > 0 => {
+                    let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                    !ig.is_ignored(e.path(), is_dir)
+                }
+                _ => true,
+            }
+        });
     let exclude = &opts.exclude;
     builder.build_parallel().run(|| {
         let mut scratch = Scratch::default();
@@ -93,6 +111,9 @@ fn walk_root(
             }
             let path = entry.path();
             let display = display_path(path);
+            if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
+                return WalkState::Continue;
+            }
             if !exclude.is_empty() {
                 let rel = path.strip_prefix(root).unwrap_or(path);
                 if exclude.is_match(rel) || exclude.is_match(path) {
@@ -131,6 +152,10 @@ fn walk_root(
             WalkState::Continue
         })
     });
+    if let Some(ig) = ignores {
+        let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+        out.skipped.extend(ig.take_skipped());
+    }
 }
 
 /// Moves a worker's results into the shared output when the worker ends, so workers never

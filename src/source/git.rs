@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorClass, ErrorCode, ObjectType, Oid, Repository, Sort, Tree};
 use rayon::prelude::*;
 
-use super::{Counters, Skipped, SourceOutput, gittime, human_bytes};
+use super::{Capped, Counters, Skipped, SourceOutput, gittime, human_bytes};
 use crate::finding::{Finding, GitInfo};
 use crate::model::{Input, Provenance};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
@@ -58,6 +58,9 @@ pub struct GitOptions {
     pub max_file_size: u64,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// History only: scan only the blobs this shard owns (every shard walks every commit, so
+    /// provenance is the single run's).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Setup failures of a git scan (exit 2).
@@ -133,6 +136,8 @@ pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
             "{shown}: no such file or directory"
         )));
     }
+    // FIFOs or device links among the control files would hang libgit2 (tarball audits).
+    super::gitdir::check(path).map_err(GitError::Other)?;
     match Repository::discover(path) {
         Ok(repo) => Ok(repo),
         Err(e) if e.code() == ErrorCode::NotFound => Err(GitError::NotARepo(shown)),
@@ -322,6 +327,19 @@ fn history(
         ..Inventory::default()
     };
     collect_blobs(repo, &mut inv, counters);
+    if let Some(shard) = opts.shard {
+        inv.blobs.retain(|b| shard.owns_blob(b.oid.as_bytes()));
+        // Every shard walks every commit but counts only its share, so the shards' totals add
+        // up to the single run's (and `keyleak merge` can simply sum them).
+        let others = inv
+            .commits
+            .iter()
+            .filter(|c| !shard.owns_blob(c.as_bytes()))
+            .count();
+        counters
+            .commits
+            .fetch_sub(others as u64, std::sync::atomic::Ordering::Relaxed);
+    }
     counters
         .total
         .store(inv.blobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -345,7 +363,9 @@ fn history(
 
     let scanned = scan_blobs(repo.path(), &inv, opts.max_file_size, engine, counters);
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
-    for (blob, findings, skip) in scanned {
+    let mut capped = Capped::default();
+    for (blob, mut findings, skip) in scanned {
+        capped.input(&mut findings);
         let rec = &inv.blobs[blob as usize];
         let first_path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
         if let Some(reason) = skip {
@@ -365,6 +385,10 @@ fn history(
                 .or_insert_with(|| commit_info(repo, inv.commits[loc.commit as usize]));
             let path = display_git_path(&inv.paths[loc.path as usize]);
             for f in &findings {
+                // A blob at many paths is one copy per path: the scan-wide cap bounds them.
+                if !capped.room(&out.findings) {
+                    break;
+                }
                 let mut f = f.clone();
                 // Archive members are reported as `<blob path>!/<member>`: keep the member.
                 let member = f.path.strip_prefix(first_path.as_str()).unwrap_or("");
@@ -378,6 +402,7 @@ fn history(
         }
     }
     out.skipped.append(&mut inv.skipped);
+    out.notes.extend(capped.notes());
     Ok(out)
 }
 

@@ -22,4 +22,5 @@ mod pipeline;
 mod props;
 mod rules;
 mod sarif;
+mod untrusted;
 mod verify;

@@ -554,6 +554,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                     email: "e\n".into(),
                     date: String::new(),
                     blob: "b".into(),
+                    repository: None,
                 }),
                 decoded: vec![],
                 suppressed: None,
