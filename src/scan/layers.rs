@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::decode::map::OffsetMap;
+use crate::decode::inline::Decoded;
 use crate::decode::{MAX_DEPTH, inline, notebook};
 use crate::finding::{Finding, Span};
 use crate::model::TokenRun;
@@ -27,6 +28,9 @@ struct Layer<'a> {
     map: &'a OffsetMap,
     /// The decoded bytes of this layer.
     buf: &'a [u8],
+    /// Offsets of the parent buffer where a match must start to be reported through this
+    /// layer ([`Decoded::owns`]).
+    owns: Range<usize>,
     parent: Option<&'a Layer<'a>>,
 }
 
@@ -75,7 +79,8 @@ pub(crate) fn scan(
 }
 
 impl Ctx<'_> {
-    /// Decodes the candidates of `buf` and matches what they decode to.
+    /// Decodes the candidates of `buf` and matches what they decode to, one candidate at a
+    /// time (at most one per layer is alive, whatever the input's size).
     /// `runs` are the token runs of `buf` when already known.
     fn descend(
         &mut self,
@@ -88,68 +93,87 @@ impl Ctx<'_> {
         if depth >= MAX_DEPTH {
             return;
         }
-        let mut cands = Vec::new();
-        match runs {
-            Some(runs) => inline::candidates_with_runs(buf, runs, &mut cands),
-            None => inline::candidates(buf, &mut cands),
-        }
         let mut raw = Vec::new();
-        for d in &cands {
-            // Every decoder here shrinks its input; anything else is a bug or an attack.
-            if d.bytes.len() > 2 * d.span.len() {
-                continue;
-            }
-            let s = d.span.start;
-            let lo = s.saturating_sub(CONTEXT);
-            let ctx = memchr::memrchr2(b'\n', b'\r', &buf[lo..s]).map_or(lo, |k| lo + k + 1);
-            let mut joined = Vec::with_capacity(s - ctx + d.bytes.len());
-            joined.extend_from_slice(&buf[ctx..s]);
-            joined.extend_from_slice(&d.bytes);
-            let map = d.map.with_prefix(s - ctx);
-            let layer = Layer {
-                label: d.layer,
-                map: &map,
-                buf: &joined,
-                parent,
-            };
-            raw.clear();
-            self.engine.raw_matches(&joined, sc, &mut raw);
-            // Matches inside the context alone were found in `buf` already.
-            raw.retain(|m| m.secret.end > s - ctx);
-            shadow::drop_shadowed(self.engine.rules(), &mut raw);
-            for m in raw.drain(..) {
-                self.push(&joined, Some(&layer), m);
-            }
-            self.descend(
-                &d.bytes,
-                None,
-                Some(&Layer {
-                    map: &d.map,
-                    buf: &d.bytes,
-                    ..layer
-                }),
-                depth + 1,
-                sc,
-            );
+        let mut joined = Vec::new();
+        let mut visit = |d: Decoded| self.visit(buf, d, parent, depth, sc, &mut raw, &mut joined);
+        match runs {
+            Some(runs) => inline::candidates_with_runs(buf, runs, &mut visit),
+            None => inline::candidates(buf, &mut visit),
         }
     }
 
-    /// `r` in `layer`'s buffer → (range in the outermost layer's buffer, range in the file).
+    /// Matches one candidate of `buf` (with the start of its line, see [`CONTEXT`]) and
+    /// descends into it. `raw` and `joined` are scratch buffers reused across candidates.
+    #[allow(clippy::too_many_arguments)]
+    fn visit(
+        &mut self,
+        buf: &[u8],
+        d: Decoded,
+        parent: Option<&Layer<'_>>,
+        depth: usize,
+        sc: &mut Scratch,
+        raw: &mut Vec<RawMatch>,
+        joined: &mut Vec<u8>,
+    ) {
+        // Every decoder here shrinks its input; anything else is a bug or an attack.
+        if d.bytes.len() > 2 * d.span.len() {
+            return;
+        }
+        let s = d.span.start;
+        let lo = s.saturating_sub(CONTEXT);
+        let ctx = memchr::memrchr2(b'\n', b'\r', &buf[lo..s]).map_or(lo, |k| lo + k + 1);
+        joined.clear();
+        joined.extend_from_slice(&buf[ctx..s]);
+        joined.extend_from_slice(&d.bytes);
+        let map = d.map.with_prefix(s - ctx);
+        let layer = Layer {
+            label: d.layer,
+            map: &map,
+            buf: joined,
+            owns: d.owns.clone(),
+            parent,
+        };
+        raw.clear();
+        self.engine.raw_matches(joined, sc, raw);
+        // Matches inside the context alone were found in `buf` already.
+        raw.retain(|m| m.secret.end > s - ctx);
+        shadow::drop_shadowed(self.engine.rules(), raw);
+        for m in raw.drain(..) {
+            self.push(joined, Some(&layer), m);
+        }
+        self.descend(
+            &d.bytes,
+            None,
+            Some(&Layer {
+                map: &d.map,
+                buf: &d.bytes,
+                ..layer
+            }),
+            depth + 1,
+            sc,
+        );
+    }
+
+    /// `r` in `layer`'s buffer → (range in the outermost layer's buffer, range in the file,
+    /// whether every layer on the way owns where `r` starts: a piece of a long escape region
+    /// does not own a match its neighbour reports).
     fn to_file(
         &self,
         mut layer: Option<&Layer<'_>>,
         mut r: Range<usize>,
-    ) -> (Range<usize>, Range<usize>) {
+    ) -> (Range<usize>, Range<usize>, bool) {
         let mut outer = r.clone();
+        let mut owned = true;
         while let Some(l) = layer {
             outer = r.clone();
             r = l.map.source_range(r);
+            owned &= l.owns.contains(&r.start);
             layer = l.parent;
         }
         if let Some(nb) = self.notebook {
             r = nb.map.source_range(r);
         }
-        (outer, r)
+        (outer, r, owned)
     }
 
     /// Turns a match in `buf` (the decoded bytes of `layer`, or the view) into a finding.
@@ -170,8 +194,16 @@ impl Ctx<'_> {
         }
         let (mut f, in_buf) = to_finding(rules, self.path, buf, &mut LineIndex::new(), m);
         // (range in the outermost layer's buffer, range in the file) of the secret and parts.
-        let located: Vec<(Range<usize>, Range<usize>)> =
-            in_buf.into_iter().map(|r| self.to_file(layer, r)).collect();
+        if !self.to_file(layer, in_buf[0].clone()).2 {
+            return;
+        }
+        let located: Vec<(Range<usize>, Range<usize>)> = in_buf
+            .into_iter()
+            .map(|r| {
+                let (outer, file, _) = self.to_file(layer, r);
+                (outer, file)
+            })
+            .collect();
         let (outer_r, file_r) = located[0].clone();
 
         let mut chain = Vec::new();
