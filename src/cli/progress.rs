@@ -9,6 +9,14 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keyleak::source::{Counters, human_bytes};
 
+/// The style once the total is known: percentage and estimated time left.
+fn sized_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} {elapsed_precise} {percent:>3}% · ETA {eta} · {wide_msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
 /// A running progress display; stops and clears itself on [`Progress::finish`] or drop.
 pub struct Progress {
     stop: Arc<AtomicBool>,
@@ -29,22 +37,39 @@ impl Progress {
         );
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
+            let mut sized = false;
             while !flag.load(Ordering::Relaxed) {
                 let scanned = Counters::get(&counters.scanned);
                 let total = Counters::get(&counters.total);
                 let commits = Counters::get(&counters.commits);
+                // Once the source knows how much there is (git: the blob total after the
+                // walk), the bar shows how far along it is and indicatif estimates the rest.
+                if total > 0 {
+                    if !sized {
+                        sized = true;
+                        bar.set_style(sized_style());
+                    }
+                    bar.set_length(total);
+                    bar.set_position(scanned.min(total));
+                }
                 let mut msg = if total > 0 {
                     format!("{scanned}/{total} {what}")
                 } else {
                     format!("{scanned} {what}")
                 };
                 if commits > 0 {
-                    msg = format!("{commits} commits · {msg}");
+                    let c = if commits == 1 { "commit" } else { "commits" };
+                    msg = format!("{commits} {c} · {msg}");
                 }
                 msg.push_str(&format!(
-                    " · {} · {} findings",
+                    " · {} · {} finding{}",
                     human_bytes(Counters::get(&counters.bytes)),
-                    Counters::get(&counters.findings)
+                    Counters::get(&counters.findings),
+                    if Counters::get(&counters.findings) == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
                 ));
                 bar.set_message(msg);
                 bar.tick();

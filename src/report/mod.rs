@@ -20,6 +20,8 @@ use crate::source::Skipped;
 pub enum Format {
     /// Human-readable blocks.
     Text,
+    /// One line per finding.
+    Compact,
     /// One JSON document.
     Json,
     /// One JSON object per line.
@@ -35,12 +37,13 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "text" => Ok(Format::Text),
+            "compact" => Ok(Format::Compact),
             "json" => Ok(Format::Json),
             "jsonl" => Ok(Format::Jsonl),
             "sarif" => Ok(Format::Sarif),
             "github" => Ok(Format::Github),
             _ => Err(format!(
-                "unknown format `{s}` (expected text, json, jsonl, sarif or github)"
+                "unknown format `{s}` (expected text, compact, json, jsonl, sarif or github)"
             )),
         }
     }
@@ -106,6 +109,7 @@ impl Report<'_> {
 pub fn write(format: Format, report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Text => text::write(report, w),
+        Format::Compact => text::write_compact(report, w),
         Format::Json => json::write(report, w, false),
         Format::Jsonl => json::write(report, w, true),
         Format::Sarif => sarif::write(report, w),

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod dir;
 pub mod git;
 mod gittime;
+pub mod head;
 mod index;
 pub mod stdin;
 

@@ -6,8 +6,10 @@
 mod util;
 
 mod action;
+mod cli;
 mod config;
 mod crypto;
+mod daily;
 mod decode;
 mod dir;
 mod git;
@@ -15,4 +17,5 @@ mod hooks;
 mod hostile;
 mod leaks;
 mod props;
+mod release;
 mod sarif;

@@ -551,6 +551,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                     email: "e\n".into(),
                     date: String::new(),
                     blob: "b".into(),
+                    at_head: None,
                 }),
                 decoded: vec![],
                 suppressed: None,

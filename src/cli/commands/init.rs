@@ -7,8 +7,15 @@ use anyhow::{Context, Result, bail};
 use crate::cli::Exit;
 use keyleak::config::STARTER;
 
-/// Writes a starter `keyleak.toml`.
+/// Writes a starter `keyleak.toml` (into `path` when it is a directory).
 pub fn init(path: &Path) -> Result<Exit> {
+    let joined;
+    let path = if path.is_dir() {
+        joined = path.join("keyleak.toml");
+        joined.as_path()
+    } else {
+        path
+    };
     if path.exists() {
         bail!("{}: already exists; not overwriting it", path.display());
     }

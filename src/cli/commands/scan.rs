@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::cli::Exit;
-use crate::cli::args::{DirArgs, GitArgs, StdinArgs};
+use crate::cli::args::{BaselineArgs, DirArgs, GitArgs, StdinArgs};
 use crate::cli::progress::Progress;
 use crate::cli::settings::{ScanSettings, exists_or_bail, scan_root};
 use keyleak::report::{self, Report, Stats};
@@ -43,7 +43,7 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
     let progress = Progress::start(settings.progress, counters.clone(), "files");
     let out = dir::scan(&opts, &settings.engine, &counters);
     progress.finish();
-    finish(&settings, out, &counters, start, "files")
+    finish(&settings, out, &counters, start, "files", false)
 }
 
 /// `keyleak stdin`.
@@ -60,7 +60,7 @@ pub fn run_stdin(args: &StdinArgs) -> Result<Exit> {
         &counters,
     )
     .context("reading standard input")?;
-    finish(&settings, out, &counters, start, "inputs")
+    finish(&settings, out, &counters, start, "inputs", false)
 }
 
 /// `keyleak git`.
@@ -91,11 +91,14 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
     let out = git::scan(&opts, &settings.engine, &counters);
     progress.finish();
     let mut out = out.map_err(anyhow::Error::new)?;
+    if !args.staged {
+        keyleak::source::head::mark_at_head(&args.repo, &mut out.findings);
+    }
     if !settings.config.exclude.is_empty() {
         let ex = keyleak::filter::glob_set(&settings.config.exclude).context("[scan] exclude")?;
         out.findings.retain(|f| !ex.is_match(&f.path));
     }
-    finish(&settings, out, &counters, start, "blobs")
+    finish(&settings, out, &counters, start, "blobs", args.staged)
 }
 
 /// The top of the work tree containing `p` (for config discovery), else `p`.
@@ -111,13 +114,15 @@ fn repo_root(p: &Path) -> PathBuf {
     }
 }
 
-/// Sorts, filters, reports, summarises and decides the exit code.
+/// Sorts, filters, reports, summarises and decides the exit code. `staged`: a pre-commit
+/// scan, whose failure ends with what to do next.
 fn finish(
     settings: &ScanSettings,
     out: SourceOutput,
     counters: &Counters,
     start: Instant,
     unit: &str,
+    staged: bool,
 ) -> Result<Exit> {
     let SourceOutput {
         mut findings,
@@ -127,7 +132,18 @@ fn finish(
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.byte_range == b.byte_range);
     skipped.sort();
-    let (findings, suppressed) = settings.filters.apply(findings);
+    let (mut findings, suppressed) = settings.filters.apply(findings);
+    // The verdict is taken on every finding; --min-severity only trims what is shown.
+    let failing = findings
+        .iter()
+        .any(|f| !f.known_public && f.severity >= settings.fail_on);
+    let total = findings.len();
+    findings.retain(|f| f.severity >= settings.min_severity);
+    let hidden = total - findings.len();
+    if settings.sort_by_severity {
+        // Stable: path order within a severity.
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    }
     let stats = Stats {
         scanned: Counters::get(&counters.scanned),
         bytes: Counters::get(&counters.bytes),
@@ -147,11 +163,11 @@ fn finish(
     };
     write_report(settings, &report)?;
     if settings.summary {
-        print_summary(settings, &report, unit);
+        print_summary(settings, &report, unit, hidden);
+        if staged && failing {
+            print_next_steps();
+        }
     }
-    let failing = findings
-        .iter()
-        .any(|f| !f.known_public && f.severity >= settings.fail_on);
     Ok(if failing {
         Exit::Findings(settings.exit_code)
     } else {
@@ -244,7 +260,56 @@ fn create_private(path: &Path, private: bool) -> io::Result<File> {
     opts.open(path)
 }
 
-fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
+/// After a blocked commit: the ways out, most important first.
+fn print_next_steps() {
+    eprint!(
+        "keyleak: commit blocked. For each finding, either:\n\
+         \x20 1. remove the secret from the file, `git add` it again, and rotate the secret (revoke it\n\
+         \x20    and issue a new one): it may already be copied elsewhere;\n\
+         \x20 2. if it is not a real secret (a test value, an example), add `keyleak:allow` in a\n\
+         \x20    comment on its line;\n\
+         \x20 3. if it was reviewed and accepted, add its fingerprint to .keyleakignore.\n\
+         \x20 Then commit again. To commit anyway, once: git commit --no-verify\n"
+    );
+}
+
+/// "1 commit", "2 commits".
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Whether a skip reason is the archive member limit (`--max-archive-members` raises it).
+fn is_member_limit(reason: &str) -> bool {
+    reason.starts_with("archive has") && reason.contains("members")
+}
+
+/// The summary bucket of a skip reason: one per kind of reason, never per number in it
+/// (`too large (30 MiB > 25 MiB)` → `too large`; `archive has 12377 members (limit 10000)…`
+/// → `over the archive member limit`).
+fn skip_bucket(reason: &str) -> String {
+    if is_member_limit(reason) {
+        return "over the archive member limit".into();
+    }
+    if reason.contains("archive bomb") {
+        return "possible archive bomb".into();
+    }
+    let cut = reason.find([':', '(']).unwrap_or(reason.len());
+    let head = reason[..cut].trim_end();
+    // Any number left would split one reason into many buckets.
+    let mut out = String::with_capacity(head.len());
+    for c in head.chars() {
+        if c.is_ascii_digit() {
+            if !out.ends_with('N') {
+                out.push('N');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str, hidden: usize) {
     let mut err = io::stderr().lock();
     let s = &report.stats;
     // "1 file", "2 files": the unit is given in the plural.
@@ -260,18 +325,12 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         s.elapsed.as_secs_f64()
     );
     if s.commits > 0 {
-        line.push_str(&format!(", {} commits", s.commits));
+        line.push_str(&format!(", {}", plural(s.commits, "commit", "commits")));
     }
     if !report.skipped.is_empty() {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         for sk in report.skipped {
-            let key = sk
-                .reason
-                .split(" (")
-                .next()
-                .unwrap_or(&sk.reason)
-                .to_string();
-            *reasons.entry(key).or_default() += 1;
+            *reasons.entry(skip_bucket(&sk.reason)).or_default() += 1;
         }
         let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
         line.push_str(&format!(
@@ -284,6 +343,12 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         }
     }
     let _ = writeln!(err, "{line}");
+    if report.skipped.iter().any(|sk| is_member_limit(&sk.reason)) {
+        let _ = writeln!(
+            err,
+            "keyleak: raise the archive member limit with --max-archive-members N"
+        );
+    }
     for note in report.notes {
         let _ = writeln!(err, "keyleak: warning: {note}");
     }
@@ -292,8 +357,15 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
             let _ = writeln!(err, "keyleak: skipped {}: {}", sk.path, sk.reason);
         }
     }
-    if report.findings.is_empty() {
+    if report.findings.is_empty() && hidden == 0 {
         let _ = writeln!(err, "keyleak: no secrets found");
+    } else if report.findings.is_empty() {
+        let _ = writeln!(
+            err,
+            "keyleak: {} below --min-severity {} not shown",
+            plural(hidden as u64, "finding", "findings"),
+            settings.min_severity
+        );
     } else {
         let sev: Vec<String> = report
             .by_severity()
@@ -315,7 +387,19 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         );
         if public > 0 {
             l.push_str(&format!(
-                "; {public} known public test key(s) do not fail the scan"
+                "; {} not fail the scan",
+                plural(
+                    public as u64,
+                    "known public test key does",
+                    "known public test keys do"
+                )
+            ));
+        }
+        if hidden > 0 {
+            l.push_str(&format!(
+                "; {} below --min-severity {} not shown",
+                plural(hidden as u64, "finding", "findings"),
+                settings.min_severity
             ));
         }
         let _ = writeln!(err, "{l}");
@@ -343,4 +427,54 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
             }
         }
     }
+}
+
+/// `keyleak baseline`: a JSON report of today's findings, written whatever they are (exit 0),
+/// so the recipe works under `set -e`. Runs the ordinary `dir` / `git` scan with fixed options,
+/// ignoring any existing baseline (re-recording must not drop what it lists).
+pub fn run_baseline(args: &BaselineArgs) -> Result<Exit> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct DirOnly {
+        #[command(flatten)]
+        a: DirArgs,
+    }
+    #[derive(Parser)]
+    struct GitOnly {
+        #[command(flatten)]
+        a: GitArgs,
+    }
+    let mut argv: Vec<std::ffi::OsString> = vec!["keyleak".into(), args.path.clone().into()];
+    for a in [
+        "-f",
+        "json",
+        "--fail-on",
+        "low",
+        "--exit-code",
+        "0",
+        "--no-baseline",
+        "-o",
+    ] {
+        argv.push(a.into());
+    }
+    argv.push(args.output.clone().into());
+    if let Some(c) = &args.config {
+        argv.push("-c".into());
+        argv.push(c.clone().into());
+    }
+    let exit = if args.git {
+        run_git(&GitOnly::try_parse_from(argv)?.a)?
+    } else {
+        run_dir(&DirOnly::try_parse_from(argv)?.a)?
+    };
+    eprintln!(
+        "keyleak: baseline written to {}; commit it, and set `baseline = \"{}\"` under [scan] in \
+         keyleak.toml (or pass --baseline) so later scans report only new findings",
+        args.output.display(),
+        args.output.display()
+    );
+    Ok(match exit {
+        Exit::Findings(_) => Exit::Clean,
+        e => e,
+    })
 }
