@@ -9,6 +9,7 @@ const SUBCOMMANDS: &[&str] = &[
     "rules",
     "init",
     "baseline",
+    "merge",
     "install-hook",
     "completions",
     "man",
@@ -46,7 +47,7 @@ const OPTIONS: &[(&str, &str)] = &[
     ),
     (
         "--report-format",
-        "use `-f`/`--format` (text, compact, json, jsonl, sarif, github)",
+        "use `-f`/`--format` (text, compact, json, jsonl, sarif, github, html, markdown)",
     ),
     ("--report-path", "use `-o`/`--output FILE`"),
     (
