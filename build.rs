@@ -5,7 +5,11 @@
 use std::{env, fs, path::Path, process::Command};
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("patterns");
+    // The manifest directory of this build, read at run time: `env!` would bake in the path the
+    // build script was compiled for, wrong when a shared target directory reuses the script for
+    // another checkout (pre-commit's clones, maturin), which then failed on a deleted clone.
+    let root = manifest_dir();
+    let dir = root.join("patterns");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = fs::read_dir(&dir)
         .expect("patterns/ directory")
@@ -38,6 +42,10 @@ fn main() {
     println!("cargo:rustc-env=KEYLEAK_COMMIT={}", commit());
 }
 
+fn manifest_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"))
+}
+
 /// The commit being built: `KEYLEAK_COMMIT` when the builder sets it (release jobs, distro
 /// packages), else the work tree's HEAD, else the commit `cargo package` recorded in
 /// `.cargo_vcs_info.json` (a crates.io download), else `unknown`.
@@ -48,7 +56,8 @@ fn commit() -> String {
     {
         return c.trim().chars().take(40).collect();
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest_dir();
+    let root = root.as_path();
     let git = |args: &[&str]| -> Option<String> {
         let out = Command::new("git")
             .args(args)
