@@ -232,6 +232,21 @@ pub struct CommonArgs {
     /// Colour text output: auto, always, never.
     #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub color: String,
+    /// Ask each credential's provider whether it is live (sends it over the network; see README).
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: the exit code depends only on findings verified live.
+    #[arg(long, requires = "verify")]
+    pub fail_on_live: bool,
+    /// With --verify: report only findings verified live.
+    #[arg(long, requires = "verify")]
+    pub only_live: bool,
+    /// With --verify: seconds before one verification request gives up.
+    #[arg(long, default_value_t = 10, value_name = "SECS", requires = "verify")]
+    pub verify_timeout: u64,
+    /// With --verify: verification requests in flight at once (at most 2 per provider).
+    #[arg(long, default_value_t = 8, value_name = "N", requires = "verify")]
+    pub verify_concurrency: usize,
 }
 
 /// `keyleak rules …`.

@@ -82,6 +82,9 @@ pub struct JsonFinding {
     /// Why it was suppressed (only with `--include-suppressed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// What the provider said (only with `--verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::finding::Verification>,
 }
 
 impl JsonFinding {
@@ -122,6 +125,7 @@ impl JsonFinding {
             present_at_head: git.and_then(|g| g.at_head),
             repository: None,
             suppressed: f.suppressed.map(|s| s.label().to_string()),
+            verification: f.verification.clone(),
         }
     }
 }

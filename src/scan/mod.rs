@@ -155,6 +155,7 @@ impl Engine {
             git: None,
             decoded: Vec::new(),
             suppressed: None,
+            verification: None,
         }
     }
 }

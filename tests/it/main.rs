@@ -22,3 +22,4 @@ mod leaks;
 mod props;
 mod release;
 mod sarif;
+mod verify;
