@@ -249,6 +249,17 @@ pub struct CommonArgs {
     pub verify_concurrency: usize,
 }
 
+/// Output of `keyleak rules list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    /// One rule a line.
+    Text,
+    /// A JSON array of rules.
+    Json,
+    /// A Markdown table, one provider a line.
+    Markdown,
+}
+
 /// `keyleak rules …`.
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -257,9 +268,19 @@ pub enum RulesCommand {
         /// Also load custom rules from this config.
         #[arg(short = 'c', long)]
         config: Option<PathBuf>,
-        /// Print JSON instead of a table.
+        /// Print JSON instead of a table (same as `--format json`).
         #[arg(long)]
         json: bool,
+        /// Output: text (one rule a line), json, or markdown (one provider a line: the
+        /// README's catalogue).
+        #[arg(long, value_enum, default_value = "text")]
+        format: RulesFormat,
+        /// Only rules with this tag (repeatable: any of them).
+        #[arg(long, value_name = "TAG")]
+        tag: Vec<String>,
+        /// Only rules of this provider, ASCII case-insensitive (repeatable: any of them).
+        #[arg(long, value_name = "PROVIDER")]
+        provider: Vec<String>,
     },
     /// Run every rule's examples and negative examples; non-zero on failure.
     Test {
