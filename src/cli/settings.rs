@@ -1,18 +1,21 @@
 //! Arguments + `keyleak.toml` → validated settings. Everything after this point sees only
 //! typed values; every user mistake is reported here with the flag or file it came from.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use super::args::CommonArgs;
-use keyleak::config::{Config, parse_size};
+use keyleak::config::{CONFIG_NAMES, Config, parse_size};
 use keyleak::filter::{Filters, IGNORE_FILE};
 use keyleak::finding::Severity;
+use keyleak::policy_file::Origin;
 use keyleak::report::Format;
 use keyleak::rules::RuleSet;
 use keyleak::scan::Engine;
+use keyleak::source::trusted::TrustedTree;
 
 /// Default `--max-file-size`.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
@@ -71,24 +74,86 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
 
 /// Loads `--config FILE`, or discovers one in `root`.
 pub fn load_config(explicit: Option<&Path>, root: Option<&Path>) -> Result<Config> {
-    let path = match explicit {
-        Some(p) => {
-            if !p.is_file() {
-                bail!("{}: config file not found", p.display());
-            }
-            Some(p.to_path_buf())
+    if let Some(p) = explicit {
+        if std::fs::metadata(p).is_err() {
+            bail!("{}: config file not found", p.display());
         }
-        None => root.and_then(Config::discover),
-    };
-    match path {
-        Some(p) => Config::load(&p).map_err(anyhow::Error::new),
+        return Config::load(p, Origin::User).map_err(anyhow::Error::new);
+    }
+    match root.and_then(Config::discover) {
+        Some(p) => Config::load(&p, Origin::Tree).map_err(anyhow::Error::new),
         None => Ok(Config::default()),
+    }
+}
+
+/// Where the config and the ignore file come from: the scanned tree (found in a root
+/// directory), or a trusted commit (`--trust-from`).
+#[derive(Debug, Clone, Copy)]
+pub enum Policy<'a> {
+    /// Looked for in this directory of the work tree (none: defaults only).
+    Tree(Option<&'a Path>),
+    /// Read from a trusted commit's tree; the work tree is never consulted.
+    Trusted(&'a TrustedTree),
+}
+
+/// The policy file names `--trust-from` reads from the trusted commit.
+pub fn trusted_names() -> Vec<&'static str> {
+    CONFIG_NAMES.iter().copied().chain([IGNORE_FILE]).collect()
+}
+
+fn load_policy_config(explicit: Option<&Path>, policy: Policy<'_>) -> Result<Config> {
+    match policy {
+        Policy::Trusted(t) if explicit.is_none() => {
+            match CONFIG_NAMES
+                .iter()
+                .find_map(|n| t.get(n).map(|text| (n, text)))
+            {
+                Some((name, text)) => Config::parse(Path::new(&t.display(name)), text.to_string())
+                    .map_err(anyhow::Error::new),
+                None => Ok(Config::default()),
+            }
+        }
+        Policy::Trusted(_) => load_config(explicit, None),
+        Policy::Tree(root) => load_config(explicit, root),
+    }
+}
+
+fn load_ignored(args: &CommonArgs, policy: Policy<'_>) -> Result<HashSet<String>> {
+    if args.no_ignore_file {
+        return Ok(HashSet::new());
+    }
+    match policy {
+        Policy::Trusted(t) => match t.get(IGNORE_FILE) {
+            Some(text) => keyleak::filter::parse_ignore(Path::new(&t.display(IGNORE_FILE)), text)
+                .map_err(anyhow::Error::new),
+            None => Ok(HashSet::new()),
+        },
+        Policy::Tree(root) => {
+            let Some(r) = root else {
+                return Ok(HashSet::new());
+            };
+            let p = if r == Path::new(".") {
+                PathBuf::from(IGNORE_FILE)
+            } else {
+                r.join(IGNORE_FILE)
+            };
+            // `symlink_metadata`: a link or FIFO here is refused by the reader, not skipped.
+            if std::fs::symlink_metadata(&p).is_err() {
+                return Ok(HashSet::new());
+            }
+            keyleak::filter::read_ignore_file(&p).map_err(anyhow::Error::new)
+        }
     }
 }
 
 impl ScanSettings {
     /// Resolves `args`; `root` is where config and `.keyleakignore` are looked for.
     pub fn resolve(args: &CommonArgs, root: Option<&Path>) -> Result<ScanSettings> {
+        Self::resolve_with(args, Policy::Tree(root))
+    }
+
+    /// Resolves `args`, with config and ignore file from `policy`.
+    pub fn resolve_with(args: &CommonArgs, policy: Policy<'_>) -> Result<ScanSettings> {
         let format: Format = args
             .format
             .parse()
@@ -119,7 +184,7 @@ impl ScanSettings {
                 );
             }
         }
-        let config = load_config(args.config.as_deref(), root)?;
+        let config = load_policy_config(args.config.as_deref(), policy)?;
         let max_file_size = match &args.max_file_size {
             Some(s) => parse_size(s).map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?,
             None => config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
@@ -145,17 +210,11 @@ impl ScanSettings {
             }
             (None, None) => Default::default(),
         };
-        let ignore_file = root
-            .map(|r| {
-                if r == Path::new(".") {
-                    PathBuf::from(IGNORE_FILE)
-                } else {
-                    r.join(IGNORE_FILE)
-                }
-            })
-            .filter(|p| p.is_file());
-        let filters =
-            Filters::new(&config, ignore_file.as_deref(), baseline).map_err(anyhow::Error::new)?;
+        let ignored = load_ignored(args, policy)?;
+        let mut filters = Filters::new(&config, ignored, baseline).map_err(anyhow::Error::new)?;
+        if args.no_inline_allow {
+            filters = filters.without_inline();
+        }
         let stderr_tty = std::io::stderr().is_terminal();
         let color = match args.color.as_str() {
             "always" => true,

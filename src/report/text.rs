@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use super::Report;
+use crate::escape::control as esc;
 use crate::finding::{Finding, Severity};
 
 struct Paint(bool);
@@ -90,7 +91,7 @@ fn write_fixes(report: &Report<'_>, p: &Paint, w: &mut dyn Write) -> io::Result<
         writeln!(
             w,
             "  {} {}",
-            p.wrap("1", &rule.id),
+            p.wrap("1", &esc(&rule.id)),
             p.wrap(
                 "2",
                 &format!("({n} finding{})", if n == 1 { "" } else { "s" })
@@ -101,7 +102,8 @@ fn write_fixes(report: &Report<'_>, p: &Paint, w: &mut dyn Write) -> io::Result<
             .initial_indent("    ")
             .subsequent_indent("    ");
         for para in rule.remediation.trim().lines() {
-            for line in textwrap::wrap(para, &opts) {
+            // A custom rule's text comes from a config file, perhaps in the scanned tree.
+            for line in textwrap::wrap(&esc(para), &opts) {
                 writeln!(w, "{line}")?;
             }
         }
@@ -119,7 +121,11 @@ fn write_fixes(report: &Report<'_>, p: &Paint, w: &mut dyn Write) -> io::Result<
 
 fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> io::Result<()> {
     let show = report.show_secrets;
-    let mut title = format!("{} {}", p.severity(f.severity), p.wrap("1", &f.rule_name));
+    let mut title = format!(
+        "{} {}",
+        p.severity(f.severity),
+        p.wrap("1", &esc(&f.rule_name))
+    );
     if f.known_public {
         title.push_str(&p.wrap("2", " (known public test key: does not fail the scan)"));
     }
@@ -128,7 +134,7 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         w,
         "  {}  {}:{}:{}",
         p.wrap("2", "at         "),
-        f.path,
+        esc(&f.path),
         f.span.line,
         f.span.column
     )?;
@@ -136,7 +142,7 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         w,
         "  {}  {}",
         p.wrap("2", "secret     "),
-        f.secret.render(show)
+        esc(&f.secret.render(show))
     )?;
     if !f.parts.is_empty() {
         let parts: Vec<String> = f
@@ -145,8 +151,8 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             .map(|part| {
                 format!(
                     "{} {} (line {})",
-                    part.name,
-                    part.value.render(show),
+                    esc(&part.name),
+                    esc(&part.value.render(show)),
                     part.span.line
                 )
             })
@@ -159,9 +165,9 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             "  {}  {} by {} <{}> on {}",
             p.wrap("2", "commit     "),
             &g.commit[..g.commit.len().min(12)],
-            g.author,
-            g.email,
-            g.date
+            esc(&g.author),
+            esc(&g.email),
+            esc(&g.date)
         )?;
         match g.at_head {
             Some(true) => writeln!(
@@ -182,17 +188,22 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             w,
             "  {}  {}",
             p.wrap("2", "decoded    "),
-            f.decoded.join(" → ")
+            esc(&f.decoded.join(" → "))
         )?;
     }
-    writeln!(w, "  {}  {}", p.wrap("2", "line       "), f.snippet(show))?;
+    writeln!(
+        w,
+        "  {}  {}",
+        p.wrap("2", "line       "),
+        esc(&f.snippet(show))
+    )?;
     writeln!(
         w,
         "  {}  {} · confidence {} · validation {}",
         p.wrap("2", "rule       "),
-        f.rule_id,
+        esc(&f.rule_id),
         f.confidence.as_str(),
-        f.validation
+        esc(&f.validation)
     )?;
     writeln!(w, "  {}  {}", p.wrap("2", "fingerprint"), f.fingerprint)?;
     if let Some(v) = &f.verification {

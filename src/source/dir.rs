@@ -11,7 +11,8 @@ use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
 use super::{Counters, Skipped, SourceOutput, human_bytes};
-use crate::scan::{Engine, Scratch};
+use crate::model::{Input, Provenance};
+use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// What to walk and how.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct DirOptions {
     pub exclude: GlobSet,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// Scan only the files this shard owns (by display path).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Walks `opts.paths` and scans every regular file.
@@ -45,17 +48,33 @@ fn walk_root(
     out: &Mutex<SourceOutput>,
 ) {
     let mut builder = WalkBuilder::new(root);
+    // The crate's own ignore-file loader is off: it reads a `.gitignore` that is a FIFO or a
+    // link to /dev/zero without limit. `Ignores` reads them as hostile data instead.
+    let ignores =
+        (!opts.no_ignore).then(|| std::sync::Arc::new(super::ignores::Ignores::new(root)));
+    let filter = ignores.clone();
     builder
         .hidden(false)
         .follow_links(false)
-        .git_ignore(!opts.no_ignore)
+        .git_ignore(false)
         .git_global(false)
-        .git_exclude(!opts.no_ignore)
-        .ignore(!opts.no_ignore)
-        .parents(!opts.no_ignore)
+        .git_exclude(false)
+        .ignore(false)
+        .parents(false)
         .require_git(false)
         .threads(opts.threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            match &filter {
+                Some(ig) if e.depth() > 0 => {
+                    let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                    !ig.is_ignored(e.path(), is_dir)
+                }
+                _ => true,
+            }
+        });
     let exclude = &opts.exclude;
     builder.build_parallel().run(|| {
         let mut scratch = Scratch::default();
@@ -92,6 +111,9 @@ fn walk_root(
             }
             let path = entry.path();
             let display = display_path(path);
+            if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
+                return WalkState::Continue;
+            }
             if !exclude.is_empty() {
                 let rel = path.strip_prefix(root).unwrap_or(path);
                 if exclude.is_match(rel) || exclude.is_match(path) {
@@ -108,31 +130,32 @@ fn walk_root(
                     return WalkState::Continue;
                 }
             }
-            // Archives are binary: they go to the archive reader before the binary check.
-            let before = flush.local.findings.len();
-            if crate::decode::archive::scan_archive(
+            let provenance = Provenance::Path(display);
+            let scanned = scan_input(
                 engine,
-                &display,
-                &buf,
+                Input {
+                    provenance: &provenance,
+                    bytes: &buf,
+                },
                 &mut scratch,
-                &mut flush.local,
-            ) {
-                counters.scanned(buf.len(), flush.local.findings.len() - before);
-                return WalkState::Continue;
-            }
-            if crate::decode::is_binary(engine, &buf) {
+            );
+            if scanned.verdict == Verdict::Binary {
                 flush.local.skipped.push(Skipped {
-                    path: display,
+                    path: provenance.display(),
                     reason: "binary".into(),
                 });
                 return WalkState::Continue;
             }
-            let findings = engine.scan(&display, &buf, &mut scratch);
-            counters.scanned(buf.len(), findings.len());
-            flush.local.findings.extend(findings);
+            counters.scanned(buf.len(), scanned.findings.len());
+            flush.local.findings.extend(scanned.findings);
+            flush.local.skipped.extend(scanned.skipped);
             WalkState::Continue
         })
     });
+    if let Some(ig) = ignores {
+        let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+        out.skipped.extend(ig.take_skipped());
+    }
 }
 
 /// Moves a worker's results into the shared output when the worker ends, so workers never
