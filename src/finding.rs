@@ -192,11 +192,23 @@ pub struct GitInfo {
     pub blob: String,
 }
 
+/// A suppression comment found on one of a finding's lines (or on the line before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Marker {
+    /// `keyleak:allow` on a line of the finding, or `keyleak:allow-next-line` above one.
+    Keyleak,
+    /// Another scanner's marker (`gitleaks:allow`, `pragma: allowlist secret`,
+    /// `trufflehog:ignore`), honoured only when the config says so.
+    Other(&'static str),
+}
+
 /// Why a finding was suppressed instead of reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Suppression {
-    /// A `keyleak:allow` comment on the line.
+    /// `keyleak:allow` on a line of the finding (or `keyleak:allow-next-line` above one).
     Inline,
+    /// Another scanner's marker, honoured by `[allow] other_markers = true`.
+    OtherMarker,
     /// `[allow] paths` in the config.
     AllowPath,
     /// `[allow] regexes` / `stopwords` in the config.
@@ -212,6 +224,7 @@ impl Suppression {
     pub fn label(self) -> &'static str {
         match self {
             Suppression::Inline => "keyleak:allow",
+            Suppression::OtherMarker => "another scanner's marker",
             Suppression::AllowPath => "allowed path",
             Suppression::AllowRegex => "allowed regex",
             Suppression::AllowFingerprint => "ignored fingerprint",
@@ -221,7 +234,7 @@ impl Suppression {
 
     /// In source (a comment next to the secret) or external (config, baseline).
     pub fn in_source(self) -> bool {
-        matches!(self, Suppression::Inline)
+        matches!(self, Suppression::Inline | Suppression::OtherMarker)
     }
 }
 
@@ -260,6 +273,8 @@ pub struct Finding {
     pub decoded: Vec<String>,
     /// Set when a filter suppressed this finding.
     pub suppressed: Option<Suppression>,
+    /// A suppression comment on the finding's lines, found by the scan.
+    pub marker: Option<Marker>,
 }
 
 impl Finding {

@@ -50,6 +50,8 @@ pub struct ScanSettings {
     pub engine: Engine,
     /// Suppression filters.
     pub filters: Filters,
+    /// What `-v` says about the config and ignore files that were loaded.
+    pub loaded: Vec<String>,
 }
 
 /// Loads the rule set: builtins plus the config's custom rules and selections.
@@ -63,8 +65,11 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
 pub fn load_config(explicit: Option<&Path>, root: Option<&Path>) -> Result<Config> {
     let path = match explicit {
         Some(p) => {
-            if !p.is_file() {
-                bail!("{}: config file not found", p.display());
+            // Any readable non-directory works: `-c /dev/null` is an empty config.
+            match std::fs::metadata(p) {
+                Err(_) => bail!("{}: config file not found", p.display()),
+                Ok(m) if m.is_dir() => bail!("{}: config file is a directory", p.display()),
+                Ok(_) => {}
             }
             Some(p.to_path_buf())
         }
@@ -100,7 +105,22 @@ impl ScanSettings {
                 );
             }
         }
-        let config = load_config(args.config.as_deref(), root)?;
+        let mut loaded = Vec::new();
+        let config = if args.no_config {
+            loaded.push("config: none (--no-config)".to_string());
+            Config::default()
+        } else {
+            let c = load_config(args.config.as_deref(), root)?;
+            loaded.push(match (&c.path, root) {
+                (Some(p), _) => format!("config: {}", p.display()),
+                (None, Some(r)) => format!(
+                    "config: none (no keyleak.toml or .keyleak.toml in {})",
+                    r.display()
+                ),
+                (None, None) => "config: none".to_string(),
+            });
+            c
+        };
         let max_file_size = match &args.max_file_size {
             Some(s) => parse_size(s).map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?,
             None => config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
@@ -119,8 +139,15 @@ impl ScanSettings {
                 }
             })
             .filter(|p| p.is_file());
+        if let Some(p) = &ignore_file {
+            loaded.push(format!("fingerprint ignore file: {}", p.display()));
+        }
         let filters =
             Filters::new(&config, ignore_file.as_deref(), baseline).map_err(anyhow::Error::new)?;
+        let filters = match root.map(cwd_below) {
+            Some(Some(base)) => filters.with_base(&base),
+            _ => filters,
+        };
         let stderr_tty = std::io::stderr().is_terminal();
         let color = match args.color.as_str() {
             "always" => true,
@@ -155,6 +182,7 @@ impl ScanSettings {
             config,
             engine: Engine::with_decode(rules, decode_options(args, max_file_size)),
             filters,
+            loaded,
         })
     }
 }
@@ -170,15 +198,45 @@ fn decode_options(args: &CommonArgs, max_file_size: u64) -> keyleak::decode::Dec
     }
 }
 
-/// The directory a scan's config is discovered in: the first path if it is a directory
-/// (its parent for a file).
-pub fn scan_root(paths: &[PathBuf]) -> Option<PathBuf> {
-    let first = paths.first()?;
-    if first.is_dir() {
-        Some(first.clone())
-    } else {
-        first.parent().map(Path::to_path_buf)
+/// The directory a scan's config and `.keyleakignore` are discovered in: the top of the git
+/// work tree of every path (see [`Config::root_for`]). Paths whose configs differ are an error,
+/// since no single answer would be right for all of them.
+pub fn scan_root(paths: &[PathBuf], explicit: bool) -> Result<Option<PathBuf>> {
+    let mut roots: Vec<(PathBuf, Option<PathBuf>, &Path)> = Vec::new();
+    for p in paths {
+        let root = Config::root_for(p);
+        let found = Config::discover(&root).and_then(|c| std::fs::canonicalize(c).ok());
+        if !roots.iter().any(|(_, f, _)| *f == found) {
+            roots.push((root, found, p));
+        }
     }
+    if roots.len() > 1 && !explicit {
+        let list: Vec<String> = roots
+            .iter()
+            .map(|(r, f, p)| {
+                format!(
+                    "{} uses {}",
+                    p.display(),
+                    f.as_ref().map_or_else(
+                        || format!("no config (none in {})", r.display()),
+                        |f| f.display().to_string()
+                    )
+                )
+            })
+            .collect();
+        bail!(
+            "the paths given have different configs ({}): scan them separately, or name one with -c FILE or --no-config",
+            list.join("; ")
+        );
+    }
+    Ok(roots.into_iter().next().map(|(r, _, _)| r))
+}
+
+/// The current directory relative to `root`, when it is inside it.
+fn cwd_below(root: &Path) -> Option<PathBuf> {
+    let root = std::fs::canonicalize(root).ok()?;
+    let cwd = std::fs::canonicalize(std::env::current_dir().ok()?).ok()?;
+    cwd.strip_prefix(root).ok().map(Path::to_path_buf)
 }
 
 /// Canonical form of a user path for messages.

@@ -7,6 +7,7 @@ pub mod entropy;
 pub mod keywords;
 pub mod known_public;
 pub mod location;
+pub mod markers;
 mod matcher;
 pub mod placeholder;
 pub mod validate;
@@ -93,6 +94,7 @@ impl Engine {
             self.scan_plain(path, hay, scratch)
         };
         redact_neighbours(&mut findings);
+        markers::mark(hay, &mut findings);
         findings
     }
 
@@ -155,6 +157,7 @@ impl Engine {
             git: None,
             decoded: Vec::new(),
             suppressed: None,
+            marker: None,
         }
     }
 }

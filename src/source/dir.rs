@@ -1,7 +1,10 @@
-//! Working-tree source: a parallel `ignore` walk. Hidden files are scanned, `.gitignore` is
-//! honoured (unless `no_ignore`), `.git/` is never entered, symlinks are not followed (so a
-//! loop cannot be walked twice), and FIFOs/devices are never opened.
+//! Working-tree source: a parallel `ignore` walk. Hidden files are scanned; `.gitignore` and
+//! `.git/info/exclude` apply only inside a git work tree and never to tracked files (ripgrep's
+//! convention and git's own), `.ignore` files apply everywhere (unless `no_ignore`); `.git/` is
+//! never entered, symlinks are not followed (so a loop cannot be walked twice), and
+//! FIFOs/devices are never opened.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use std::sync::Mutex;
 use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
+use super::worktree::{WorkTree, ignored_notes};
 use super::{Counters, Skipped, SourceOutput, human_bytes};
 use crate::scan::{Engine, Scratch};
 
@@ -34,7 +38,13 @@ pub fn scan(opts: &DirOptions, engine: &Engine, counters: &Counters) -> SourceOu
     for root in &opts.paths {
         walk_root(root, opts, engine, counters, &out);
     }
-    out.into_inner().unwrap_or_else(|e| e.into_inner())
+    let mut out = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    out.ignored.sort();
+    out.ignored.dedup();
+    out.ignore_files.sort();
+    out.ignore_files.dedup();
+    out.notes.extend(ignored_notes(&out.ignored));
+    out
 }
 
 fn walk_root(
@@ -44,6 +54,12 @@ fn walk_root(
     counters: &Counters,
     out: &Mutex<SourceOutput>,
 ) {
+    // A file named on the command line is scanned whatever ignore rules say.
+    let tree = (!opts.no_ignore && root.is_dir())
+        .then(|| WorkTree::open(root))
+        .flatten();
+    let visited: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let track = tree.is_some();
     let mut builder = WalkBuilder::new(root);
     builder
         .hidden(false)
@@ -53,19 +69,18 @@ fn walk_root(
         .git_exclude(!opts.no_ignore)
         .ignore(!opts.no_ignore)
         .parents(!opts.no_ignore)
-        .require_git(false)
+        .require_git(true)
         .threads(opts.threads)
         .filter_entry(|e| e.file_name() != ".git");
-    let exclude = &opts.exclude;
     builder.build_parallel().run(|| {
         let mut scratch = Scratch::default();
         let mut buf = Vec::new();
-        let mut local = SourceOutput::default();
-        let flush = FlushOnDrop {
-            local: std::mem::take(&mut local),
+        let mut flush = FlushOnDrop {
+            local: SourceOutput::default(),
             out,
+            seen: Vec::new(),
+            visited: &visited,
         };
-        let mut flush = flush;
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
@@ -91,48 +106,107 @@ fn walk_root(
                 return WalkState::Continue;
             }
             let path = entry.path();
-            let display = display_path(path);
-            if !exclude.is_empty() {
-                let rel = path.strip_prefix(root).unwrap_or(path);
-                if exclude.is_match(rel) || exclude.is_match(path) {
-                    return WalkState::Continue;
+            if track {
+                flush.seen.push(path.to_path_buf());
+            }
+            if !opts.no_ignore {
+                let name = entry.file_name();
+                if name == ".ignore" || (track && name == ".gitignore") {
+                    flush.local.ignore_files.push(display_path(path));
                 }
             }
-            match read_file(path, opts.max_file_size, &mut buf) {
-                Ok(()) => {}
-                Err(reason) => {
-                    flush.local.skipped.push(Skipped {
-                        path: display,
-                        reason,
-                    });
-                    return WalkState::Continue;
-                }
-            }
-            // Archives are binary: they go to the archive reader before the binary check.
-            let before = flush.local.findings.len();
-            if crate::decode::archive::scan_archive(
+            scan_file(
+                root,
+                path,
+                opts,
                 engine,
-                &display,
-                &buf,
+                counters,
                 &mut scratch,
+                &mut buf,
                 &mut flush.local,
-            ) {
-                counters.scanned(buf.len(), flush.local.findings.len() - before);
-                return WalkState::Continue;
-            }
-            if crate::decode::is_binary(engine, &buf) {
-                flush.local.skipped.push(Skipped {
-                    path: display,
-                    reason: "binary".into(),
-                });
-                return WalkState::Continue;
-            }
-            let findings = engine.scan(&display, &buf, &mut scratch);
-            counters.scanned(buf.len(), findings.len());
-            flush.local.findings.extend(findings);
+            );
             WalkState::Continue
         })
     });
+    let Some(tree) = tree else {
+        return;
+    };
+    let visited: BTreeSet<PathBuf> = visited
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .collect();
+    let mut local = SourceOutput::default();
+    let mut scratch = Scratch::default();
+    let mut buf = Vec::new();
+    for path in tree.tracked_not_visited(&visited) {
+        scan_file(
+            root,
+            &path,
+            opts,
+            engine,
+            counters,
+            &mut scratch,
+            &mut buf,
+            &mut local,
+        );
+    }
+    local.ignored = tree.ignored(&visited);
+    local.ignore_files = tree.ignore_files_above();
+    let mut out = lock(out);
+    out.findings.append(&mut local.findings);
+    out.skipped.append(&mut local.skipped);
+    out.ignored.append(&mut local.ignored);
+    out.ignore_files.append(&mut local.ignore_files);
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Reads and scans one file found under `root` (unless `[scan] exclude` names it).
+#[allow(clippy::too_many_arguments)]
+fn scan_file(
+    root: &Path,
+    path: &Path,
+    opts: &DirOptions,
+    engine: &Engine,
+    counters: &Counters,
+    scratch: &mut Scratch,
+    buf: &mut Vec<u8>,
+    local: &mut SourceOutput,
+) {
+    let display = display_path(path);
+    let exclude = &opts.exclude;
+    if !exclude.is_empty() {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        if exclude.is_match(rel) || exclude.is_match(path) {
+            return;
+        }
+    }
+    if let Err(reason) = read_file(path, opts.max_file_size, buf) {
+        local.skipped.push(Skipped {
+            path: display,
+            reason,
+        });
+        return;
+    }
+    // Archives are binary: they go to the archive reader before the binary check.
+    let before = local.findings.len();
+    if crate::decode::archive::scan_archive(engine, &display, buf, scratch, local) {
+        counters.scanned(buf.len(), local.findings.len() - before);
+        return;
+    }
+    if crate::decode::is_binary(engine, buf) {
+        local.skipped.push(Skipped {
+            path: display,
+            reason: "binary".into(),
+        });
+        return;
+    }
+    let findings = engine.scan(&display, buf, scratch);
+    counters.scanned(buf.len(), findings.len());
+    local.findings.extend(findings);
 }
 
 /// Moves a worker's results into the shared output when the worker ends, so workers never
@@ -140,6 +214,9 @@ fn walk_root(
 struct FlushOnDrop<'a> {
     local: SourceOutput,
     out: &'a Mutex<SourceOutput>,
+    /// Files walked, kept inside a git work tree to find the tracked files ignore rules hid.
+    seen: Vec<PathBuf>,
+    visited: &'a Mutex<Vec<PathBuf>>,
 }
 
 impl Drop for FlushOnDrop<'_> {
@@ -148,6 +225,11 @@ impl Drop for FlushOnDrop<'_> {
         out.findings.append(&mut self.local.findings);
         out.skipped.append(&mut self.local.skipped);
         out.notes.append(&mut self.local.notes);
+        out.ignore_files.append(&mut self.local.ignore_files);
+        drop(out);
+        if !self.seen.is_empty() {
+            lock(self.visited).append(&mut self.seen);
+        }
     }
 }
 

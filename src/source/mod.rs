@@ -7,6 +7,7 @@ pub mod git;
 mod gittime;
 mod index;
 pub mod stdin;
+pub mod worktree;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,6 +61,10 @@ pub struct SourceOutput {
     pub skipped: Vec<Skipped>,
     /// Warnings that are not about one input (e.g. "shallow clone: history stops at …").
     pub notes: Vec<String>,
+    /// `dir`: untracked paths git ignore rules left out (directories end in `/`).
+    pub ignored: Vec<String>,
+    /// `dir`: the ignore files that applied.
+    pub ignore_files: Vec<String>,
 }
 
 /// Formats a byte count as `25 MiB`.

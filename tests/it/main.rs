@@ -14,5 +14,6 @@ mod git;
 mod hooks;
 mod hostile;
 mod leaks;
+mod nomiss;
 mod props;
 mod sarif;

@@ -554,6 +554,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                 }),
                 decoded: vec![],
                 suppressed: None,
+                marker: None,
             }
         })
 }

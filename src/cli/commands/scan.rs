@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,6 +13,7 @@ use crate::cli::Exit;
 use crate::cli::args::{DirArgs, GitArgs, StdinArgs};
 use crate::cli::progress::Progress;
 use crate::cli::settings::{ScanSettings, exists_or_bail, scan_root};
+use keyleak::config::Config;
 use keyleak::report::{self, Report, Stats};
 use keyleak::source::git::{GitMode, GitOptions};
 use keyleak::source::{Counters, SourceOutput, dir, git, human_bytes, stdin};
@@ -22,7 +23,10 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
     for p in &args.paths {
         exists_or_bail(p)?;
     }
-    let root = scan_root(&args.paths);
+    let root = scan_root(
+        &args.paths,
+        args.common.config.is_some() || args.common.no_config,
+    )?;
     let settings = ScanSettings::resolve(&args.common, root.as_deref())?;
     let mut exclude = settings.config.exclude.clone();
     // Never scan our own report when it is written inside the scanned tree.
@@ -41,15 +45,22 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
     let progress = Progress::start(settings.progress, counters.clone(), "files");
-    let out = dir::scan(&opts, &settings.engine, &counters);
+    let mut out = dir::scan(&opts, &settings.engine, &counters);
     progress.finish();
+    if Counters::get(&counters.scanned) == 0 {
+        out.notes.push(
+            "scanned 0 files: nothing was read, so this is not a clean result (check the paths, \
+             ignore rules, [scan] exclude and --max-file-size; -v lists what was left out)"
+                .to_string(),
+        );
+    }
     finish(&settings, out, &counters, start, "files")
 }
 
 /// `keyleak stdin`.
 pub fn run_stdin(args: &StdinArgs) -> Result<Exit> {
-    let cwd = std::env::current_dir().ok();
-    let settings = ScanSettings::resolve(&args.common, cwd.as_deref())?;
+    let root = Config::root_for(Path::new("."));
+    let settings = ScanSettings::resolve(&args.common, Some(&root))?;
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
     let out = stdin::scan(
@@ -66,7 +77,7 @@ pub fn run_stdin(args: &StdinArgs) -> Result<Exit> {
 /// `keyleak git`.
 pub fn run_git(args: &GitArgs) -> Result<Exit> {
     exists_or_bail(&args.repo)?;
-    let root = repo_root(&args.repo);
+    let root = Config::root_for(&args.repo);
     let settings = ScanSettings::resolve(&args.common, Some(&root))?;
     let mode = if args.staged {
         GitMode::Staged
@@ -98,19 +109,6 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
     finish(&settings, out, &counters, start, "blobs")
 }
 
-/// The top of the work tree containing `p` (for config discovery), else `p`.
-fn repo_root(p: &Path) -> PathBuf {
-    let mut cur = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    loop {
-        if cur.join(".git").exists() {
-            return cur;
-        }
-        if !cur.pop() {
-            return p.to_path_buf();
-        }
-    }
-}
-
 /// Sorts, filters, reports, summarises and decides the exit code.
 fn finish(
     settings: &ScanSettings,
@@ -122,12 +120,15 @@ fn finish(
     let SourceOutput {
         mut findings,
         mut skipped,
-        notes,
+        mut notes,
+        ignored,
+        ignore_files,
     } = out;
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.byte_range == b.byte_range);
     skipped.sort();
     let (findings, suppressed) = settings.filters.apply(findings);
+    notes.extend(settings.filters.unhonoured_markers(&findings));
     let stats = Stats {
         scanned: Counters::get(&counters.scanned),
         bytes: Counters::get(&counters.bytes),
@@ -148,6 +149,15 @@ fn finish(
     write_report(settings, &report)?;
     if settings.summary {
         print_summary(settings, &report, unit);
+        if settings.verbose {
+            let mut err = io::stderr().lock();
+            for f in &ignore_files {
+                let _ = writeln!(err, "keyleak: ignore file: {f}");
+            }
+            for p in &ignored {
+                let _ = writeln!(err, "keyleak: not scanned (ignored): {p}");
+            }
+        }
     }
     let failing = findings
         .iter()
@@ -284,6 +294,11 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         }
     }
     let _ = writeln!(err, "{line}");
+    if settings.verbose {
+        for l in &settings.loaded {
+            let _ = writeln!(err, "keyleak: {l}");
+        }
+    }
     for note in report.notes {
         let _ = writeln!(err, "keyleak: warning: {note}");
     }
@@ -292,7 +307,9 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
             let _ = writeln!(err, "keyleak: skipped {}: {}", sk.path, sk.reason);
         }
     }
-    if report.findings.is_empty() {
+    if report.findings.is_empty() && s.scanned == 0 {
+        let _ = writeln!(err, "keyleak: no secrets found, but nothing was scanned");
+    } else if report.findings.is_empty() {
         let _ = writeln!(err, "keyleak: no secrets found");
     } else {
         let sev: Vec<String> = report
