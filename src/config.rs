@@ -287,11 +287,13 @@ pub fn work_tree_top(dir: &Path) -> Option<PathBuf> {
     let cwd = std::env::current_dir()
         .ok()
         .and_then(|c| std::fs::canonicalize(c).ok());
-    Some(match cwd.as_deref().and_then(|c| top.strip_prefix(c).ok()) {
-        Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
-        Some(rel) => rel.to_path_buf(),
-        None => top.to_path_buf(),
-    })
+    Some(
+        match cwd.as_deref().and_then(|c| top.strip_prefix(c).ok()) {
+            Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+            Some(rel) => rel.to_path_buf(),
+            None => top.to_path_buf(),
+        },
+    )
 }
 
 fn check_glob(g: &Spanned<String>) -> Result<(), String> {

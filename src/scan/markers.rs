@@ -16,7 +16,11 @@ pub const ALLOW: &str = "keyleak:allow";
 pub const ALLOW_NEXT_LINE: &str = "keyleak:allow-next-line";
 
 /// Other scanners' markers for their own line: gitleaks, detect-secrets, trufflehog.
-pub const OTHER: &[&str] = &["gitleaks:allow", "pragma: allowlist secret", "trufflehog:ignore"];
+pub const OTHER: &[&str] = &[
+    "gitleaks:allow",
+    "pragma: allowlist secret",
+    "trufflehog:ignore",
+];
 /// detect-secrets' marker for the line below it.
 const OTHER_NEXT_LINE: &str = "pragma: allowlist nextline secret";
 
@@ -35,7 +39,7 @@ struct LineMarkers {
 pub fn mark(hay: &[u8], findings: &mut [Finding]) {
     if findings.is_empty()
         || ![ALLOW, "gitleaks:", "pragma: allowlist", "trufflehog:"]
-        .iter()
+            .iter()
             .any(|m| memmem::find(hay, m.as_bytes()).is_some())
     {
         return;

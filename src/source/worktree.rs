@@ -201,8 +201,9 @@ pub fn secret_shaped(path: &str) -> bool {
 /// The summary's notes about ignored paths: the secret-shaped files by name, the rest counted.
 pub fn ignored_notes(ignored: &[String]) -> Vec<String> {
     const NAMED: usize = 5;
-    let (secretish, other): (Vec<&String>, Vec<&String>) =
-        ignored.iter().partition(|p| !p.ends_with('/') && secret_shaped(p));
+    let (secretish, other): (Vec<&String>, Vec<&String>) = ignored
+        .iter()
+        .partition(|p| !p.ends_with('/') && secret_shaped(p));
     let mut notes = Vec::new();
     if !secretish.is_empty() {
         let n = secretish.len();
@@ -263,7 +264,14 @@ mod tests {
         ] {
             assert!(secret_shaped(p), "{p}");
         }
-        for p in ["build/", "target/", "app.log", "node_modules/", "keys.rs", "env.py"] {
+        for p in [
+            "build/",
+            "target/",
+            "app.log",
+            "node_modules/",
+            "keys.rs",
+            "env.py",
+        ] {
             assert!(!secret_shaped(p), "{p}");
         }
     }
