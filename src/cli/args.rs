@@ -32,6 +32,9 @@ pub enum Command {
         #[arg(default_value = "keyleak.toml")]
         path: PathBuf,
     },
+    /// Combine shard reports (JSON, JSONL or SARIF from `--shard K/N` runs) into the report one
+    /// run over everything would have written.
+    Merge(MergeArgs),
     /// Install a plain git pre-commit hook that runs `keyleak git --staged`.
     InstallHook {
         /// The repository (default: the current directory).
@@ -81,6 +84,29 @@ pub struct GitArgs {
     /// Common options.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `keyleak merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard reports (all JSON/JSONL, or all SARIF).
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Output format (default: the inputs' own): json, jsonl, sarif, html, markdown.
+    #[arg(short = 'f', long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write the merged report to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code non-zero: critical, high, medium, low.
+    #[arg(long, default_value = "medium", value_name = "LEVEL")]
+    pub fail_on: String,
+    /// Exit code when findings at or above --fail-on exist.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub exit_code: i32,
+    /// No summary on stderr.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// `keyleak stdin`.

@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Git(a) => commands::scan::run_git(a),
         Command::Stdin(a) => commands::scan::run_stdin(a),
         Command::Rules(c) => commands::rules::run(c),
+        Command::Merge(a) => commands::merge::run(a),
         Command::Init { path } => commands::init::init(path),
         Command::InstallHook { repo, force } => commands::init::install_hook(repo, *force),
     }

@@ -73,6 +73,9 @@ pub struct JsonFinding {
     /// Git blob id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob: Option<String>,
+    /// The repository the finding is in, when a scan covers several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     /// Why it was suppressed (only with `--include-suppressed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
@@ -113,6 +116,7 @@ impl JsonFinding {
             email: git.map(|g| g.email.clone()),
             date: git.map(|g| g.date.clone()),
             blob: git.map(|g| g.blob.clone()),
+            repository: None,
             suppressed: f.suppressed.map(|s| s.label().to_string()),
         }
     }
@@ -151,31 +155,52 @@ fn all_findings<'a>(report: &'a Report<'_>) -> impl Iterator<Item = &'a Finding>
     report.findings.iter().chain(extra.iter())
 }
 
+/// The JSON view of the findings to write (suppressed ones after the others, when asked for)
+/// and of the skipped inputs: what the JSON document holds, and what the HTML and Markdown
+/// reports render.
+pub fn views(report: &Report<'_>) -> (Vec<JsonFinding>, Vec<JsonSkipped>) {
+    let findings = all_findings(report)
+        .map(|f| JsonFinding::from_finding(f, report.show_secrets))
+        .collect();
+    let skipped = report
+        .skipped
+        .iter()
+        .map(|s| JsonSkipped {
+            path: s.path.clone(),
+            reason: s.reason.clone(),
+        })
+        .collect();
+    (findings, skipped)
+}
+
 /// Writes JSON (`lines = false`) or JSONL.
 pub fn write(report: &Report<'_>, w: &mut dyn Write, lines: bool) -> io::Result<()> {
-    let show = report.show_secrets;
+    let (findings, skipped) = views(report);
     if lines {
-        for f in all_findings(report) {
-            serde_json::to_writer(&mut *w, &JsonFinding::from_finding(f, show))?;
-            w.write_all(b"\n")?;
-        }
-        return Ok(());
+        return write_lines(&findings, w);
     }
-    let doc = JsonReport {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        findings: all_findings(report)
-            .map(|f| JsonFinding::from_finding(f, show))
-            .collect(),
-        skipped: report
-            .skipped
-            .iter()
-            .map(|s| JsonSkipped {
-                path: s.path.clone(),
-                reason: s.reason.clone(),
-            })
-            .collect(),
-        notes: report.notes.to_vec(),
-    };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    write_document(
+        &JsonReport {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            findings,
+            skipped,
+            notes: report.notes.to_vec(),
+        },
+        w,
+    )
+}
+
+/// Writes one JSON document (also what `keyleak merge` writes).
+pub fn write_document(doc: &JsonReport, w: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, doc)?;
     w.write_all(b"\n")
+}
+
+/// Writes one finding per line.
+pub fn write_lines(findings: &[JsonFinding], w: &mut dyn Write) -> io::Result<()> {
+    for f in findings {
+        serde_json::to_writer(&mut *w, f)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
 }

@@ -1,8 +1,12 @@
 //! Reporters: findings (already filtered and sorted) → text, JSON, JSONL, SARIF or GitHub
 //! workflow annotations. Reporters only format; they decide nothing.
 
+pub mod document;
 pub mod github;
+pub mod html;
 pub mod json;
+pub mod markdown;
+pub mod merge;
 pub mod sarif;
 pub mod text;
 
@@ -28,6 +32,10 @@ pub enum Format {
     Sarif,
     /// `::error file=…` workflow commands.
     Github,
+    /// One self-contained HTML page with charts and a sortable table.
+    Html,
+    /// GitHub Flavored Markdown, for a ticket or a pull-request comment.
+    Markdown,
 }
 
 impl FromStr for Format {
@@ -39,8 +47,10 @@ impl FromStr for Format {
             "jsonl" => Ok(Format::Jsonl),
             "sarif" => Ok(Format::Sarif),
             "github" => Ok(Format::Github),
+            "html" => Ok(Format::Html),
+            "markdown" | "md" => Ok(Format::Markdown),
             _ => Err(format!(
-                "unknown format `{s}` (expected text, json, jsonl, sarif or github)"
+                "unknown format `{s}` (expected text, json, jsonl, sarif, github, html or markdown)"
             )),
         }
     }
@@ -110,5 +120,7 @@ pub fn write(format: Format, report: &Report<'_>, w: &mut dyn Write) -> io::Resu
         Format::Jsonl => json::write(report, w, true),
         Format::Sarif => sarif::write(report, w),
         Format::Github => github::write(report, w),
+        Format::Html => html::write(report, w),
+        Format::Markdown => markdown::write(report, w),
     }
 }

@@ -6,9 +6,12 @@
 mod util;
 
 mod action;
+mod audit;
 mod config;
+mod credentials;
 mod crypto;
 mod decode;
+mod devops;
 mod dir;
 mod git;
 mod hooks;

@@ -1,4 +1,5 @@
 //! One module per subcommand family.
 pub mod init;
+pub mod merge;
 pub mod rules;
 pub mod scan;

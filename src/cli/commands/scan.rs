@@ -170,11 +170,25 @@ fn finish(
 }
 
 fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
-    match &settings.output {
+    write_output(
+        settings.output.as_deref(),
+        settings.show_secrets,
+        &|w: &mut dyn Write| report::write(settings.format, report, w),
+    )
+}
+
+/// Writes a report to stdout, or to `output` atomically; `private` (unredacted secrets) makes
+/// the file owner-only.
+pub fn write_output(
+    output: Option<&Path>,
+    private: bool,
+    write: &dyn Fn(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    match output {
         None => {
             let stdout = io::stdout();
             let mut w = BufWriter::new(stdout.lock());
-            match report::write(settings.format, report, &mut w).and_then(|()| w.flush()) {
+            match write(&mut w).and_then(|()| w.flush()) {
                 // `keyleak … | head`: the reader has seen all it wants, but the scan's verdict
                 // stands, so the exit code still says whether there were findings.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -191,11 +205,11 @@ fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
                     .create(true)
                     .truncate(true)
                     .open(path)?;
-                if settings.show_secrets && f.metadata()?.is_file() {
+                if private && f.metadata()?.is_file() {
                     restrict(&f)?;
                 }
                 let mut w = BufWriter::new(f);
-                report::write(settings.format, report, &mut w)?;
+                write(&mut w)?;
                 w.flush()
             })();
             result
@@ -215,9 +229,9 @@ fn write_report(settings: &ScanSettings, report: &Report<'_>) -> Result<()> {
                 std::process::id()
             ));
             let result = (|| -> io::Result<()> {
-                let f = create_private(&tmp, settings.show_secrets)?;
+                let f = create_private(&tmp, private)?;
                 let mut w = BufWriter::new(f);
-                report::write(settings.format, report, &mut w)?;
+                write(&mut w)?;
                 w.flush()?;
                 std::fs::rename(&tmp, path)
             })();

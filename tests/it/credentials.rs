@@ -1,0 +1,126 @@
+//! Credentials in generic structures end to end: connection URLs with percent-encoded or raw `@`
+//! in the password, tool credential files, keys split across string concatenation and wrapped in
+//! base64, and the placeholders that must stay quiet.
+
+use crate::util::*;
+
+fn scan(files: &[(&str, &str)]) -> (Option<i32>, Vec<serde_json::Value>) {
+    let t = TestDir::new();
+    for (name, text) in files {
+        t.write(name, text);
+    }
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
+    (o.status.code(), findings(&o))
+}
+
+fn secrets_of<'a>(f: &'a [serde_json::Value], rule: &str) -> Vec<&'a str> {
+    f.iter()
+        .filter(|x| x["rule_id"] == rule)
+        .map(|x| x["secret"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn percent_encoded_and_raw_at_signs_stay_inside_the_password() {
+    let text = "\
+MONGO=mongodb://ops:Wq7pL2%40vR9xZ@%2Ftmp%2Fmongodb-27017.sock
+PG=postgresql://app:Tn4%40kQ8%2Fz@db.prod.internal:5432/orders
+LEGACY=mongodb+srv://ingest:k8Rt@ve2041!@ingest-prod.x1y2z.mongodb.net/events
+";
+    let (code, f) = scan(&[("settings.env", text)]);
+    assert_eq!(code, Some(1));
+    // One finding per line: the percent-decoded layer must not add a copy cut at the decoded `@`.
+    assert_eq!(
+        secrets_of(&f, "database-connection-string"),
+        ["Wq7pL2%40vR9xZ", "Tn4%40kQ8%2Fz", "k8Rt@ve2041!"],
+        "{f:#?}"
+    );
+    assert_eq!(f.len(), 3, "{f:#?}");
+}
+
+#[test]
+fn tool_credential_files() {
+    let (code, f) = scan(&[
+        (
+            ".netrc",
+            "machine api.wandb.ai\n  login ci\n  password 7cc938e45e63e9014f88f811be240ba0395c02dd\n",
+        ),
+        (
+            ".pgpass",
+            "db.internal:5432:orders:orders_rw:Xv8kQ2mN7pL4\n",
+        ),
+        (
+            ".git-credentials",
+            "https://release-bot:gk7Pq2xV9mLw3@git.corp.example.net\n",
+        ),
+        (
+            ".pypirc",
+            "[pypi]\nusername = release-bot\npassword = Tq8vL2xZ9mKw\n",
+        ),
+    ]);
+    assert_eq!(code, Some(1));
+    let mut got: Vec<(&str, &str)> = f
+        .iter()
+        .map(|x| (x["path"].as_str().unwrap(), x["rule_id"].as_str().unwrap()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (".git-credentials", "http-basic-auth-url"),
+            (".netrc", "netrc-password"),
+            (".pgpass", "pgpass-password"),
+            (".pypirc", "pypirc-password"),
+        ],
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn placeholders_in_credential_shapes_are_quiet() {
+    let (code, f) = scan(&[
+        (
+            "README.md",
+            "curl -u \"${USER}:${PASSWORD}\" https://api.example.com\n\
+             git clone https://user:password@github.com/org/repo.git\n\
+             Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\n\
+             Server=myServerAddress;Database=db;User Id=myUsername;Password=myPassword;\n\
+             hostname:5432:database:username:password\n",
+        ),
+        (".npmrc", "//registry.npmjs.org/:_auth=${NPM_AUTH}\n"),
+    ]);
+    assert_eq!(code, Some(0), "{f:#?}");
+    assert!(f.is_empty(), "{f:#?}");
+}
+
+#[test]
+fn private_key_split_across_string_concatenation() {
+    let body = [
+        "MHcCAQEEIF3wq8Xk2VbN7mR4tLp9ZcY1sJ6hQ0dGaE5uWfTyKoIvoAoGCCqGSM49",
+        "AwEHoUQDQgAE7nXr2Lq9Pk4sVw1YzB8cT3mH6jF0dGaE5uWfTyKoIvRb2Lq9Pk4s",
+        "Vw1YzB8cT3mH6jF0dGaE5uWfTyKoIvRb2Lq9Pk4sVw1YzB8cT3mH6jF0dQ==",
+    ];
+    let mut js = String::from("const key = \"-----BEGIN EC PRIVATE KEY-----\\n\" +\n");
+    for line in body {
+        js.push_str(&format!("  \"{line}\\n\" +\n"));
+    }
+    js.push_str("  \"-----END EC PRIVATE KEY-----\";\n");
+    let (code, f) = scan(&[("signer.js", &js)]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        f.iter()
+            .map(|x| x["rule_id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["pem-private-key-concatenated"],
+        "{f:#?}"
+    );
+    assert_eq!(
+        (f[0]["line"].as_i64(), f[0]["end_line"].as_i64()),
+        (Some(1), Some(5))
+    );
+}
