@@ -1,5 +1,7 @@
 //! `cargo bench --bench scan [FILE]`: single-thread throughput of the keyword prefilter and of
 //! the whole engine over one buffer (FILE, default: a generated mix of code and configs).
+//! The prefilter is also timed with the built-in keywords padded to 300, 1,000 and 3,000 by
+//! synthetic provider-like keywords (`qv7rxt_`, `zunmek-`…), to show how it scales with rules.
 //! For whole-tree and whole-history figures against peers, see `bench/run`.
 
 use std::time::Instant;
@@ -40,6 +42,32 @@ fn time(label: &str, bytes: usize, mut f: impl FnMut()) {
     );
 }
 
+/// `n` deterministic keywords shaped like token prefixes and labels: 5–11 lowercase letters and
+/// digits, half of them ending in `_` or `-`.
+fn synthetic_keywords(n: usize) -> Vec<String> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..n)
+        .map(|_| {
+            let len = 5 + (next() % 7) as usize;
+            let mut k: String = (0..len)
+                .map(|_| b"abcdefghijklmnopqrstuvwxyz0123456789"[(next() % 36) as usize] as char)
+                .collect();
+            match next() % 4 {
+                0 => k.push('_'),
+                1 => k.push('-'),
+                _ => {}
+            }
+            k
+        })
+        .collect()
+}
+
 fn main() {
     let file = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let hay = match &file {
@@ -62,6 +90,23 @@ fn main() {
         keywords.for_each(&hay, |_, _, _| hits += 1);
     });
     println!("  {hits} keyword hits");
+    for n in [300usize, 1_000, 3_000] {
+        let mut more = kws.clone();
+        more.extend(synthetic_keywords(n.saturating_sub(kws.len())));
+        more.sort();
+        more.dedup();
+        let k = Keywords::new(&more);
+        let mut hits = 0usize;
+        time(
+            &format!("prefilter, {} keywords", k.len()),
+            hay.len(),
+            || {
+                hits = 0;
+                k.for_each(&hay, |_, _, _| hits += 1);
+            },
+        );
+        println!("  {hits} keyword hits");
+    }
     let engine = Engine::new(rules);
     let mut scratch = Default::default();
     let mut findings = 0;

@@ -29,6 +29,18 @@ struct ConfigSyntax {
     rules: RulesSection,
     #[serde(default)]
     rule: Vec<Spanned<RuleSyntax>>,
+    #[serde(default)]
+    verify: VerifySection,
+}
+
+/// `[verify]`: limits of `--verify` (which only the command line can turn on).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifySection {
+    /// Allow `--verify` together with `git --staged` (refused by default: a pre-commit hook
+    /// must stay instant and offline).
+    #[serde(default)]
+    allow_staged: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +103,8 @@ pub struct Config {
     pub enable_only: Vec<String>,
     /// Severity overrides.
     pub severity: Vec<(String, Severity)>,
+    /// `[verify] allow_staged`: `--verify` may run with `git --staged`.
+    pub verify_allow_staged: bool,
     text: String,
     custom_rules: Vec<(usize, RuleSyntax)>,
     rule_id_offsets: Vec<(String, usize)>,
@@ -194,6 +208,7 @@ impl Config {
             .collect();
         cfg.allow_fingerprints = syn.allow.fingerprints.clone();
         cfg.other_markers = syn.allow.other_markers;
+        cfg.verify_allow_staged = syn.verify.allow_staged;
         cfg.disable = syn
             .rules
             .disable

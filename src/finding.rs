@@ -275,6 +275,8 @@ pub struct Finding {
     pub suppressed: Option<Suppression>,
     /// A suppression comment on the finding's lines, found by the scan.
     pub marker: Option<Marker>,
+    /// What the provider said about the credential (only under `--verify`).
+    pub verification: Option<Verification>,
 }
 
 impl Finding {
@@ -308,6 +310,132 @@ impl Finding {
             &self.rule_id,
             self.git.as_ref().map(|g| g.commit.as_str()),
         )
+    }
+}
+
+/// The outcome of asking the provider about a credential (`--verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyStatus {
+    /// The provider accepted the credential.
+    Live,
+    /// The provider said the credential is invalid, expired or revoked.
+    Revoked,
+    /// No answer either way: network, timeout, rate limit, unexpected response.
+    Error,
+    /// keyleak has no verifier for this rule, or the credential is incomplete.
+    Unsupported,
+}
+
+impl VerifyStatus {
+    /// The lowercase name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyStatus::Live => "live",
+            VerifyStatus::Revoked => "revoked",
+            VerifyStatus::Error => "error",
+            VerifyStatus::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// What an exchange key may do, as the exchange reports it (`None`: not reported).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    /// May read balances, orders and history.
+    pub read: Option<bool>,
+    /// May place and cancel orders.
+    pub trade: Option<bool>,
+    /// May withdraw funds off the exchange.
+    pub withdraw: Option<bool>,
+    /// Only usable from an IP allow-list.
+    pub ip_restricted: Option<bool>,
+}
+
+impl Permissions {
+    /// `read, trade, no withdraw, IP-restricted`: the known fields, in that order.
+    pub fn summary(&self) -> String {
+        let mut out = Vec::new();
+        let mut flag = |v: Option<bool>, yes: &str, no: &str| match v {
+            Some(true) => out.push(yes.to_string()),
+            Some(false) => out.push(no.to_string()),
+            None => {}
+        };
+        flag(self.read, "read", "no read");
+        flag(self.trade, "trade", "no trade");
+        flag(self.withdraw, "WITHDRAW", "no withdraw");
+        flag(self.ip_restricted, "IP-restricted", "any IP");
+        out.join(", ")
+    }
+}
+
+/// One verification result, shared by every location of the same credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// live, revoked, error or unsupported.
+    pub status: VerifyStatus,
+    /// The verifier that answered (`github`, `binance`…); empty when unsupported.
+    pub provider: String,
+    /// Why it is revoked, errored or unsupported (never contains the secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Account id, login or name the provider reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Scopes or roles the provider reports.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub scopes: Vec<String>,
+    /// Expiry the provider reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// What an exchange key may do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Permissions>,
+}
+
+impl Verification {
+    /// A result with only a status, provider and reason.
+    pub fn new(status: VerifyStatus, provider: &str, reason: Option<String>) -> Verification {
+        Verification {
+            status,
+            provider: provider.to_string(),
+            reason,
+            account: None,
+            scopes: Vec::new(),
+            expires: None,
+            permissions: None,
+        }
+    }
+
+    /// One line for humans: `live (binance; account 123; read, trade, WITHDRAW, any IP)`.
+    pub fn summary(&self) -> String {
+        let mut details = Vec::new();
+        if !self.provider.is_empty() {
+            details.push(self.provider.clone());
+        }
+        if let Some(a) = &self.account {
+            details.push(format!("account {a}"));
+        }
+        if !self.scopes.is_empty() {
+            details.push(format!("scopes {}", self.scopes.join(" ")));
+        }
+        if let Some(e) = &self.expires {
+            details.push(format!("expires {e}"));
+        }
+        if let Some(p) = &self.permissions {
+            let s = p.summary();
+            if !s.is_empty() {
+                details.push(s);
+            }
+        }
+        if let Some(r) = &self.reason {
+            details.push(r.clone());
+        }
+        if details.is_empty() {
+            self.status.as_str().to_string()
+        } else {
+            format!("{} ({})", self.status.as_str(), details.join("; "))
+        }
     }
 }
 

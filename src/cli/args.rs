@@ -175,6 +175,32 @@ pub struct CommonArgs {
     /// Colour text output: auto, always, never.
     #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub color: String,
+    /// Ask each credential's provider whether it is live (sends it over the network; see README).
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: the exit code depends only on findings verified live.
+    #[arg(long, requires = "verify")]
+    pub fail_on_live: bool,
+    /// With --verify: report only findings verified live.
+    #[arg(long, requires = "verify")]
+    pub only_live: bool,
+    /// With --verify: seconds before one verification request gives up.
+    #[arg(long, default_value_t = 10, value_name = "SECS", requires = "verify")]
+    pub verify_timeout: u64,
+    /// With --verify: verification requests in flight at once (at most 2 per provider).
+    #[arg(long, default_value_t = 8, value_name = "N", requires = "verify")]
+    pub verify_concurrency: usize,
+}
+
+/// Output of `keyleak rules list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    /// One rule a line.
+    Text,
+    /// A JSON array of rules.
+    Json,
+    /// A Markdown table, one provider a line.
+    Markdown,
 }
 
 /// `keyleak rules …`.
@@ -185,9 +211,19 @@ pub enum RulesCommand {
         /// Also load custom rules from this config.
         #[arg(short = 'c', long)]
         config: Option<PathBuf>,
-        /// Print JSON instead of a table.
+        /// Print JSON instead of a table (same as `--format json`).
         #[arg(long)]
         json: bool,
+        /// Output: text (one rule a line), json, or markdown (one provider a line: the
+        /// README's catalogue).
+        #[arg(long, value_enum, default_value = "text")]
+        format: RulesFormat,
+        /// Only rules with this tag (repeatable: any of them).
+        #[arg(long, value_name = "TAG")]
+        tag: Vec<String>,
+        /// Only rules of this provider, ASCII case-insensitive (repeatable: any of them).
+        #[arg(long, value_name = "PROVIDER")]
+        provider: Vec<String>,
     },
     /// Run every rule's examples and negative examples; non-zero on failure.
     Test {

@@ -52,6 +52,12 @@ pub struct ScanSettings {
     pub filters: Filters,
     /// What `-v` says about the config and ignore files that were loaded.
     pub loaded: Vec<String>,
+    /// `--verify` limits (None: nothing leaves the machine).
+    pub verify: Option<keyleak::verify::Options>,
+    /// `--fail-on-live`.
+    pub fail_on_live: bool,
+    /// `--only-live`.
+    pub only_live: bool,
 }
 
 /// Loads the rule set: builtins plus the config's custom rules and selections.
@@ -159,6 +165,23 @@ impl ScanSettings {
             }
             other => bail!("--color: unknown value `{other}` (expected auto, always or never)"),
         };
+        let verify = if args.verify {
+            if args.verify_concurrency == 0 {
+                bail!("--verify-concurrency: must be at least 1");
+            }
+            if args.verify_timeout == 0 {
+                bail!("--verify-timeout: must be at least 1 second");
+            }
+            let base_url = keyleak::verify::test_base_url().map_err(|e| anyhow::anyhow!(e))?;
+            Some(keyleak::verify::Options {
+                timeout: std::time::Duration::from_secs(args.verify_timeout),
+                concurrency: args.verify_concurrency,
+                base_url,
+                ..Default::default()
+            })
+        } else {
+            None
+        };
         let threads = args.threads.unwrap_or(0);
         if threads > 0 {
             // One pool for the whole process: git uses rayon, dir uses ignore's own threads.
@@ -183,6 +206,9 @@ impl ScanSettings {
             engine: Engine::with_decode(rules, decode_options(args, max_file_size)),
             filters,
             loaded,
+            verify,
+            fail_on_live: args.fail_on_live,
+            only_live: args.only_live,
         })
     }
 }

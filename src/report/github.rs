@@ -45,6 +45,9 @@ pub fn write(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
         if f.known_public {
             msg.push_str(" [known public test key]");
         }
+        if let Some(v) = &f.verification {
+            msg.push_str(&format!(" [verified: {}]", v.summary()));
+        }
         writeln!(
             w,
             "::{level} file={},line={},endLine={},col={},endColumn={},title={}::{}",

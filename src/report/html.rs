@@ -227,6 +227,13 @@ fn row(doc: &Document<'_>, f: &JsonFinding, w: &mut dyn Write) -> io::Result<()>
     if f.known_public {
         write!(w, "<br><span class=\"mut\">known public test key</span>")?;
     }
+    if let Some(v) = &f.verification {
+        write!(
+            w,
+            "<br><span class=\"mut\">verified: {}</span>",
+            esc(&v.summary())
+        )?;
+    }
     write!(
         w,
         "</td><td>{}<br><span class=\"mut\">{}</span></td>",

@@ -79,6 +79,9 @@ pub struct JsonFinding {
     /// Why it was suppressed (only with `--include-suppressed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// What the provider said (only with `--verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::finding::Verification>,
 }
 
 impl JsonFinding {
@@ -118,6 +121,7 @@ impl JsonFinding {
             blob: git.map(|g| g.blob.clone()),
             repository: None,
             suppressed: f.suppressed.map(|s| s.label().to_string()),
+            verification: f.verification.clone(),
         }
     }
 }

@@ -91,6 +91,9 @@ pub fn render(doc: &Document<'_>, w: &mut dyn Write) -> io::Result<()> {
             if f.known_public {
                 sev.push_str(" (known public test key)");
             }
+            if let Some(v) = &f.verification {
+                sev.push_str(&format!(" (verified: {})", v.summary()));
+            }
             let mut location = format!("{}:{}:{}", f.path, f.line, f.column);
             if let Some(repo) = &f.repository {
                 location = format!("{repo} {location}");

@@ -304,6 +304,9 @@ fn message(f: &Finding, show: bool) -> String {
             short_commit(&g.commit)
         ));
     }
+    if let Some(v) = &f.verification {
+        msg.push_str(&format!("; provider check: {}", v.summary()));
+    }
     msg.push('.');
     msg
 }
@@ -359,6 +362,9 @@ fn properties(f: &Finding, show: bool) -> BTreeMap<String, Value> {
     }
     if !f.decoded.is_empty() {
         p.insert("decoded".into(), json!(f.decoded));
+    }
+    if let Some(v) = &f.verification {
+        p.insert("verification".into(), json!(v));
     }
     if let Some(g) = &f.git {
         for (k, v) in [

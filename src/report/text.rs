@@ -100,6 +100,19 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         f.validation
     )?;
     writeln!(w, "  {}  {}", p.wrap("2", "fingerprint"), f.fingerprint)?;
+    if let Some(v) = &f.verification {
+        let code = match v.status {
+            crate::finding::VerifyStatus::Live => "1;31",
+            crate::finding::VerifyStatus::Revoked => "32",
+            _ => "2",
+        };
+        writeln!(
+            w,
+            "  {}  {}",
+            p.wrap("2", "verified   "),
+            p.wrap(code, &v.summary())
+        )?;
+    }
     if let Some(rule) = report.rules.get(&f.rule_id)
         && !rule.remediation.is_empty()
     {

@@ -27,8 +27,12 @@ pub struct Rule {
     pub id: String,
     /// Human name.
     pub name: String,
+    /// The service the credential belongs to.
+    pub provider: String,
     /// Prefilter literals, lowercased.
     pub keywords: Vec<String>,
+    /// When not empty, a keyword hit counts only if it has exactly one of these spellings.
+    pub keywords_exact: Vec<String>,
     /// Source of the regex (empty for detector rules).
     pub pattern: String,
     /// A built-in candidate finder used instead of the regex.
@@ -70,6 +74,8 @@ pub struct Rule {
     pub credential: Option<String>,
     /// Part name inside the credential group.
     pub part: Option<String>,
+    /// Ids of rules whose overlapping matches this rule replaces.
+    pub shadows: Vec<String>,
     /// Where the rule was defined (`patterns/aws.toml`, `keyleak.toml`).
     pub origin: String,
 }
@@ -151,7 +157,9 @@ impl Rule {
         Rule {
             id: parts.id,
             name: parts.name,
+            provider: parts.provider,
             keywords: parts.keywords,
+            keywords_exact: parts.keywords_exact,
             pattern: parts.pattern,
             detector: parts.detector,
             regex: OnceLock::new(),
@@ -172,6 +180,7 @@ impl Rule {
             placeholder_filter: parts.placeholder_filter,
             credential: parts.credential,
             part: parts.part,
+            shadows: parts.shadows,
             origin: parts.origin,
         }
     }
@@ -202,7 +211,9 @@ impl Rule {
 pub(crate) struct RuleParts {
     pub id: String,
     pub name: String,
+    pub provider: String,
     pub keywords: Vec<String>,
+    pub keywords_exact: Vec<String>,
     pub pattern: String,
     pub detector: Option<Detector>,
     pub entropy: Option<f64>,
@@ -222,6 +233,7 @@ pub(crate) struct RuleParts {
     pub placeholder_filter: bool,
     pub credential: Option<String>,
     pub part: Option<String>,
+    pub shadows: Vec<String>,
     pub origin: String,
 }
 

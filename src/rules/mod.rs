@@ -5,6 +5,7 @@ pub mod check;
 pub mod compiled;
 pub mod syntax;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use compiled::Rule;
@@ -18,24 +19,78 @@ use syntax::{RuleFile, RuleSyntax};
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Named regex fragments (`{{name}}`) of every file loaded so far, with the file that
+    /// defined each.
+    fragments: BTreeMap<String, (String, String)>,
 }
+
+/// The provider of rules defined outside a rule file (`[[rule]]` blocks in `keyleak.toml`)
+/// that do not name one.
+pub const CUSTOM_PROVIDER: &str = "custom";
 
 impl RuleSet {
     /// The built-in rules.
     pub fn builtin() -> Result<RuleSet, LoadError> {
         let mut set = RuleSet::default();
+        // Fragments first, so a rule may use a fragment defined in any file.
+        let mut files = Vec::new();
         for (name, text) in builtin::FILES {
-            set.add_file(Path::new(&format!("patterns/{name}")), text)?;
+            let path = format!("patterns/{name}");
+            let parsed = parse_file(Path::new(&path), text)?;
+            set.add_fragments(Path::new(&path), text, &parsed)?;
+            files.push((path, *text, parsed));
+        }
+        for (path, text, parsed) in files {
+            set.add_parsed(Path::new(&path), text, parsed)?;
         }
         Ok(set)
     }
 
-    /// Parses a rule file's text and appends its rules. A rule whose id already exists
-    /// replaces it only when `replace` is set (user config overriding a builtin).
+    /// Parses a rule file's text and appends its fragments and rules.
     pub fn add_file(&mut self, file: &Path, text: &str) -> Result<(), LoadError> {
-        let parsed: RuleFile =
-            toml::from_str(text).map_err(|e| LoadError::from_toml(file, text, &e))?;
-        self.add_syntax(
+        let parsed = parse_file(file, text)?;
+        self.add_fragments(file, text, &parsed)?;
+        self.add_parsed(file, text, parsed)
+    }
+
+    fn add_fragments(
+        &mut self,
+        file: &Path,
+        text: &str,
+        parsed: &RuleFile,
+    ) -> Result<(), LoadError> {
+        for (name, value) in &parsed.fragments {
+            if !is_fragment_name(name) {
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    value.span().start,
+                    format!("fragment name `{name}` must be a-z, 0-9 and _"),
+                ));
+            }
+            if let Some((_, origin)) = self.fragments.get(name) {
+                return Err(LoadError::at(
+                    file,
+                    text,
+                    value.span().start,
+                    format!("duplicate fragment `{name}` (already defined in {origin})"),
+                ));
+            }
+            self.fragments.insert(
+                name.clone(),
+                (value.get_ref().clone(), file.display().to_string()),
+            );
+        }
+        Ok(())
+    }
+
+    fn add_parsed(&mut self, file: &Path, text: &str, parsed: RuleFile) -> Result<(), LoadError> {
+        let provider = parsed.provider.clone().unwrap_or_else(|| {
+            file.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| CUSTOM_PROVIDER.to_string())
+        });
+        self.add_rules(
             file,
             text,
             parsed
@@ -43,10 +98,13 @@ impl RuleSet {
                 .into_iter()
                 .map(|s| (s.span().start, s.into_inner())),
             false,
+            &provider,
         )
     }
 
-    /// Appends already-parsed rules from `file` (whose text is `text`, for positions).
+    /// Appends already-parsed rules from `file` (whose text is `text`, for positions). A rule
+    /// whose id already exists replaces it only when `replace` is set (user config overriding
+    /// a builtin).
     pub fn add_syntax(
         &mut self,
         file: &Path,
@@ -54,8 +112,19 @@ impl RuleSet {
         rules: impl IntoIterator<Item = (usize, RuleSyntax)>,
         replace: bool,
     ) -> Result<(), LoadError> {
+        self.add_rules(file, text, rules, replace, CUSTOM_PROVIDER)
+    }
+
+    fn add_rules(
+        &mut self,
+        file: &Path,
+        text: &str,
+        rules: impl IntoIterator<Item = (usize, RuleSyntax)>,
+        replace: bool,
+        provider: &str,
+    ) -> Result<(), LoadError> {
         for (offset, syn) in rules {
-            let rule = compile(file, text, offset, syn)?;
+            let rule = compile(file, text, offset, syn, provider, &self.fragments)?;
             if let Some(i) = self.rules.iter().position(|r| r.id == rule.id) {
                 if replace {
                     self.rules[i] = rule;
@@ -130,6 +199,109 @@ impl RuleSet {
     }
 }
 
+fn parse_file(file: &Path, text: &str) -> Result<RuleFile, LoadError> {
+    toml::from_str(text).map_err(|e| LoadError::from_toml(file, text, &e))
+}
+
+fn is_fragment_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Replaces every `{{name}}` in `pattern` by its fragment, wrapped in `(?-x:…)` so that a
+/// fragment means the same inside a verbose (`(?x)`) regex, where whitespace is ignored.
+/// Fragments may use other fragments (up to a small depth, so a cycle is an error).
+fn expand_fragments(
+    pattern: &str,
+    fragments: &BTreeMap<String, (String, String)>,
+    depth: usize,
+) -> Result<String, String> {
+    if !pattern.contains("{{") {
+        return Ok(pattern.to_string());
+    }
+    if depth > 8 {
+        return Err("fragments nest more than 8 deep (a cycle?)".to_string());
+    }
+    let mut out = String::with_capacity(pattern.len() * 2);
+    let mut rest = pattern;
+    while let Some(i) = rest.find("{{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("}}") else {
+            return Err("`{{` without a closing `}}`".to_string());
+        };
+        let name = &after[..j];
+        let Some((frag, _)) = fragments.get(name) else {
+            return Err(format!(
+                "unknown fragment `{{{{{name}}}}}` (known: {})",
+                fragments.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        };
+        out.push_str("(?-x:");
+        out.push_str(&expand_fragments(frag, fragments, depth + 1)?);
+        out.push(')');
+        rest = &after[j + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The parts a credential group can have; anything else in `part` is a load error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialPart {
+    /// The public half: key id, API key, client id.
+    Key,
+    /// The secret half.
+    Secret,
+    /// A passphrase set by the user at key creation (useless alone).
+    Passphrase,
+    /// An account or user id (useless alone).
+    Uid,
+    /// A password (useless alone).
+    Password,
+    /// A STARK (L2) private key.
+    Stark,
+}
+
+impl CredentialPart {
+    /// Every part, for error messages.
+    pub const ALL: [CredentialPart; 6] = [
+        CredentialPart::Key,
+        CredentialPart::Secret,
+        CredentialPart::Passphrase,
+        CredentialPart::Uid,
+        CredentialPart::Password,
+        CredentialPart::Stark,
+    ];
+
+    /// The name used in rule files and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialPart::Key => "key",
+            CredentialPart::Secret => "secret",
+            CredentialPart::Passphrase => "passphrase",
+            CredentialPart::Uid => "uid",
+            CredentialPart::Password => "password",
+            CredentialPart::Stark => "stark",
+        }
+    }
+}
+
+impl std::str::FromStr for CredentialPart {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        CredentialPart::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<_> = CredentialPart::ALL.iter().map(|p| p.as_str()).collect();
+                format!("unknown part `{s}` (expected one of: {})", all.join(", "))
+            })
+    }
+}
+
 fn is_kebab(id: &str) -> bool {
     !id.is_empty()
         && id
@@ -141,7 +313,14 @@ fn is_kebab(id: &str) -> bool {
 }
 
 /// Turns one parsed rule into a [`Rule`], checking every field that can be wrong.
-fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Rule, LoadError> {
+fn compile(
+    file: &Path,
+    text: &str,
+    offset: usize,
+    syn: RuleSyntax,
+    provider: &str,
+    fragments: &BTreeMap<String, (String, String)>,
+) -> Result<Rule, LoadError> {
     let err = |off: usize, msg: String| LoadError::at(file, text, off, msg);
     let id = syn.id.get_ref().clone();
     if !is_kebab(&id) {
@@ -177,9 +356,11 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
     };
     let (pattern, token_gate) = match (&syn.regex, &detector) {
         (Some(r), _) => {
-            let gate = check_regex(r.get_ref())
+            let pattern = expand_fragments(r.get_ref(), fragments, 0)
+                .map_err(|e| err(r.span().start, format!("rule `{id}`: {e}")))?;
+            let gate = check_regex(&pattern)
                 .map_err(|e| err(r.span().start, format!("rule `{id}`: invalid regex: {e}")))?;
-            (r.get_ref().clone(), gate)
+            (pattern, gate)
         }
         (None, Some(_)) => (String::new(), 0),
         (None, None) => {
@@ -194,6 +375,11 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
         .iter()
         .map(|k| k.to_ascii_lowercase())
         .collect();
+    let keywords_exact = if syn.keywords_case_sensitive {
+        syn.keywords.clone()
+    } else {
+        Vec::new()
+    };
     if keywords.iter().any(|k| k.is_empty()) {
         return Err(err(offset, format!("rule `{id}` has an empty keyword")));
     }
@@ -214,14 +400,32 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
             format!("rule `{id}`: entropy {e} is outside 0..=8 bits per byte"),
         ));
     }
-    if let Some(p) = &syn.part
-        && syn.credential.is_none()
-    {
-        return Err(err(
-            offset,
-            format!("rule `{id}`: `part = \"{p}\"` needs `credential`"),
-        ));
-    }
+    let part = match &syn.part {
+        Some(p) => {
+            let parsed: CredentialPart = p
+                .get_ref()
+                .parse()
+                .map_err(|e: String| err(p.span().start, format!("rule `{id}`: {e}")))?;
+            if syn.credential.is_none() {
+                return Err(err(
+                    p.span().start,
+                    format!(
+                        "rule `{id}`: `part = \"{}\"` needs `credential`",
+                        p.get_ref()
+                    ),
+                ));
+            }
+            Some(parsed.as_str().to_string())
+        }
+        None => None,
+    };
+    let provider = match syn.provider {
+        Some(p) if p.trim().is_empty() => {
+            return Err(err(offset, format!("rule `{id}` has an empty provider")));
+        }
+        Some(p) => p,
+        None => provider.to_string(),
+    };
     let (window_before, window_after) = match syn.window {
         Some(w) => (w, w),
         None => (DEFAULT_WINDOW_BEFORE, DEFAULT_WINDOW_AFTER),
@@ -231,7 +435,9 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
     Ok(Rule::new(RuleParts {
         id,
         name: syn.name,
+        provider,
         keywords,
+        keywords_exact,
         pattern,
         detector,
         entropy: syn.entropy,
@@ -256,7 +462,8 @@ fn compile(file: &Path, text: &str, offset: usize, syn: RuleSyntax) -> Result<Ru
             .placeholder_filter
             .unwrap_or(confidence < Confidence::High),
         credential: syn.credential,
-        part: syn.part,
+        part,
+        shadows: syn.shadows,
         origin: file.display().to_string(),
     }))
 }

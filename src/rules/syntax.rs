@@ -4,10 +4,16 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-/// A rule file: a list of `[[rule]]` tables.
+/// A rule file: an optional provider, shared regex fragments and a list of `[[rule]]` tables.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
+    /// The provider of every rule in the file that does not name its own (`"Azure"`).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Named regex fragments, usable as `{{name}}` in the regex of any rule (of any file).
+    #[serde(default)]
+    pub fragments: std::collections::BTreeMap<String, Spanned<String>>,
     /// The rules, in file order.
     #[serde(default)]
     pub rule: Vec<Spanned<RuleSyntax>>,
@@ -21,11 +27,18 @@ pub struct RuleSyntax {
     pub id: Spanned<String>,
     /// Human name.
     pub name: String,
-    /// Literals for the prefilter (ASCII case-insensitive).
+    /// The service the credential belongs to (default: the file's `provider`, else its name).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Literals for the prefilter (ASCII case-insensitive unless `keywords_case_sensitive`).
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Keywords must occur with exactly this case (for prefixes such as `AKIA` that are
+    /// common words in lower case).
+    #[serde(default)]
+    pub keywords_case_sensitive: bool,
     /// The pattern; its `secret` group (or the whole match) is the secret. Other named
-    /// groups become the finding's `parts`.
+    /// groups become the finding's `parts`. `{{name}}` inserts a named fragment.
     #[serde(default)]
     pub regex: Option<Spanned<String>>,
     /// A built-in detector that finds candidates instead of a regex (e.g. `bip39`).
@@ -81,5 +94,9 @@ pub struct RuleSyntax {
     pub credential: Option<String>,
     /// Which part of the credential this rule finds: `key`, `secret`, `passphrase`, `uid`…
     #[serde(default)]
-    pub part: Option<String>,
+    pub part: Option<Spanned<String>>,
+    /// Ids of rules whose overlapping matches this rule replaces (a narrower context that
+    /// rates the same value differently, e.g. a Firebase web config's public API key).
+    #[serde(default)]
+    pub shadows: Vec<String>,
 }

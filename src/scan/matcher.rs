@@ -118,6 +118,14 @@ impl Matcher {
         self.keywords.for_each(hay, |k, kstart, kend| {
             for &r in &self.keyword_rules[k] {
                 let rule = &all[r as usize];
+                if !rule.keywords_exact.is_empty()
+                    && !rule
+                        .keywords_exact
+                        .iter()
+                        .any(|e| e.as_bytes() == &hay[kstart..kend])
+                {
+                    continue;
+                }
                 let start = kstart.saturating_sub(rule.window_before);
                 let end = (kend + rule.window_after).min(hay.len());
                 let w = &mut scratch.windows[r as usize];
@@ -146,6 +154,7 @@ impl Matcher {
             let before = out.len();
             let rule = &all[r as usize];
             for &(s, e) in &windows {
+                let e = extend_over_token(hay, e);
                 if rule.token_gate > 0 && !has_token_run(scratch.runs(hay), s, e, rule.token_gate) {
                     continue;
                 }
@@ -179,6 +188,27 @@ fn has_token_run(runs: &[TokenRun], s: usize, e: usize, len: usize) -> bool {
         .iter()
         .take_while(|r| r.start < e)
         .any(|r| r.end.min(e) - r.start.max(s) >= len)
+}
+
+/// Longest stretch a window end is moved forward by [`extend_over_token`].
+const MAX_WINDOW_EXTENSION: usize = 64 * 1024;
+
+/// Moves a window end that falls inside a token (base64url, JWT, URL-safe bytes) past the
+/// token's end and the byte after it (which a regex may consume as the token's delimiter), so
+/// a window never cuts the secret a regex would match: a 2 KB RS256 JWT whose keyword is its
+/// first bytes is matched whole, not missed because its tail fell outside the 512-byte window.
+fn extend_over_token(hay: &[u8], end: usize) -> usize {
+    let is_token = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'.' | b'=' | b'%')
+    };
+    if end == 0 || end >= hay.len() || !is_token(hay[end - 1]) {
+        return end;
+    }
+    let limit = (end + MAX_WINDOW_EXTENSION).min(hay.len());
+    hay[end..limit]
+        .iter()
+        .position(|&b| !is_token(b))
+        .map_or(limit, |p| end + p + 1)
 }
 
 /// Sorts windows and merges the overlapping ones.
@@ -239,11 +269,27 @@ fn run_rule(
     let secret_group = re
         .group_info()
         .to_index(regex_automata::PatternID::ZERO, "secret");
-    let input = Input::new(hay).span(window);
-    for caps in re.captures_iter(input) {
-        let Some(whole) = caps.get_match() else {
+    let input = Input::new(hay).span(window.clone());
+    let mut longer = re.create_captures();
+    for mut caps in re.captures_iter(input) {
+        let Some(mut whole) = caps.get_match() else {
             continue;
         };
+        // A match that reaches the window's end may have been cut by it (a 2 KB JWT after
+        // a keyword 512 bytes back): the window must never cap what the regex can match, so
+        // the same start is searched again, anchored, up to the end of the input.
+        if whole.end() == window.end && window.end < hay.len() {
+            let from = Input::new(hay)
+                .span(whole.start()..hay.len())
+                .anchored(regex_automata::Anchored::Yes);
+            re.search_captures(&from, &mut longer);
+            if let Some(m) = longer.get_match()
+                && m.end() > whole.end()
+            {
+                std::mem::swap(&mut caps, &mut longer);
+                whole = m;
+            }
+        }
         let secret = match secret_group.and_then(|g| caps.get_group(g)) {
             Some(s) => s.range(),
             None if secret_group.is_some() => continue,

@@ -158,6 +158,7 @@ impl Engine {
             decoded: Vec::new(),
             suppressed: None,
             marker: None,
+            verification: None,
         }
     }
 }
@@ -347,9 +348,18 @@ pub(crate) fn drop_shadowed(rules: &RuleSet, raw: &mut Vec<RawMatch>) {
             if !keep[j] {
                 continue;
             }
-            // Overlapping: keep the more specific; on a tie keep the earlier-defined rule.
+            // Overlapping: a rule that names the other in `shadows` wins; else keep the more
+            // specific; on a tie keep the earlier-defined rule.
+            let (ri, rj) = (&rules.rules()[raw[i].rule], &rules.rules()[raw[j].rule]);
             let (a, b) = (specificity(rules, &raw[i]), specificity(rules, &raw[j]));
-            if b > a || (b == a && raw[j].rule < raw[i].rule) {
+            let j_wins = if rj.shadows.contains(&ri.id) {
+                true
+            } else if ri.shadows.contains(&rj.id) {
+                false
+            } else {
+                b > a || (b == a && raw[j].rule < raw[i].rule)
+            };
+            if j_wins {
                 keep[i] = false;
                 break;
             }

@@ -7,6 +7,7 @@ mod util;
 
 mod action;
 mod audit;
+mod cloud;
 mod config;
 mod credentials;
 mod crypto;
@@ -19,4 +20,6 @@ mod hostile;
 mod leaks;
 mod nomiss;
 mod props;
+mod rules;
 mod sarif;
+mod verify;

@@ -555,6 +555,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                 decoded: vec![],
                 suppressed: None,
                 marker: None,
+                verification: None,
             }
         })
 }

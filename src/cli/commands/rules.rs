@@ -6,15 +6,24 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::cli::Exit;
-use crate::cli::args::RulesCommand;
+use crate::cli::args::{RulesCommand, RulesFormat};
 use crate::cli::settings::{load_config, load_rules};
-use keyleak::rules::{RuleSet, check};
+use keyleak::rules::{Rule, RuleSet, check};
 use keyleak::scan::Engine;
 
 /// Runs a `rules` subcommand.
 pub fn run(cmd: &RulesCommand) -> Result<Exit> {
     match cmd {
-        RulesCommand::List { config, json } => list(config.as_deref(), *json),
+        RulesCommand::List {
+            config,
+            json,
+            format,
+            tag,
+            provider,
+        } => {
+            let format = if *json { RulesFormat::Json } else { *format };
+            list(config.as_deref(), format, tag, provider)
+        }
         RulesCommand::Test { files, config } => test(files, config.as_deref()),
         RulesCommand::Show { id, config } => show(id, config.as_deref()),
     }
@@ -33,49 +42,102 @@ fn rules_with(config: Option<&Path>) -> Result<RuleSet> {
     load_rules(&cfg)
 }
 
-fn list(config: Option<&Path>, json: bool) -> Result<Exit> {
+fn list(
+    config: Option<&Path>,
+    format: RulesFormat,
+    tags: &[String],
+    providers: &[String],
+) -> Result<Exit> {
     let rules = rules_with(config)?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        let v: Vec<serde_json::Value> = rules
-            .rules()
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "id": r.id, "name": r.name, "severity": r.severity.as_str(),
-                    "confidence": r.confidence.as_str(), "validator": r.validator.name(), "tags": r.tags,
-                })
-            })
-            .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-        return Ok(Exit::Clean);
-    }
-    let w = rules
+    let selected: Vec<&Rule> = rules
         .rules()
         .iter()
-        .map(|r| r.id.len())
-        .max()
-        .unwrap_or(2)
-        .max(2);
-    writeln!(
-        out,
-        "{:<w$}  {:<8}  {:<6}  {:<16}  NAME [TAGS]",
-        "ID", "SEVERITY", "CONF", "VALIDATOR"
-    )?;
-    for r in rules.rules() {
-        writeln!(
-            out,
-            "{:<w$}  {:<8}  {:<6}  {:<16}  {} [{}]",
-            r.id,
-            r.severity.as_str(),
-            r.confidence.as_str(),
-            r.validator.name(),
-            r.name,
-            r.tags.join(", ")
-        )?;
+        .filter(|r| tags.is_empty() || r.tags.iter().any(|t| tags.contains(t)))
+        .filter(|r| {
+            providers.is_empty()
+                || providers
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(&r.provider))
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match format {
+        RulesFormat::Json => {
+            let v: Vec<serde_json::Value> = selected
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "name": r.name, "provider": r.provider,
+                        "severity": r.severity.as_str(), "confidence": r.confidence.as_str(),
+                        "validator": r.validator.name(), "tags": r.tags,
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        RulesFormat::Markdown => write!(out, "{}", catalogue(&selected))?,
+        RulesFormat::Text => {
+            let w = selected
+                .iter()
+                .map(|r| r.id.len())
+                .max()
+                .unwrap_or(2)
+                .max(2);
+            writeln!(
+                out,
+                "{:<w$}  {:<8}  {:<6}  {:<16}  NAME [TAGS]",
+                "ID", "SEVERITY", "CONF", "VALIDATOR"
+            )?;
+            for r in &selected {
+                writeln!(
+                    out,
+                    "{:<w$}  {:<8}  {:<6}  {:<16}  {} [{}]",
+                    r.id,
+                    r.severity.as_str(),
+                    r.confidence.as_str(),
+                    r.validator.name(),
+                    r.name,
+                    r.tags.join(", ")
+                )?;
+            }
+            writeln!(out, "{} rules", selected.len())?;
+        }
     }
-    writeln!(out, "{} rules", rules.len())?;
     Ok(Exit::Clean)
+}
+
+/// The README's rule catalogue: one Markdown table row per provider (sorted by name,
+/// case-insensitively), with its rule count and the names of what its rules detect.
+fn catalogue(rules: &[&Rule]) -> String {
+    let mut by_provider: std::collections::BTreeMap<String, (String, Vec<&Rule>)> =
+        Default::default();
+    for r in rules {
+        by_provider
+            .entry(r.provider.to_ascii_lowercase())
+            .or_insert_with(|| (r.provider.clone(), Vec::new()))
+            .1
+            .push(r);
+    }
+    let mut s = format!(
+        "{} rules for {} providers (`keyleak rules list --provider NAME` lists one provider's rules; `keyleak rules show ID` gives a rule's remediation).\n\n| provider | rules | what is detected |\n|---|---:|---|\n",
+        rules.len(),
+        by_provider.len()
+    );
+    for (provider, rs) in by_provider.values() {
+        let mut names: Vec<&str> = Vec::new();
+        for r in rs {
+            if !names.contains(&r.name.as_str()) {
+                names.push(&r.name);
+            }
+        }
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            provider.replace('|', "\\|"),
+            rs.len(),
+            names.join("; ").replace('|', "\\|")
+        ));
+    }
+    s
 }
 
 fn test(files: &[PathBuf], config: Option<&Path>) -> Result<Exit> {
@@ -114,6 +176,7 @@ fn show(id: &str, config: Option<&Path>) -> Result<Exit> {
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} — {}", r.id, r.name)?;
+    writeln!(out, "  provider    {}", r.provider)?;
     writeln!(out, "  severity    {}", r.severity)?;
     writeln!(out, "  confidence  {}", r.confidence.as_str())?;
     writeln!(out, "  validator   {}", r.validator.name())?;

@@ -14,6 +14,7 @@ use crate::cli::args::{DirArgs, GitArgs, StdinArgs};
 use crate::cli::progress::Progress;
 use crate::cli::settings::{ScanSettings, exists_or_bail, scan_root};
 use keyleak::config::Config;
+use keyleak::finding::VerifyStatus;
 use keyleak::report::{self, Report, Stats};
 use keyleak::source::git::{GitMode, GitOptions};
 use keyleak::source::{Counters, SourceOutput, dir, git, human_bytes, stdin};
@@ -79,6 +80,12 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
     exists_or_bail(&args.repo)?;
     let root = Config::root_for(&args.repo);
     let settings = ScanSettings::resolve(&args.common, Some(&root))?;
+    if args.staged && settings.verify.is_some() && !settings.config.verify_allow_staged {
+        anyhow::bail!(
+            "--verify is refused with --staged: a pre-commit hook stays offline \
+             (set `[verify] allow_staged = true` in keyleak.toml to allow it)"
+        );
+    }
     let mode = if args.staged {
         GitMode::Staged
     } else if let Some(r) = &args.range {
@@ -127,8 +134,25 @@ fn finish(
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.byte_range == b.byte_range);
     skipped.sort();
-    let (findings, suppressed) = settings.filters.apply(findings);
+    let (mut findings, suppressed) = settings.filters.apply(findings);
     notes.extend(settings.filters.unhonoured_markers(&findings));
+    let verified = settings.verify.as_ref().map(|opts| {
+        if let Some(base) = &opts.base_url {
+            eprintln!(
+                "keyleak: warning: verification requests go to the test stand-in {base} \
+                 ({} is set), not to the providers",
+                keyleak::verify::TEST_BASE_URL_ENV
+            );
+        }
+        keyleak::verify::verify(&mut findings, opts)
+    });
+    if settings.only_live {
+        findings.retain(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == VerifyStatus::Live)
+        });
+    }
     let stats = Stats {
         scanned: Counters::get(&counters.scanned),
         bytes: Counters::get(&counters.bytes),
@@ -158,10 +182,27 @@ fn finish(
                 let _ = writeln!(err, "keyleak: not scanned (ignored): {p}");
             }
         }
+        if let Some(v) = &verified {
+            eprintln!(
+                "keyleak: verified {} distinct credential{}: {} finding{} live, {} revoked, {} error, {} unsupported",
+                v.checked,
+                if v.checked == 1 { "" } else { "s" },
+                v.live,
+                if v.live == 1 { "" } else { "s" },
+                v.revoked,
+                v.error,
+                v.unsupported
+            );
+        }
     }
-    let failing = findings
-        .iter()
-        .any(|f| !f.known_public && f.severity >= settings.fail_on);
+    let failing = findings.iter().any(|f| {
+        !f.known_public
+            && f.severity >= settings.fail_on
+            && (!settings.fail_on_live
+                || f.verification
+                    .as_ref()
+                    .is_some_and(|v| v.status == VerifyStatus::Live))
+    });
     Ok(if failing {
         Exit::Findings(settings.exit_code)
     } else {

@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""Local coverage check against the example strings peers ship with their rules.
+
+Extracts, at run time, the positive and negative examples of gitleaks
+(cmd/generate/config/rules/*.go), Nosey Parker (crates/noseyparker/data/default/builtin/rules/*.yml)
+and Kingfisher (data/rules/*.yml) from their git repositories (bare or not), runs
+`keyleak stdin -f jsonl` on each, and reports per peer and per provider (the peer's rule file):
+
+  blocked   share of positive examples on which keyleak fails a default scan
+            (a finding at medium or above that is not a known public test key)
+  flagged   share of negative examples on which it does the same
+
+Nothing extracted is written to this repository: examples live in memory only (and in the
+optional --json report, which you should keep outside the tree).
+
+gitleaks builds most of its examples at generation time (`secrets.NewSecret(regex)` inside
+`utils.GenerateSampleSecrets(identifier, secret)`): this script samples those regexes itself
+(seeded, so runs are comparable) and places each secret in a few assignment contexts with the
+rule's identifier (`<id>_token = "<s>"`, `<ID>_TOKEN=<s>`, `<id>Token: '<s>'`). A secret counts as
+blocked when keyleak blocks on it in at least one context; examples written literally in
+the Go sources (`tps`/`fps` lists) are used as they are.
+
+Usage:
+  bench/peer_coverage.py --keyleak target/release/keyleak \\
+      --gitleaks /work/.mirror/gitleaks+gitleaks/repo \\
+      --noseyparker /work/.mirror/praetorian-inc+noseyparker/repo \\
+      --kingfisher /work/.mirror/mongodb+kingfisher/repo [--rev HEAD] [--providers] [--misses N]
+  (any of the three may be omitted; DIR@REV picks a revision per repository)
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import warnings
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+import sre_constants as C  # noqa: E402
+import sre_parse  # noqa: E402
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover
+    sys.exit("peer_coverage.py needs PyYAML (pip install pyyaml)")
+
+
+# ---------------------------------------------------------------- git access
+
+def git_files(repo, rev, prefix, suffix):
+    out = subprocess.run(["git", "-C", repo, "ls-tree", "-r", "--name-only", rev, prefix],
+                         check=True, capture_output=True, text=True).stdout
+    return [p for p in out.splitlines() if p.endswith(suffix)]
+
+
+def git_show(repo, rev, path):
+    return subprocess.run(["git", "-C", repo, "show", f"{rev}:{path}"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def split_rev(arg, default):
+    if "@" in arg and not os.path.exists(arg):
+        d, r = arg.rsplit("@", 1)
+        return d, r
+    return arg, default
+
+
+# ---------------------------------------------------------------- regex sampling
+
+POSIX = {"[:alnum:]": "a-zA-Z0-9", "[:alpha:]": "a-zA-Z", "[:digit:]": "0-9", "[:upper:]": "A-Z",
+         "[:lower:]": "a-z", "[:xdigit:]": "0-9a-fA-F", "[:space:]": r" \t", "[:punct:]": "!-/"}
+CATS = {C.CATEGORY_DIGIT: "0123456789",
+        C.CATEGORY_WORD: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_",
+        C.CATEGORY_SPACE: " ", C.CATEGORY_NOT_DIGIT: "abcXYZ", C.CATEGORY_NOT_WORD: "-",
+        C.CATEGORY_NOT_SPACE: "aZ9"}
+PRINTABLE = [chr(c) for c in range(33, 127)]
+
+
+def sample_regex(pattern, rng):
+    p = pattern.replace(r"\z", r"\Z")
+    for k, v in POSIX.items():
+        p = p.replace(k, v)
+    p = re.sub(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>", "(", p)
+    try:
+        tree = sre_parse.parse(p)
+    except Exception:
+        return None
+    try:
+        return "".join(_gen(tree, rng))
+    except Exception:
+        return None
+
+
+def _class_chars(items):
+    chars, neg = [], False
+    for op, av in items:
+        if op == C.NEGATE:
+            neg = True
+        elif op == C.LITERAL:
+            chars.append(chr(av))
+        elif op == C.RANGE:
+            chars.extend(chr(c) for c in range(av[0], av[1] + 1))
+        elif op == C.CATEGORY:
+            chars.extend(CATS.get(av, ""))
+    if neg:
+        s = set(chars)
+        chars = [c for c in PRINTABLE if c not in s]
+    return chars or ["x"]
+
+
+def _gen(tree, rng):
+    out = []
+    for op, av in tree:
+        if op == C.LITERAL:
+            out.append(chr(av))
+        elif op == C.NOT_LITERAL:
+            out.append(rng.choice([c for c in PRINTABLE if ord(c) != av]))
+        elif op == C.ANY:
+            out.append(rng.choice("abcdefXYZ0123"))
+        elif op == C.IN:
+            out.append(rng.choice(_class_chars(av)))
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)):
+            lo, hi, sub = av
+            hi = lo + 8 if hi == C.MAXREPEAT else hi
+            for _ in range(rng.randint(lo, max(lo, min(hi, lo + 8)))):
+                out.extend(_gen(sub, rng))
+        elif op == C.SUBPATTERN:
+            out.extend(_gen(av[-1], rng))
+        elif op == C.BRANCH:
+            out.extend(_gen(rng.choice(av[1]), rng))
+        elif op in (C.AT, C.ASSERT, C.ASSERT_NOT, C.GROUPREF):
+            continue
+        elif op == getattr(C, "ATOMIC_GROUP", None):
+            out.extend(_gen(av, rng))
+        else:
+            raise ValueError(op)
+    return out
+
+
+# ---------------------------------------------------------------- gitleaks (Go sources)
+
+GO_UTILS = {"Numeric": "[0-9]{%s}", "Hex": "[a-f0-9]{%s}", "AlphaNumeric": "[a-z0-9]{%s}",
+            "AlphaNumericExtendedShort": "[a-z0-9_-]{%s}", "AlphaNumericExtended": "[a-z0-9=_\\-]{%s}",
+            "AlphaNumericExtendedLong": "[a-z0-9\\/=_\\+\\-]{%s}"}
+HEX_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+CONTEXTS = ['{i}_token = "{s}"', "{I}_TOKEN={s}", "{i}Token: '{s}'"]
+
+
+def go_string(src, i):
+    """Parses a Go string literal at src[i]; returns (value, end) or None."""
+    if src[i] == "`":
+        j = src.index("`", i + 1)
+        return src[i + 1:j], j + 1
+    if src[i] != '"':
+        return None
+    j, buf = i + 1, []
+    while src[j] != '"':
+        if src[j] == "\\":
+            nxt = src[j + 1]
+            esc = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "'": "'"}
+            if nxt in esc:
+                buf.append(esc[nxt])
+                j += 2
+                continue
+            if nxt == "x":
+                buf.append(chr(int(src[j + 2:j + 4], 16)))
+                j += 4
+                continue
+            if nxt == "u":
+                buf.append(chr(int(src[j + 2:j + 6], 16)))
+                j += 6
+                continue
+            buf.append(nxt)
+            j += 2
+            continue
+        buf.append(src[j])
+        j += 1
+    return "".join(buf), j + 1
+
+
+def split_args(src, i):
+    """src[i] is '(' or '{': returns (list of top-level argument texts, end index)."""
+    open_c = src[i]
+    close_c = {"(": ")", "{": "}"}[open_c]
+    depth, j, start, args = 0, i, i + 1, []
+    while j < len(src):
+        c = src[j]
+        if c in "\"`":
+            j = go_string(src, j)[1]
+            continue
+        if c == "/" and src[j + 1] == "/":
+            j = src.index("\n", j)
+            continue
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+            if depth == 0:
+                args.append(src[start:j])
+                return [a.strip() for a in args if a.strip()], j + 1
+        elif c == "," and depth == 1:
+            args.append(src[start:j])
+            start = j + 1
+        j += 1
+    raise ValueError("unbalanced")
+
+
+def go_eval(expr, rng):
+    """Evaluates the small Go expression language of gitleaks' examples; None if unsupported."""
+    try:
+        return _go_eval(expr.strip(), rng)
+    except (ValueError, IndexError):
+        return None
+
+
+def _go_eval(expr, rng):
+    parts, i = [], 0
+    while i < len(expr):
+        c = expr[i]
+        if c.isspace() or c == "+":
+            i += 1
+            continue
+        if expr.startswith("//", i):
+            nl = expr.find("\n", i)
+            i = len(expr) if nl < 0 else nl
+            continue
+        if c in "\"`":
+            v, i = go_string(expr, i)
+            parts.append(v)
+            continue
+        m = re.match(r"(?:secrets\.)?NewSecret\(", expr[i:])
+        if m:
+            args, i = split_args(expr, i + m.end() - 1)
+            rx = go_eval(args[0], rng) if args else None
+            if rx is None:
+                return None
+            s = sample_regex(rx, rng)
+            if s is None:
+                return None
+            parts.append(s)
+            continue
+        m = re.match(r"utils\.(\w+)\(", expr[i:])
+        if m:
+            args, i = split_args(expr, i + m.end() - 1)
+            name = m.group(1)
+            if name == "Hex8_4_4_4_12":
+                parts.append(HEX_UUID)
+            elif name in GO_UTILS and args:
+                n = go_eval(args[0], rng)
+                if n is None:
+                    return None
+                parts.append(GO_UTILS[name] % n)
+            else:
+                return None
+            continue
+        m = re.match(r"strings\.Repeat\(", expr[i:])
+        if m:
+            args, i = split_args(expr, i + m.end() - 1)
+            s = go_eval(args[0], rng)
+            if s is None or not args[1].isdigit():
+                return None
+            parts.append(s * int(args[1]))
+            continue
+        return None
+    return "".join(parts) if parts else None
+
+
+def gitleaks_examples(repo, rev, rng):
+    """Yields (provider, kind, group, text): group ties the contexts of one generated secret."""
+    for path in git_files(repo, rev, "cmd/generate/config/rules/", ".go"):
+        if path.endswith("_test.go"):
+            continue
+        provider = os.path.basename(path)[:-3]
+        src = git_show(repo, rev, path)
+        for fm in re.finditer(r"\nfunc (\w+)\(\)[^{]*\{", src):
+            body_start = fm.end() - 1
+            try:
+                _, body_end = split_args(src, body_start)
+            except ValueError:
+                continue
+            body = src[body_start:body_end]
+            group = 0
+            for m in re.finditer(r"GenerateSampleSecrets?\(", body):
+                try:
+                    args, _ = split_args(body, m.end() - 1)
+                except ValueError:
+                    continue
+                if len(args) != 2:
+                    continue
+                ident, secret = go_eval(args[0], rng), go_eval(args[1], rng)
+                if ident is None or secret is None:
+                    continue
+                group += 1
+                key = f"{path}:{fm.group(1)}:{group}"
+                for ctx in CONTEXTS:
+                    yield provider, "pos", key, ctx.format(i=ident, I=ident.upper(), s=secret)
+            for m in re.finditer(r"\b(tps|fps|truePositives|falsePositives|newPositives)\s*(?::=|=)\s*(?:append\(\w+,|\[\]string\{)", body):
+                kind = "neg" if m.group(1).startswith(("f", "F")) or m.group(1) == "falsePositives" else "pos"
+                text = m.group(0)
+                k = m.start() + text.index("append(") + 6 if "append(" in text else m.end() - 1
+                try:
+                    args, _ = split_args(body, k)
+                except (ValueError, IndexError):
+                    continue
+                if "append(" in text:
+                    args = args[1:]
+                for a in args:
+                    if "GenerateSampleSecret" in a or a.endswith("..."):
+                        continue
+                    v = go_eval(a, rng)
+                    if v:
+                        group += 1
+                        yield provider, kind, f"{path}:{fm.group(1)}:{kind}{group}", v
+
+
+# ---------------------------------------------------------------- YAML peers
+
+def yaml_examples(repo, rev, prefix):
+    for path in git_files(repo, rev, prefix, ".yml"):
+        provider = os.path.basename(path)[:-4]
+        try:
+            doc = yaml.safe_load(git_show(repo, rev, path)) or {}
+        except yaml.YAMLError:
+            continue
+        for n, rule in enumerate(doc.get("rules") or []):
+            rid = rule.get("id", f"{path}:{n}")
+            for i, ex in enumerate(rule.get("examples") or []):
+                yield provider, "pos", f"{rid}:{i}", str(ex)
+            for key in ("negative_examples", "non_examples"):
+                for i, ex in enumerate(rule.get(key) or []):
+                    yield provider, "neg", f"{rid}:n{i}", str(ex)
+
+
+# ---------------------------------------------------------------- running keyleak
+
+def blocks(keyleak, cwd, text):
+    """(blocks, any finding, rule ids) for one example."""
+    out = subprocess.run([keyleak, "stdin", "-f", "jsonl"], input=text.encode(), cwd=cwd,
+                         capture_output=True)
+    if out.returncode not in (0, 1):
+        raise SystemExit(f"keyleak failed ({out.returncode}): {out.stderr.decode()[:400]}")
+    found = [json.loads(l) for l in out.stdout.decode().splitlines() if l.strip()]
+    block = [f for f in found if f["severity"] in ("medium", "high", "critical") and not f.get("known_public")]
+    return bool(block), bool(found), sorted({f["rule_id"] for f in block})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--keyleak", default="target/release/keyleak")
+    ap.add_argument("--gitleaks")
+    ap.add_argument("--noseyparker")
+    ap.add_argument("--kingfisher")
+    ap.add_argument("--rev", default="HEAD")
+    ap.add_argument("--providers", action="store_true", help="print the per-provider table")
+    ap.add_argument("--only", help="comma-separated providers (peer rule-file stems) to run")
+    ap.add_argument("--misses", type=int, default=0, help="print up to N missed positives / flagged negatives per peer")
+    ap.add_argument("--json", help="write the full report here (keep it outside the repository)")
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=14)
+    args = ap.parse_args()
+    keyleak = os.path.abspath(args.keyleak)
+    examples = []  # (peer, provider, kind, group, text)
+    if args.gitleaks:
+        d, r = split_rev(args.gitleaks, args.rev)
+        rng = random.Random(args.seed)
+        examples += [("gitleaks",) + e for e in gitleaks_examples(d, r, rng)]
+    if args.noseyparker:
+        d, r = split_rev(args.noseyparker, args.rev)
+        examples += [("noseyparker",) + e for e in yaml_examples(d, r, "crates/noseyparker/data/default/builtin/rules/")]
+    if args.kingfisher:
+        d, r = split_rev(args.kingfisher, args.rev)
+        examples += [("kingfisher",) + e for e in yaml_examples(d, r, "data/rules/")]
+    if args.only:
+        keep = set(args.only.split(","))
+        examples = [e for e in examples if e[1] in keep]
+    if not examples:
+        sys.exit("no examples: pass at least one of --gitleaks/--noseyparker/--kingfisher")
+    with tempfile.TemporaryDirectory() as cwd, concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda e: blocks(keyleak, cwd, e[4]), examples))
+    # Aggregate per group (one secret in several contexts counts once: blocked if any context blocks).
+    groups = {}
+    for (peer, provider, kind, group, text), (blk, anyf, rules) in zip(examples, results):
+        g = groups.setdefault((peer, provider, kind, group), {"blk": False, "any": False, "text": text, "rules": set()})
+        g["blk"] |= blk
+        g["any"] |= anyf
+        g["rules"] |= set(rules)
+    report = {}
+    for (peer, provider, kind, _), g in groups.items():
+        for scope in (("total",), ("provider", provider)):
+            r = report.setdefault(peer, {}).setdefault(scope, {"pos": 0, "pos_blk": 0, "neg": 0, "neg_blk": 0})
+            r[kind] += 1
+            r[kind + "_blk"] += g["blk"]
+    pct = lambda a, b: f"{100 * a / b:5.1f} %" if b else "    —  "
+    print(f"{'peer':<12} {'positives':>9} {'blocked':>8}   {'negatives':>9} {'flagged':>8}")
+    for peer, scopes in report.items():
+        t = scopes[("total",)]
+        print(f"{peer:<12} {t['pos']:>9} {pct(t['pos_blk'], t['pos']):>8}   {t['neg']:>9} {pct(t['neg_blk'], t['neg']):>8}")
+    if args.providers:
+        for peer, scopes in report.items():
+            print(f"\n{peer}: per provider (positives blocked / negatives flagged)")
+            for scope, r in sorted(scopes.items(), key=lambda kv: kv[0]):
+                if scope[0] == "provider":
+                    print(f"  {scope[1]:<28} {r['pos_blk']:>4}/{r['pos']:<4} {pct(r['pos_blk'], r['pos'])}   {r['neg_blk']:>3}/{r['neg']:<3}")
+    if args.misses:
+        for peer in report:
+            missed = [(k, g) for k, g in groups.items() if k[0] == peer and k[2] == "pos" and not g["blk"]]
+            flagged = [(k, g) for k, g in groups.items() if k[0] == peer and k[2] == "neg" and g["blk"]]
+            print(f"\n{peer}: {len(missed)} missed positives, {len(flagged)} flagged negatives")
+            for k, g in missed[: args.misses]:
+                print(f"  MISS {k[1]} {k[3]}: {g['text'][:160]!r}")
+            for k, g in flagged[: args.misses]:
+                print(f"  FLAG {k[1]} {k[3]} {sorted(g['rules'])}: {g['text'][:160]!r}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({peer: {"/".join(k): v for k, v in scopes.items()} for peer, scopes in report.items()}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
