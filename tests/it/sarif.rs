@@ -250,7 +250,7 @@ fn manifest_dir() -> PathBuf {
 
 /// The official schema, with `format` checked too: the schema's draft treats formats as
 /// annotations by default, and a URI that is not one is exactly the mistake to catch.
-fn schema_validator() -> jsonschema::Validator {
+pub(crate) fn schema_validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(manifest_dir().join("fixtures/sarif-2.1.0.json"))
         .expect("fixtures/sarif-2.1.0.json is readable");
     let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
@@ -260,7 +260,7 @@ fn schema_validator() -> jsonschema::Validator {
         .expect("the schema compiles")
 }
 
-fn schema_errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+pub(crate) fn schema_errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
     v.iter_errors(doc)
         .map(|e| format!("{}: {e}", e.instance_path()))
         .collect()

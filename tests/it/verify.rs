@@ -448,6 +448,8 @@ fn sarif_and_text_and_github_outputs_carry_the_verification() {
     let s = StandIn::start(&creds, json!({}));
     let o = verify_run(&t, &s, &["-f", "sarif"]);
     let sarif: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let errors = crate::sarif::schema_errors(&crate::sarif::schema_validator(), &sarif);
+    assert!(errors.is_empty(), "{errors:#?}");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let binance = results
         .iter()
