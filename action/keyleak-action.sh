@@ -144,6 +144,52 @@ ensure_range() {
     die "shallow checkout: $base and $head have no common ancestor in the fetched history; use \`fetch-depth: 0\` in actions/checkout"
 }
 
+# A warning annotation on FILE (workflow-command property escapes).
+warn_at() {
+  local file=$1 msg=$2
+  file=${file//%/%25}
+  file=${file//$'\r'/%0D}
+  file=${file//$'\n'/%0A}
+  file=${file//:/%3A}
+  file=${file//,/%2C}
+  echo "::warning file=$file,title=keyleak::$msg"
+}
+
+# The policy files (keyleak.toml, .keyleak.toml, .keyleakignore, and the config and baseline
+# inputs when they are in the repository) that HEAD changes against the trusted BASE.
+policy_changes() {
+  local base=$1 head=$2 names=(keyleak.toml .keyleak.toml .keyleakignore) input rel
+  for input in "${INPUT_CONFIG:-}" "${INPUT_BASELINE:-}"; do
+    [[ -n $input ]] || continue
+    rel=$(in_repo "$input") && names+=("$rel")
+  done
+  git -C "$repo" diff --no-renames --name-only "$base" "$head" -- "${names[@]}"
+}
+
+# The path of FILE relative to the repository's top, when it is inside it (else fails).
+in_repo() {
+  local rel
+  python3 "$here/report.py" inrepo "$1" "$top"
+}
+
+# The config or baseline input to pass to keyleak. Without a trusted base it is the file as
+# given. On a pull request a file inside the repository is taken from the base commit, since
+# the checkout's copy is the author's (`git show`, which never follows a committed symlink).
+trusted_file() {
+  local what=$1 input=$2 rel out
+  if [[ -z $trust ]] || ! rel=$(in_repo "$input"); then
+    printf '%s\n' "$input"
+    return 0
+  fi
+  out="${RUNNER_TEMP:-$(mktemp -d)}/keyleak-trusted-$what"
+  if [[ $(git -C "$repo" cat-file -t "$trust:$rel" 2>/dev/null) != blob ]] ||
+    [[ $(git -C "$repo" ls-tree "$trust" -- "$rel" | cut -c1-6) == 120000 ]]; then
+    die "$what: \`$input\` is not a regular file in the base commit $trust, so it cannot be trusted; merge it first, or point \`$what\` outside the repository" >&2
+  fi
+  git -C "$repo" cat-file blob "$trust:$rel" >"$out" || die "$what: cannot read \`$rel\` from $trust" >&2
+  printf '%s\n' "$out"
+}
+
 # Sets `spec` (a --range) or `history_ref` for a push event.
 plan_push() {
   local before after ref default base count
@@ -191,10 +237,12 @@ cmd_scan() {
   local upload=${INPUT_UPLOAD_SARIF:-true} sarif=${INPUT_SARIF_FILE:-}
   local name=${GITHUB_EVENT_NAME:-} ws=${GITHUB_WORKSPACE:-$PWD}
   local spec='' history_ref='' what='' args=() rc=0 prefix='' top count base head
+  local trust='' token changed file allow_fail=${INPUT_FAIL_ON_INLINE_ALLOW:-false}
 
   case $mode in auto | range | history | dir) ;; *) die "mode: \`$mode\` is not one of auto, range, history, dir" ;; esac
   case $fail_on in critical | high | medium | low) ;; *) die "fail-on: \`$fail_on\` is not one of critical, high, medium, low" ;; esac
   case $upload in true | false) ;; *) die "upload-sarif: \`$upload\` is not true or false" ;; esac
+  case $allow_fail in true | false) ;; *) die "fail-on-inline-allow: \`$allow_fail\` is not true or false" ;; esac
   command -v keyleak >/dev/null || die "keyleak is not on PATH (the install step did not run?)"
   cd "$ws" || die "GITHUB_WORKSPACE $ws: no such directory"
   [[ -e $path ]] || die "path: \`$path\` does not exist"
@@ -227,6 +275,7 @@ cmd_scan() {
           count=$(event pull_request.commits)
           ensure_range "$base" "$head" "$((${count:-0} + 1))"
           spec="$base...$head"
+          trust=$base
           what="pull request #$(event pull_request.number)"
           ;;
         merge_group)
@@ -235,6 +284,7 @@ cmd_scan() {
           [[ -n $base && -n $head ]] || die "merge_group event without base_sha / head_sha"
           ensure_range "$base" "$head" 50
           spec="$base...$head"
+          trust=$base
           what="merge queue"
           ;;
         push)
@@ -248,6 +298,9 @@ cmd_scan() {
         what="$what (all of $history_ref's history)"
       elif [[ -n $spec ]]; then
         args=(git "$repo" --range "$spec")
+        # The checkout is the change's own merge commit: its keyleak.toml and .keyleakignore
+        # are the author's. Read them from the base, which the author cannot rewrite.
+        [[ -z $trust ]] || args+=(--trust-from "$trust")
         what="$what (\`$(short_range "$spec")\`)"
       fi
       ;;
@@ -276,11 +329,27 @@ cmd_scan() {
   fi
 
   args+=(-f sarif -o "$sarif" --fail-on "$fail_on" --no-progress)
-  [[ -z ${INPUT_CONFIG:-} ]] || args+=(--config "$INPUT_CONFIG")
-  [[ -z ${INPUT_BASELINE:-} ]] || args+=(--baseline "$INPUT_BASELINE")
+  changed="${sarif%.sarif}.policy-changes"
+  : >"$changed"
+  if [[ -n $trust ]]; then
+    policy_changes "$trust" "${spec##*...}" >"$changed"
+  fi
+  if [[ -n ${INPUT_CONFIG:-} ]]; then
+    file=$(trusted_file config "$INPUT_CONFIG") || exit 2
+    args+=(--config "$file")
+  fi
+  if [[ -n ${INPUT_BASELINE:-} ]]; then
+    file=$(trusted_file baseline "$INPUT_BASELINE") || exit 2
+    args+=(--baseline "$file")
+  fi
   echo "keyleak: scanning $what"
   echo "+ keyleak ${args[*]}"
+  # keyleak's messages quote what the scanned change wrote (paths, config values); they are
+  # escaped, and on top of that no workflow command is honoured until keyleak has finished.
+  token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  echo "::stop-commands::$token"
   keyleak "${args[@]}" || rc=$?
+  echo "::$token::"
   case $rc in
     0 | 1) ;;
     *) die "keyleak could not scan (exit code $rc; its message is above)" ;;
@@ -288,8 +357,16 @@ cmd_scan() {
 
   count=$(python3 "$here/report.py" count "$sarif")
   python3 "$here/report.py" annotations "$sarif" "$prefix"
+  while IFS= read -r f; do
+    [[ -n $f ]] || continue
+    warn_at "$prefix$f" "this change edits $f: keyleak read it from the base commit instead (the edit applies once merged); review it"
+  done <"$changed"
+  if [[ $allow_fail == true && $rc == 0 ]] &&
+    (($(python3 "$here/report.py" added-allows "$sarif" "$fail_on") > 0)); then
+    rc=1 # fail-on-inline-allow: a change may not waive its own findings
+  fi
   if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then
-    python3 "$here/report.py" summary "$sarif" "$prefix" "$what" "$fail_on" "$rc" >>"$GITHUB_STEP_SUMMARY"
+    python3 "$here/report.py" summary "$sarif" "$prefix" "$what" "$fail_on" "$rc" "$changed" >>"$GITHUB_STEP_SUMMARY"
   fi
 
   # A pull request from a fork gets a read-only token: the upload would fail.

@@ -3,12 +3,19 @@
 
   event FILE DOTTED.PATH            a field of the event payload ("" when absent; list.length)
   relpath PATH START                PATH relative to START, "" when equal, with a trailing /
+  inrepo PATH TOP                   PATH relative to TOP if inside it (by its text), else exit 1
   count SARIF                       the number of results
   annotations SARIF PREFIX          one workflow command per result (::error / ::warning / ::notice)
-  summary SARIF PREFIX WHAT FAIL_ON RC   a Markdown job summary, secrets redacted as in the SARIF
+  summary SARIF PREFIX WHAT FAIL_ON RC [CHANGED]
+                                    a Markdown job summary, secrets redacted as in the SARIF;
+                                    CHANGED: a file listing policy files the change edits
+  added-allows SARIF FAIL_ON        how many findings the change suppressed itself (a
+                                    keyleak:allow it adds) at or above FAIL_ON
 
 Everything printed comes from keyleak's SARIF, which never holds an unredacted secret (the
-action never passes --show-secrets).
+action never passes --show-secrets). Everything in it was written by whoever wrote the scanned
+change (paths, lines, rule names): it is escaped for the workflow-command syntax and made inert
+Markdown, so a line holding `![x](https://…)` or a path holding `\n::error …` shows as text.
 """
 
 import html
@@ -41,13 +48,26 @@ def relpath(path, start):
     return "" if rel == "." else rel.replace(os.sep, "/") + "/"
 
 
-def results(sarif):
+def inrepo(path, top):
+    """PATH relative to the repository's TOP when it lies inside it, decided on the path's text
+    (a symlink in the checkout, which the change may have planted, is not followed)."""
+    p = os.path.normpath(os.path.abspath(path))
+    for t in {os.path.normpath(os.path.abspath(top)), os.path.realpath(top)}:
+        rel = os.path.relpath(p, t)
+        if rel != "." and not rel.startswith(".." + os.sep) and rel != ".." and not os.path.isabs(rel):
+            return rel.replace(os.sep, "/")
+    return None
+
+
+def results(sarif, added_allows=False):
+    """Reported results; with added_allows, the ones the change suppressed itself instead."""
     log = json.load(open(sarif, encoding="utf-8"))
     out = []
     for run in log.get("runs", []):
         rules = run.get("tool", {}).get("driver", {}).get("rules", [])
         for r in run.get("results", []):
-            if r.get("suppressions"):
+            by_change = bool(r.get("properties", {}).get("suppressed_by_change"))
+            if added_allows != (bool(r.get("suppressions")) and by_change):
                 continue
             loc = (r.get("locations") or [{}])[0].get("physicalLocation", {})
             region = loc.get("region", {})
@@ -75,17 +95,49 @@ def results(sarif):
     return out
 
 
+def control(s):
+    """Control characters (C0 but CR/LF, DEL, C1, bidi overrides) written out as escapes: an ESC
+    in a job log colours or rewrites it."""
+    out = []
+    for c in s:
+        o = ord(c)
+        if (o < 0x20 and c not in "\r\n") or 0x7F <= o <= 0x9F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+            out.append("\\x%02x" % o if o < 0x80 else "\\u{%x}" % o)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def escape_property(s):
     return (
-        s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+        control(s)
+        .replace("%", "%25")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+        .replace(":", "%3A")
+        .replace(",", "%2C")
     )
 
 
 def escape_data(s):
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return control(s).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def annotations(sarif, prefix):
+    for f in results(sarif, added_allows=True):
+        print(
+            "::warning file={},line={},endLine={},title={}::{}".format(
+                escape_property(prefix + f["path"]),
+                f["line"],
+                f["end_line"],
+                escape_property("keyleak: suppressed by this change"),
+                escape_data(
+                    "A keyleak:allow comment added by this change suppresses a {} finding ({}).".format(
+                        f["rule_id"], f["severity"]
+                    )
+                ),
+            )
+        )
     for f in results(sarif):
         print(
             "::{} file={},line={},endLine={},col={},endColumn={},title={}::{}".format(
@@ -101,11 +153,18 @@ def annotations(sarif, prefix):
         )
 
 
+def inert(s):
+    """Text that GitHub's Markdown shows as itself: every ASCII punctuation character becomes a
+    numeric character reference, which CommonMark never reads as syntax, so no link, image,
+    emphasis, HTML tag, table pipe or code span can start (`![x](https://…)` stays text)."""
+    return "".join(c if c.isalnum() or c == " " or not c.isascii() else "&#{};".format(ord(c)) for c in control(s))
+
+
 def cell(s, limit=120):
     s = " ".join(str(s).split())
     if len(s) > limit:
         s = s[: limit - 1] + "…"
-    return html.escape(s).replace("|", "&#124;")
+    return inert(s)
 
 
 def link(f, prefix):
@@ -119,10 +178,29 @@ def link(f, prefix):
     return '<a href="{}"><code>{}</code></a>'.format(html.escape(url, quote=True), cell(where, 200))
 
 
-def summary(sarif, prefix, what, fail_on, rc):
+def at_or_above(severity, fail_on):
+    order = SEVERITY_ORDER
+    return severity in order and fail_on in order and order.index(severity) <= order.index(fail_on)
+
+
+def added_allows(sarif, fail_on):
+    return sum(1 for f in results(sarif, added_allows=True) if at_or_above(f["severity"], fail_on))
+
+
+def summary(sarif, prefix, what, fail_on, rc, changed=""):
     found = results(sarif)
     failing = rc == "1"
     out = ["## keyleak", ""]
+    policy = []
+    if changed and os.path.exists(changed):
+        policy = [l for l in open(changed, encoding="utf-8", errors="replace").read().splitlines() if l]
+    for name in policy:
+        out += [
+            "> [!WARNING]",
+            "> This change edits <code>{}</code>. keyleak read it from the base commit instead, so the "
+            "edit takes effect only once merged: review it.".format(cell(prefix + name, 200)),
+            "",
+        ]
     if not found:
         out.append("No secrets found in {}.".format(cell(what, 300)))
     else:
@@ -142,7 +220,7 @@ def summary(sarif, prefix, what, fail_on, rc):
         )
         out += ["", "| Severity | Rule | Location | Line (redacted) | Commit |", "|---|---|---|---|---|"]
         for f in found[:MAX_ROWS]:
-            severity = f["severity"] + (" (known public)" if f["known_public"] else "")
+            severity = cell(f["severity"]) + (" (known public)" if f["known_public"] else "")
             rule = "<code>{}</code> {}".format(cell(f["rule_id"]), cell(f["rule_name"]))
             snippet = "<code>{}</code>".format(cell(f["snippet"])) if f["snippet"] else ""
             commit = "<code>{}</code>".format(cell(f["commit"][:12])) if f["commit"] else ""
@@ -154,6 +232,24 @@ def summary(sarif, prefix, what, fail_on, rc):
             "A leaked secret must be revoked and rotated: removing it from the code does not make it safe. "
             "`keyleak rules show <rule>` says how for each rule.",
         ]
+    allowed = results(sarif, added_allows=True)
+    if allowed:
+        out += [
+            "",
+            "### Suppressed by this pull request",
+            "",
+            "{} finding{} silenced by a <code>keyleak:allow</code> comment that this change adds. "
+            "Review each: the author of a change should not be the one who waives its secrets.".format(
+                len(allowed), " is" if len(allowed) == 1 else "s are"
+            ),
+            "",
+            "| Severity | Rule | Location | Line (redacted) |",
+            "|---|---|---|---|",
+        ]
+        for f in allowed[:MAX_ROWS]:
+            rule = "<code>{}</code> {}".format(cell(f["rule_id"]), cell(f["rule_name"]))
+            snippet = "<code>{}</code>".format(cell(f["snippet"])) if f["snippet"] else ""
+            out.append("| {} | {} | {} | {} |".format(cell(f["severity"]), rule, link(f, prefix), snippet))
     print("\n".join(out) + "\n")
 
 
@@ -163,12 +259,19 @@ def main(argv):
         print(event(*args))
     elif cmd == "relpath":
         print(relpath(*args))
+    elif cmd == "inrepo":
+        rel = inrepo(*args)
+        if rel is None:
+            sys.exit(1)
+        print(rel)
     elif cmd == "count":
         print(len(results(*args)))
     elif cmd == "annotations":
         annotations(*args)
     elif cmd == "summary":
         summary(*args)
+    elif cmd == "added-allows":
+        print(added_allows(*args))
     else:
         sys.exit("unknown command: " + cmd)
 

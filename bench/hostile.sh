@@ -4,11 +4,16 @@
 #      must scale linearly;
 #   2. a 200 MB real (non-sparse) file over --max-file-size: peak RSS stays at the baseline,
 #      i.e. the file is never read;
-#   3. 100k empty files and a 50 MB single line: wall time.
-# Usage: bench/hostile.sh [KEYLEAK_BINARY]   (default: builds target/release/keyleak)
+#   3. 100k empty files and a 50 MB single line: wall time;
+#   4. untrusted repositories (issue 13): one 0.9 MB blob of 20k `api_key = "…"` lines committed
+#      at 500 paths (history and --range), `.gitignore -> /dev/zero`, a FIFO `.gitignore`, and
+#      19 MB / 100 MB of mixed `\x41%41\u{41}` escapes: all must stay under 500 MB RSS.
+# Usage: bench/hostile.sh [KEYLEAK_BINARY] [untrusted]
+#   (default binary: builds target/release/keyleak; `untrusted` runs only part 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${1:-}"
+only="${2:-}"
 if [ -z "$bin" ]; then
   cargo build --release --quiet
   bin="${CARGO_TARGET_DIR:-target}/release/keyleak"
@@ -27,6 +32,42 @@ gen() { # gen FILE PIECE MB
 }
 echo "| input | seconds | peak RSS MiB | exit |"
 echo "|---|---|---|---|"
+untrusted() {
+  local repo="$work/flood" i blob
+  git init -q -b main "$repo"
+  git -C "$repo" -c user.name=b -c user.email=b@example.com commit -q --allow-empty -m base
+  python3 -c "
+import random, string, sys
+r = random.Random(7)
+a = string.ascii_letters + string.digits
+with open(sys.argv[1], 'w') as f:
+    for _ in range(20000):
+        f.write('api_key = \"%s\"\n' % ''.join(r.choice(a) for _ in range(40)))" "$work/gen.txt"
+  blob=$(git -C "$repo" hash-object -w "$work/gen.txt")
+  for i in $(seq 500); do echo "100644 $blob	d$i/gen.txt"; done |
+    git -C "$repo" update-index --add --index-info
+  git -C "$repo" -c user.name=b -c user.email=b@example.com commit -q -m flood
+  timeit "one 0.9 MB blob of 20k findings at 500 paths: git (history)" git "$repo"
+  timeit "same: git --range HEAD~1..HEAD" git "$repo" --range HEAD~1..HEAD
+  rm -rf "$repo" "$work/gen.txt"
+  mkdir -p "$work/zero"
+  ln -s /dev/zero "$work/zero/.gitignore"
+  echo "AKIAQ3EGTR7HJKL2MNOP" >"$work/zero/a.txt"
+  timeit ".gitignore -> /dev/zero" dir "$work/zero"
+  rm "$work/zero/.gitignore"
+  mkfifo "$work/zero/.gitignore"
+  timeit "FIFO .gitignore" dir "$work/zero"
+  rm -rf "$work/zero"
+  for mb in 19 100; do
+    gen "$work/esc-$mb" '\x41%41\u{41}' "$mb"
+    timeit "\`\\x41%41\\u{41}\` × $mb MB" dir "$work/esc-$mb" --max-file-size 200MiB
+    rm -f "$work/esc-$mb"
+  done
+}
+if [ "$only" = untrusted ]; then
+  untrusted
+  exit 0
+fi
 for piece in akia AKIA -----BEGIN 'secret=' 'abandon ' 0x eyJ '[1,' 'apiKey: '; do
   for mb in 10 100; do
     f="$work/flood-$mb"
@@ -53,3 +94,4 @@ for d in range(100):
     for i in range(1000):
         open(f'{sys.argv[1]}/{d}/{i}', 'w').close()" "$work/many"
 timeit "100k empty files" dir "$work/many"
+untrusted

@@ -8,8 +8,7 @@ use crate::error::LoadError;
 
 /// Fingerprints found in the report at `path`.
 pub fn load(path: &Path) -> Result<HashSet<String>, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::whole(path, format!("cannot read baseline: {e}")))?;
+    let text = crate::policy_file::read(path, crate::policy_file::Origin::User)?;
     parse(path, &text)
 }
 

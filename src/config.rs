@@ -117,9 +117,10 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
+    let shown = crate::escape::quote(s, 32);
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("invalid size `{s}` (e.g. `25MiB`, `500KB`, `1048576`)"))?;
+        .map_err(|_| format!("invalid size `{shown}` (e.g. `25MiB`, `500KB`, `1048576`)"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -127,7 +128,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => {
             return Err(format!(
-                "invalid size unit in `{s}` (use B, KiB, MiB or GiB)"
+                "invalid size unit in `{shown}` (use B, KiB, MiB or GiB)"
             ));
         }
     };
@@ -135,10 +136,10 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 impl Config {
-    /// Reads and validates `path`.
-    pub fn load(path: &Path) -> Result<Config, LoadError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| LoadError::whole(path, format!("cannot read config: {e}")))?;
+    /// Reads and validates `path`; `origin` says whether the scanned tree's author chose it
+    /// (see [`crate::policy_file`]).
+    pub fn load(path: &Path, origin: crate::policy_file::Origin) -> Result<Config, LoadError> {
+        let text = crate::policy_file::read(path, origin)?;
         Config::parse(path, text)
     }
 
@@ -168,7 +169,9 @@ impl Config {
         CONFIG_NAMES
             .iter()
             .map(|n| base.join(n))
-            .find(|p| p.is_file())
+            // `symlink_metadata`: a link or FIFO under this name is found (and then refused by
+            // the reader), never silently passed over for the next name.
+            .find(|p| std::fs::symlink_metadata(p).is_ok())
     }
 
     /// Validates config text that came from `path`.
@@ -255,7 +258,10 @@ impl Config {
                     path,
                     &self.text,
                     *off,
-                    format!("duplicate rule id `{}`", r.id.get_ref()),
+                    format!(
+                        "duplicate rule id `{}`",
+                        crate::escape::quote(r.id.get_ref(), 64)
+                    ),
                 ));
             }
             seen.push(r.id.get_ref());
@@ -271,7 +277,10 @@ impl Config {
                 path,
                 &self.text,
                 off,
-                format!("unknown rule id `{id}` (see `keyleak rules list`)"),
+                format!(
+                    "unknown rule id `{}` (see `keyleak rules list`)",
+                    crate::escape::quote(id, 64)
+                ),
             )
         };
         if !self.enable_only.is_empty()

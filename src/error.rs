@@ -68,7 +68,9 @@ impl LoadError {
 
     /// Converts a TOML parse/deserialize error, keeping its position.
     pub fn from_toml(file: impl Into<PathBuf>, text: &str, err: &toml::de::Error) -> Self {
-        let message = err.message().trim().to_string();
+        // serde's messages quote the offending value (`invalid type: string "…"`): keep the
+        // message short, so a file's content is never echoed in full.
+        let message = crate::escape::quote(err.message().trim(), 160);
         match err.span() {
             Some(span) => LoadError::at(file, text, span.start, message),
             None => LoadError::whole(file, message),

@@ -27,6 +27,8 @@ pub struct Filters {
     /// The current directory relative to the config's directory (`sub/` when run in `sub`),
     /// so `[allow] paths` mean the same wherever keyleak is started.
     base: String,
+    /// Honour `keyleak:allow` and other scanners' markers (off with `--no-inline-allow`).
+    inline: bool,
 }
 
 /// Builds a glob set where `*` does not cross `/` and a pattern without `/` matches at any depth
@@ -50,10 +52,10 @@ pub fn glob_set(patterns: &[String]) -> Result<GlobSet, globset::Error> {
 }
 
 impl Filters {
-    /// Compiles the allowlists of `config`, the ignore file (if any) and a baseline.
+    /// Compiles the allowlists of `config`, the ignore file's fingerprints and a baseline.
     pub fn new(
         config: &Config,
-        ignore_file: Option<&Path>,
+        ignored: HashSet<String>,
         baseline: HashSet<String>,
     ) -> Result<Filters, LoadError> {
         let cfg_path = config.path.clone().unwrap_or_default();
@@ -73,9 +75,7 @@ impl Filters {
             })
             .collect::<Result<_, _>>()?;
         let mut fingerprints: HashSet<String> = config.allow_fingerprints.iter().cloned().collect();
-        if let Some(p) = ignore_file {
-            fingerprints.extend(read_ignore_file(p)?);
-        }
+        fingerprints.extend(ignored);
         Ok(Filters {
             paths,
             regexes,
@@ -84,7 +84,16 @@ impl Filters {
             baseline,
             other_markers: config.other_markers,
             base: String::new(),
+            inline: true,
         })
+    }
+
+    /// Stops honouring `keyleak:allow` comments and other scanners' markers
+    /// (`--no-inline-allow`): in a strict gate the author of the scanned change must not be
+    /// able to silence it.
+    pub fn without_inline(mut self) -> Filters {
+        self.inline = false;
+        self
     }
 
     /// Also matches `[allow] paths` against finding paths prefixed with `base` (the current
@@ -103,6 +112,7 @@ impl Filters {
     /// Why `f` is suppressed, if it is. The first matching reason wins, most local first.
     pub fn reason(&self, f: &Finding) -> Option<Suppression> {
         match f.marker {
+            _ if !self.inline => {}
             Some(Marker::Keyleak) => return Some(Suppression::Inline),
             Some(Marker::Other(_)) if self.other_markers => return Some(Suppression::OtherMarker),
             _ => {}
@@ -184,10 +194,15 @@ impl Filters {
     }
 }
 
-/// Reads `.keyleakignore`: one fingerprint per line, `#` comments, blank lines.
+/// Reads `.keyleakignore` found in the scanned tree (see [`crate::policy_file`]).
 pub fn read_ignore_file(path: &Path) -> Result<HashSet<String>, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::whole(path, format!("cannot read: {e}")))?;
+    let text = crate::policy_file::read(path, crate::policy_file::Origin::Tree)?;
+    parse_ignore(path, &text)
+}
+
+/// Parses ignore-file text: one fingerprint per line, `#` comments, blank lines. An error
+/// quotes at most a short, escaped prefix of the offending line.
+pub fn parse_ignore(path: &Path, text: &str) -> Result<HashSet<String>, LoadError> {
     let mut out = HashSet::new();
     for (i, line) in text.lines().enumerate() {
         let l = line.split('#').next().unwrap_or("").trim();
@@ -201,7 +216,10 @@ pub fn read_ignore_file(path: &Path) -> Result<HashSet<String>, LoadError> {
                     line: i + 1,
                     column: line.find(l).unwrap_or(0) + 1,
                 }),
-                message: format!("`{l}` is not a fingerprint (hex digits expected)"),
+                message: format!(
+                    "`{}` is not a fingerprint (hex digits expected)",
+                    crate::escape::quote(l, 12)
+                ),
             });
         }
         out.insert(l.to_ascii_lowercase());

@@ -54,7 +54,8 @@ impl FromStr for Severity {
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
             _ => Err(format!(
-                "unknown severity `{s}` (expected critical, high, medium or low)"
+                "unknown severity `{}` (expected critical, high, medium or low)",
+                crate::escape::quote(s, 32)
             )),
         }
     }
@@ -190,6 +191,8 @@ pub struct GitInfo {
     pub date: String,
     /// Full hex id of the blob.
     pub blob: String,
+    /// The repository, when one run covers several (`keyleak git A B`, `--repos`).
+    pub repository: Option<String>,
 }
 
 /// A suppression comment found on one of a finding's lines (or on the line before).
@@ -207,6 +210,9 @@ pub enum Marker {
 pub enum Suppression {
     /// `keyleak:allow` on a line of the finding (or `keyleak:allow-next-line` above one).
     Inline,
+    /// A `keyleak:allow` comment on a line the scanned range adds: the change silences its
+    /// own finding, which reviewers must see.
+    InlineAdded,
     /// Another scanner's marker, honoured by `[allow] other_markers = true`.
     OtherMarker,
     /// `[allow] paths` in the config.
@@ -224,6 +230,7 @@ impl Suppression {
     pub fn label(self) -> &'static str {
         match self {
             Suppression::Inline => "keyleak:allow",
+            Suppression::InlineAdded => "keyleak:allow added by this change",
             Suppression::OtherMarker => "another scanner's marker",
             Suppression::AllowPath => "allowed path",
             Suppression::AllowRegex => "allowed regex",
@@ -234,7 +241,10 @@ impl Suppression {
 
     /// In source (a comment next to the secret) or external (config, baseline).
     pub fn in_source(self) -> bool {
-        matches!(self, Suppression::Inline | Suppression::OtherMarker)
+        matches!(
+            self,
+            Suppression::Inline | Suppression::InlineAdded | Suppression::OtherMarker
+        )
     }
 }
 
@@ -257,8 +267,13 @@ pub struct Finding {
     pub byte_range: (usize, usize),
     /// The secret.
     pub secret: Secret,
-    /// The (first) line holding the secret, unredacted, at most ~200 characters around it.
+    /// The (first) line holding the secret, cut to ~80 bytes before it and ~400 after, control
+    /// characters blanked, every *other* value and every encoded value on it already redacted.
+    /// This finding's own plain values are still raw: see [`Finding::snippet`].
     pub line_text: String,
+    /// Byte ranges of `line_text` holding this finding's own values (secret and parts), and
+    /// whether each starts where its value starts (else it was cut and shows no prefix).
+    pub line_values: Vec<(std::ops::Range<usize>, bool)>,
     /// Stable identity of (rule, secret).
     pub fingerprint: String,
     /// Name of the validator that confirmed it (`none` if none).
@@ -280,30 +295,42 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The line with every secret value redacted (unless `show`), trimmed to 200 characters.
+    /// The line with this finding's values redacted (unless `show`) by their byte ranges,
+    /// trimmed to 200 characters. Other findings' values were redacted when the line was cut.
     pub fn snippet(&self, show: bool) -> String {
         let mut text = self.line_text.clone();
         if !show {
-            let mut values: Vec<&Secret> = vec![&self.secret];
-            values.extend(self.parts.iter().map(|p| &p.value));
-            for v in values {
-                let raw = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                if raw.is_empty() {
+            let mut spans: Vec<&(std::ops::Range<usize>, bool)> = self
+                .line_values
+                .iter()
+                .filter(|(r, _)| r.start < r.end && text.get(r.clone()).is_some())
+                .collect();
+            // From the end, so earlier ranges stay valid.
+            spans.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+            let mut floor = usize::MAX;
+            for (r, starts) in spans {
+                let end = r.end.min(floor);
+                if r.start >= end {
                     continue;
                 }
-                // A multi-line secret only shows its first line here.
-                let first = raw.lines().next().unwrap_or("").to_string();
-                if !first.is_empty() && text.contains(&first) {
-                    text = text.replace(&first, &v.redacted());
-                }
+                let hidden = if *starts {
+                    redact(&text[r.start..end])
+                } else {
+                    "…".to_string()
+                };
+                text.replace_range(r.start..end, &hidden);
+                floor = r.start;
             }
         }
         truncate_chars(text.trim(), 200)
     }
 
-    /// Sort key: path, line, column, rule id (SPEC's deterministic order).
-    pub fn sort_key(&self) -> (&str, usize, usize, &str, Option<&str>) {
+    /// Sort key: repository (when a run covers several), path, line, column, rule id, commit:
+    /// the deterministic order every report (and `keyleak merge`) uses.
+    #[allow(clippy::type_complexity)]
+    pub fn sort_key(&self) -> (Option<&str>, &str, usize, usize, &str, Option<&str>) {
         (
+            self.git.as_ref().and_then(|g| g.repository.as_deref()),
             &self.path,
             self.span.line,
             self.span.column,

@@ -21,7 +21,10 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("keyleak: error: {err:#}");
+            // Messages quote config values, globs, paths and rule ids from the scanned tree:
+            // a newline in one must not start a line of its own (a CI workflow command).
+            let msg = format!("{err:#}");
+            eprintln!("keyleak: error: {}", keyleak::escape::control(&msg));
             ExitCode::from(cli::FATAL as u8)
         }
     }

@@ -55,6 +55,9 @@ pub struct DirArgs {
     /// Also scan what .gitignore / .ignore exclude (hidden files are always scanned; .git/ never).
     #[arg(long)]
     pub no_ignore: bool,
+    /// Scan only shard K of N (split by path; `keyleak merge` combines the shards' reports).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Common options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -63,15 +66,31 @@ pub struct DirArgs {
 /// `keyleak git`.
 #[derive(Debug, Args)]
 pub struct GitArgs {
-    /// The repository.
-    #[arg(default_value = ".")]
-    pub repo: PathBuf,
+    /// The repositories: paths, or URLs (https://, ssh://, git://, user@host:path) to clone
+    /// (default: the current directory).
+    #[arg(value_name = "REPO")]
+    pub repos: Vec<String>,
+    /// Also scan the repositories listed in FILE (one path or URL a line; # comments).
+    #[arg(long = "repos", value_name = "FILE")]
+    pub repos_file: Option<PathBuf>,
+    /// Keep the clones of remote repositories in DIR (reused and updated by the next run)
+    /// instead of deleting them.
+    #[arg(long, value_name = "DIR")]
+    pub keep_clones: Option<PathBuf>,
+    /// Scan only shard K of N (split by blob, or by repository when there are at least N;
+    /// `keyleak merge` combines the shards' reports).
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["staged", "range"])]
+    pub shard: Option<String>,
     /// Only what is staged for the next commit (pre-commit hook).
     #[arg(long, conflicts_with_all = ["range", "since", "max_count", "branch"])]
     pub staged: bool,
     /// Only lines added by the commits in BASE..HEAD, BASE...HEAD, or a single REV.
     #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["since", "max_count", "branch"])]
     pub range: Option<String>,
+    /// With --range: read keyleak.toml and .keyleakignore from REV's tree (e.g. a pull
+    /// request's base), never from the work tree, and say when the range changes them.
+    #[arg(long, value_name = "REV", requires = "range")]
+    pub trust_from: Option<String>,
     /// Only commits after DATE (YYYY-MM-DD or RFC 3339).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
@@ -139,6 +158,12 @@ pub struct CommonArgs {
     /// A previous JSON or SARIF report: findings already in it are not reported again.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Ignore `keyleak:allow` comments (a strict gate: the scanned change cannot silence itself).
+    #[arg(long)]
+    pub no_inline_allow: bool,
+    /// Do not read .keyleakignore.
+    #[arg(long)]
+    pub no_ignore_file: bool,
     /// Print secrets in full (every output redacts them otherwise).
     #[arg(long)]
     pub show_secrets: bool,

@@ -1,18 +1,21 @@
 //! Arguments + `keyleak.toml` → validated settings. Everything after this point sees only
 //! typed values; every user mistake is reported here with the flag or file it came from.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use super::args::CommonArgs;
-use keyleak::config::{Config, parse_size};
+use keyleak::config::{CONFIG_NAMES, Config, parse_size};
 use keyleak::filter::{Filters, IGNORE_FILE};
 use keyleak::finding::Severity;
+use keyleak::policy_file::Origin;
 use keyleak::report::Format;
 use keyleak::rules::RuleSet;
 use keyleak::scan::Engine;
+use keyleak::source::trusted::TrustedTree;
 
 /// Default `--max-file-size`.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
@@ -69,27 +72,98 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
 
 /// Loads `--config FILE`, or discovers one in `root`.
 pub fn load_config(explicit: Option<&Path>, root: Option<&Path>) -> Result<Config> {
-    let path = match explicit {
-        Some(p) => {
-            // Any readable non-directory works: `-c /dev/null` is an empty config.
-            match std::fs::metadata(p) {
-                Err(_) => bail!("{}: config file not found", p.display()),
-                Ok(m) if m.is_dir() => bail!("{}: config file is a directory", p.display()),
-                Ok(_) => {}
-            }
-            Some(p.to_path_buf())
+    if let Some(p) = explicit {
+        // Any readable non-directory works: `-c /dev/null` is an empty config.
+        match std::fs::metadata(p) {
+            Err(_) => bail!("{}: config file not found", p.display()),
+            Ok(m) if m.is_dir() => bail!("{}: config file is a directory", p.display()),
+            Ok(_) => {}
         }
-        None => root.and_then(Config::discover),
-    };
-    match path {
-        Some(p) => Config::load(&p).map_err(anyhow::Error::new),
+        return Config::load(p, Origin::User).map_err(anyhow::Error::new);
+    }
+    match root.and_then(Config::discover) {
+        Some(p) => Config::load(&p, Origin::Tree).map_err(anyhow::Error::new),
         None => Ok(Config::default()),
+    }
+}
+
+/// Where the config and the ignore file come from: the scanned tree (found in a root
+/// directory), or a trusted commit (`--trust-from`).
+#[derive(Debug, Clone, Copy)]
+pub enum Policy<'a> {
+    /// Looked for in this directory of the work tree (none: defaults only).
+    Tree(Option<&'a Path>),
+    /// Read from a trusted commit's tree; the work tree is never consulted.
+    Trusted(&'a TrustedTree),
+}
+
+/// The policy file names `--trust-from` reads from the trusted commit.
+pub fn trusted_names() -> Vec<&'static str> {
+    CONFIG_NAMES.iter().copied().chain([IGNORE_FILE]).collect()
+}
+
+fn load_policy_config(explicit: Option<&Path>, policy: Policy<'_>) -> Result<Config> {
+    match policy {
+        Policy::Trusted(t) if explicit.is_none() => {
+            match CONFIG_NAMES
+                .iter()
+                .find_map(|n| t.get(n).map(|text| (n, text)))
+            {
+                Some((name, text)) => Config::parse(Path::new(&t.display(name)), text.to_string())
+                    .map_err(anyhow::Error::new),
+                None => Ok(Config::default()),
+            }
+        }
+        Policy::Trusted(_) => load_config(explicit, None),
+        Policy::Tree(root) => load_config(explicit, root),
+    }
+}
+
+/// The fingerprints of `.keyleakignore` and where they were read from (none when absent).
+fn load_ignored(
+    args: &CommonArgs,
+    policy: Policy<'_>,
+) -> Result<(HashSet<String>, Option<String>)> {
+    if args.no_ignore_file {
+        return Ok((HashSet::new(), None));
+    }
+    match policy {
+        Policy::Trusted(t) => match t.get(IGNORE_FILE) {
+            Some(text) => {
+                let name = t.display(IGNORE_FILE);
+                let set = keyleak::filter::parse_ignore(Path::new(&name), text)
+                    .map_err(anyhow::Error::new)?;
+                Ok((set, Some(name)))
+            }
+            None => Ok((HashSet::new(), None)),
+        },
+        Policy::Tree(root) => {
+            let Some(r) = root else {
+                return Ok((HashSet::new(), None));
+            };
+            let p = if r == Path::new(".") {
+                PathBuf::from(IGNORE_FILE)
+            } else {
+                r.join(IGNORE_FILE)
+            };
+            // `symlink_metadata`: a link or FIFO here is refused by the reader, not skipped.
+            if std::fs::symlink_metadata(&p).is_err() {
+                return Ok((HashSet::new(), None));
+            }
+            let set = keyleak::filter::read_ignore_file(&p).map_err(anyhow::Error::new)?;
+            Ok((set, Some(p.display().to_string())))
+        }
     }
 }
 
 impl ScanSettings {
     /// Resolves `args`; `root` is where config and `.keyleakignore` are looked for.
     pub fn resolve(args: &CommonArgs, root: Option<&Path>) -> Result<ScanSettings> {
+        Self::resolve_with(args, Policy::Tree(root))
+    }
+
+    /// Resolves `args`, with config and ignore file from `policy`.
+    pub fn resolve_with(args: &CommonArgs, policy: Policy<'_>) -> Result<ScanSettings> {
         let format: Format = args
             .format
             .parse()
@@ -111,19 +185,26 @@ impl ScanSettings {
                 );
             }
         }
+        let root = match policy {
+            Policy::Tree(r) => r,
+            Policy::Trusted(_) => None,
+        };
         let mut loaded = Vec::new();
         let config = if args.no_config {
             loaded.push("config: none (--no-config)".to_string());
             Config::default()
         } else {
-            let c = load_config(args.config.as_deref(), root)?;
-            loaded.push(match (&c.path, root) {
-                (Some(p), _) => format!("config: {}", p.display()),
-                (None, Some(r)) => format!(
+            let c = load_policy_config(args.config.as_deref(), policy)?;
+            loaded.push(match (&c.path, root, policy) {
+                (Some(p), _, _) => format!("config: {}", p.display()),
+                (None, _, Policy::Trusted(t)) => {
+                    format!("config: none in {}", t.display(""))
+                }
+                (None, Some(r), _) => format!(
                     "config: none (no keyleak.toml or .keyleak.toml in {})",
                     r.display()
                 ),
-                (None, None) => "config: none".to_string(),
+                (None, None, _) => "config: none".to_string(),
             });
             c
         };
@@ -136,24 +217,17 @@ impl ScanSettings {
             Some(p) => keyleak::baseline::load(p).map_err(anyhow::Error::new)?,
             None => Default::default(),
         };
-        let ignore_file = root
-            .map(|r| {
-                if r == Path::new(".") {
-                    PathBuf::from(IGNORE_FILE)
-                } else {
-                    r.join(IGNORE_FILE)
-                }
-            })
-            .filter(|p| p.is_file());
+        let (ignored, ignore_file) = load_ignored(args, policy)?;
         if let Some(p) = &ignore_file {
-            loaded.push(format!("fingerprint ignore file: {}", p.display()));
+            loaded.push(format!("fingerprint ignore file: {p}"));
         }
-        let filters =
-            Filters::new(&config, ignore_file.as_deref(), baseline).map_err(anyhow::Error::new)?;
-        let filters = match root.map(cwd_below) {
-            Some(Some(base)) => filters.with_base(&base),
-            _ => filters,
-        };
+        let mut filters = Filters::new(&config, ignored, baseline).map_err(anyhow::Error::new)?;
+        if args.no_inline_allow {
+            filters = filters.without_inline();
+        }
+        if let Some(Some(base)) = root.map(cwd_below) {
+            filters = filters.with_base(&base);
+        }
         let stderr_tty = std::io::stderr().is_terminal();
         let color = match args.color.as_str() {
             "always" => true,

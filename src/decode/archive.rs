@@ -1,12 +1,12 @@
 //! Archives: zip (jar, whl, apk, docx…), tar, gzip and tar.gz, nested up to a depth limit.
 //!
-//! Members are scanned as `archive.zip!/inner/path` (nested: `a.zip!/b.zip!/c.env`), through
-//! the same [`Engine::scan`] as files, so they are decoded too. An archive is recognised by its
+//! A pure transform: [`expand`] hands each member's bytes to the caller as
+//! `archive.zip!/inner/path` (nested: `a.zip!/b.zip!/c.env`); the scan module scans them like
+//! files, so they are decoded too. An archive is recognised by its
 //! magic bytes, not its name. Everything decompressed is streamed through a meter that enforces
 //! the limits in [`ArchiveLimits`] — header sizes are never trusted — so a bomb costs at most
 //! the budget in time and at most one member (≤ `max_member_size`) in memory. Whatever limit is
-//! hit, the archive (or member) is reported as [`Skipped`]; findings made before that stay.
-//! Binary members are passed over silently: a jar's classes are not worth a line each.
+//! hit, the archive (or member) is reported as [`Skipped`]; members handed over before that stay.
 
 use std::cell::Cell;
 use std::io::{self, Cursor, Read};
@@ -14,8 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use flate2::read::MultiGzDecoder;
 
-use crate::scan::{Engine, Scratch};
-use crate::source::{Skipped, SourceOutput, human_bytes};
+use crate::model::{Skipped, human_bytes};
 
 /// Limits against archive bombs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,29 +71,32 @@ pub fn sniff(data: &[u8]) -> Option<Kind> {
     }
 }
 
-/// Scans `data` as an archive named `path` when it is one and archives are enabled: findings
-/// and skipped members go to `out`. Returns false (and does nothing) otherwise, so the caller
-/// goes on with its binary check. For the dir walker and git blobs alike.
-pub fn scan_archive(
-    engine: &Engine,
+/// What [`expand`] calls for each member that is not itself an archive: its path below the
+/// top-level archive (`inner/path`, or `b.zip!/c.env` when nested) and its bytes.
+pub type Visit<'a> = dyn FnMut(&str, &[u8]) + 'a;
+
+/// Expands `data` when it is an archive (by its magic bytes) named `path`: every member that is
+/// not itself an archive goes to `visit`, nested archives are opened up to the depth limit, and
+/// whatever could not be read goes to `skipped`. Returns false (and does nothing) when `data`
+/// is not an archive.
+pub fn expand(
+    limits: &ArchiveLimits,
     path: &str,
     data: &[u8],
-    scratch: &mut Scratch,
-    out: &mut SourceOutput,
+    skipped: &mut Vec<Skipped>,
+    visit: &mut Visit<'_>,
 ) -> bool {
-    let Some(limits) = &engine.decode_options().archives else {
-        return false;
-    };
     let Some(kind) = sniff(data) else {
         return false;
     };
     let budget = Budget::new(limits, data.len() as u64);
+    let top = format!("{path}!/");
     let mut cx = Cx {
-        engine,
         limits,
         budget: &budget,
-        scratch,
-        out,
+        top: &top,
+        skipped,
+        visit,
     };
     // Defence in depth: the readers are well kept, but a malformed archive must never take
     // the scan down with it.
@@ -164,16 +166,17 @@ impl<R: Read> Read for Metered<'_, R> {
 }
 
 struct Cx<'a, 'b> {
-    engine: &'a Engine,
     limits: &'a ArchiveLimits,
     budget: &'a Budget,
-    scratch: &'b mut Scratch,
-    out: &'b mut SourceOutput,
+    /// The top-level archive's path and `!/`, cut from member paths for `visit`.
+    top: &'a str,
+    skipped: &'b mut Vec<Skipped>,
+    visit: &'b mut Visit<'b>,
 }
 
 impl<'a> Cx<'a, '_> {
     fn skip(&mut self, path: &str, reason: String) {
-        self.out.skipped.push(Skipped {
+        self.skipped.push(Skipped {
             path: path.to_string(),
             reason,
         });
@@ -281,7 +284,7 @@ impl<'a> Cx<'a, '_> {
         (limit, why)
     }
 
-    /// What to do with one member's content: recurse into archives, scan text.
+    /// What to do with one member's content: recurse into archives, hand the rest over.
     fn member(&mut self, path: &str, data: &[u8], depth: usize) -> Result<(), Stop> {
         if let Some(kind) = sniff(data) {
             if depth >= self.limits.max_depth {
@@ -296,11 +299,7 @@ impl<'a> Cx<'a, '_> {
             }
             return self.archive(path, kind, data, depth + 1);
         }
-        if super::is_binary(self.engine, data) {
-            return Ok(());
-        }
-        let findings = self.engine.scan(path, data, self.scratch);
-        self.out.findings.extend(findings);
+        (self.visit)(path.strip_prefix(self.top).unwrap_or(path), data);
         Ok(())
     }
 
@@ -484,32 +483,40 @@ fn zip_entries(data: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::DecodeOptions;
-    use crate::rules::RuleSet;
     use std::io::Write;
 
     const KEY: &str = "AKIAQ3EGTR7HJKL2MNOP";
 
-    fn engine(limits: ArchiveLimits) -> Engine {
-        Engine::with_decode(
-            RuleSet::builtin().unwrap(),
-            DecodeOptions {
-                inline: true,
-                archives: Some(limits),
-            },
-        )
+    /// What [`expand`] made of `data`: the members handed over and the skips.
+    #[derive(Default)]
+    struct Out {
+        members: Vec<(String, Vec<u8>)>,
+        skipped: Vec<Skipped>,
     }
 
-    fn run(limits: ArchiveLimits, data: &[u8]) -> SourceOutput {
-        let mut out = SourceOutput::default();
-        assert!(scan_archive(
-            &engine(limits),
-            "t.zip",
-            data,
-            &mut Scratch::default(),
-            &mut out
-        ));
-        out
+    impl Out {
+        /// Members whose bytes hold the test key (what a scan would find).
+        fn with_key(&self) -> Vec<&str> {
+            self.members
+                .iter()
+                .filter(|(_, b)| b.windows(KEY.len()).any(|w| w == KEY.as_bytes()))
+                .map(|(p, _)| p.as_str())
+                .collect()
+        }
+    }
+
+    fn expand_as(limits: &ArchiveLimits, path: &str, data: &[u8]) -> Option<Out> {
+        let mut out = Out::default();
+        let mut members = Vec::new();
+        let is = expand(limits, path, data, &mut out.skipped, &mut |p, b| {
+            members.push((p.to_string(), b.to_vec()))
+        });
+        out.members = members;
+        is.then_some(out)
+    }
+
+    fn run(limits: ArchiveLimits, data: &[u8]) -> Out {
+        expand_as(&limits, "t.zip", data).expect("an archive")
     }
 
     fn zip_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
@@ -546,8 +553,7 @@ mod tests {
             ..Default::default()
         };
         let out = run(limits, &data);
-        assert_eq!(out.findings.len(), 1);
-        assert_eq!(out.findings[0].path, "t.zip!/a.env");
+        assert_eq!(out.with_key(), ["a.env"]);
         assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
         assert_eq!(out.skipped[0].path, "t.zip");
         assert!(out.skipped[0].reason.contains("bomb"), "{:?}", out.skipped);
@@ -566,7 +572,7 @@ mod tests {
             },
             &data,
         );
-        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.with_key(), ["ok.env"]);
         assert_eq!(out.skipped[0].path, "t.zip!/big.txt");
         assert!(out.skipped[0].reason.starts_with("too large"));
 
@@ -574,15 +580,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&vec![b'a'; 5 << 20]).unwrap();
         let gz = gz.finish().unwrap();
-        let mut out = SourceOutput::default();
-        let e = engine(ArchiveLimits::default());
-        assert!(scan_archive(
-            &e,
-            "x.txt.gz",
-            &gz,
-            &mut Scratch::default(),
-            &mut out
-        ));
+        let out = expand_as(&ArchiveLimits::default(), "x.txt.gz", &gz).unwrap();
         assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
         // 5 MiB from ~5 KiB: over 100× the archive's size, so its budget runs out.
         assert_eq!(out.skipped[0].path, "x.txt.gz");
@@ -590,38 +588,15 @@ mod tests {
     }
 
     #[test]
-    fn not_archives_and_disabled() {
-        let mut out = SourceOutput::default();
-        let e = engine(ArchiveLimits::default());
-        assert!(!scan_archive(
-            &e,
-            "a",
-            b"plain",
-            &mut Scratch::default(),
-            &mut out
-        ));
-        let off = Engine::with_decode(
-            RuleSet::builtin().unwrap(),
-            DecodeOptions {
-                inline: true,
-                archives: None,
-            },
-        );
-        let z = zip_of(&[("a", b"x".to_vec())]);
-        assert!(!scan_archive(
-            &off,
-            "a.zip",
-            &z,
-            &mut Scratch::default(),
-            &mut out
-        ));
+    fn not_archives() {
+        assert!(expand_as(&ArchiveLimits::default(), "a", b"plain").is_none());
         assert_eq!(gz_inner_name("dir/x.env.GZ"), "x.env");
         assert_eq!(gz_inner_name("a.zip!/y.gz"), "y");
     }
 
     #[test]
     fn garbage_behind_magic_bytes_never_panics() {
-        let e = engine(ArchiveLimits::default());
+        let limits = ArchiveLimits::default();
         let mut junk = Vec::new();
         for seed in 0..200u32 {
             for magic in [&b"PK\x03\x04"[..], &[0x1f, 0x8b, 0x08], &b"PK\x05\x06"[..]] {
@@ -632,8 +607,7 @@ mod tests {
                     x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
                     junk.push((x >> 16) as u8);
                 }
-                let mut out = SourceOutput::default();
-                scan_archive(&e, "j", &junk, &mut Scratch::default(), &mut out);
+                expand_as(&limits, "j", &junk);
             }
         }
     }

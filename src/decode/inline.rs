@@ -15,11 +15,11 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::map::OffsetMap;
 
-/// Shortest base64 run decoded (18 bytes of content: shorter runs are mostly identifiers).
-pub const MIN_BASE64: usize = 24;
-/// Shortest run of token bytes (`A-Z a-z 0-9 + / - _`) the run finder reports; rules whose
-/// secret is at least this long are only run where such a run is (`Rule::token_gate`).
-pub const TOKEN_RUN: usize = MIN_BASE64;
+pub use crate::model::{TOKEN_RUN, TokenRun};
+
+/// Shortest base64 run decoded (18 bytes of content: shorter runs are mostly identifiers);
+/// the run finder reports nothing shorter.
+pub const MIN_BASE64: usize = TOKEN_RUN;
 /// Longest base64 run decoded: longer runs are images, fonts and wasm, and decoding them
 /// would dominate the scan time of minified bundles.
 pub const MAX_BASE64: usize = 8 * 1024;
@@ -229,20 +229,6 @@ fn fill_with(m: &mut Masks, hay: &[u8], f: impl Fn(&[u8]) -> [u64; 3]) {
 unsafe fn fill_avx2(m: &mut Masks, hay: &[u8]) {
     // SAFETY: this function only runs where AVX2 is available.
     fill_with(m, hay, |b| unsafe { class_mask_avx2(b) });
-}
-
-/// A maximal run of at least [`TOKEN_RUN`] token bytes (`A-Z a-z 0-9 + / - _`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenRun {
-    /// First byte.
-    pub start: usize,
-    /// One past the last byte.
-    pub end: usize,
-    /// Whether it has both upper- and lowercase letters. Base64 of text always mixes cases
-    /// (each character mixes bits of two bytes); snake_case identifiers, SCREAMING_CONSTANTS
-    /// and lowercase paths (most long runs in code) do not, and are told apart from the masks
-    /// alone.
-    pub mixed: bool,
 }
 
 /// Appends every [`TokenRun`] of `hay` to `out`, in order.

@@ -6,18 +6,21 @@ use std::io::{self, Write};
 use super::Report;
 use crate::finding::Severity;
 
-/// Escapes a workflow-command property value (GitHub's documented escapes).
+/// Escapes a workflow-command property value (GitHub's documented escapes), after every
+/// control character is written out (an ESC would colour or rewrite the job log).
 fn escape_property(s: &str) -> String {
-    s.replace('%', "%25")
+    crate::escape::control(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
         .replace(':', "%3A")
         .replace(',', "%2C")
 }
 
-/// Escapes a workflow-command message.
+/// Escapes a workflow-command message (control characters written out first).
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    crate::escape::control(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -69,7 +72,7 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
-        assert_eq!(escape_data("x:y\r\n%"), "x:y%0D%0A%25");
+        assert_eq!(escape_property("a:b,c%\x1b"), "a%3Ab%2Cc%25\\x1b");
+        assert_eq!(escape_data("x:y\n::error::no%"), "x:y\\n::error::no%25");
     }
 }

@@ -119,7 +119,7 @@ impl JsonFinding {
             email: git.map(|g| g.email.clone()),
             date: git.map(|g| g.date.clone()),
             blob: git.map(|g| g.blob.clone()),
-            repository: None,
+            repository: git.and_then(|g| g.repository.clone()),
             suppressed: f.suppressed.map(|s| s.label().to_string()),
             verification: f.verification.clone(),
         }
@@ -151,12 +151,7 @@ pub struct JsonSkipped {
 }
 
 fn all_findings<'a>(report: &'a Report<'_>) -> impl Iterator<Item = &'a Finding> {
-    let extra: &[Finding] = if report.include_suppressed {
-        report.suppressed
-    } else {
-        &[]
-    };
-    report.findings.iter().chain(extra.iter())
+    report.findings.iter().chain(report.listed_suppressed())
 }
 
 /// The JSON view of the findings to write (suppressed ones after the others, when asked for)

@@ -7,7 +7,7 @@
 //! every shard of one repository repeats, e.g. a shallow-clone warning) are kept once, in the
 //! order first seen. SARIF logs are merged as SARIF: rule descriptors are united and re-indexed
 //! by id, results re-sorted the same way, notifications united, and the invocation's totals
-//! summed (scanned, bytes, skipped) or shared (commits: every shard walks every commit).
+//! summed (each shard counts only its share of the commits it walks).
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet};
@@ -153,7 +153,6 @@ pub fn merge_sarif(logs: Vec<Value>) -> Result<Value, MergeError> {
     let mut skipped: Vec<Value> = Vec::new();
     let mut notes: Vec<Value> = Vec::new();
     let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    let mut commits = 0u64;
     for mut log in logs {
         let runs = log["runs"]
             .as_array_mut()
@@ -192,12 +191,7 @@ pub fn merge_sarif(logs: Vec<Value>) -> Result<Value, MergeError> {
         }
         if let Some(props) = inv["properties"].as_object() {
             for (k, v) in props {
-                let n = v.as_u64().unwrap_or(0);
-                if k == "commits" {
-                    commits = commits.max(n);
-                } else {
-                    *totals.entry(k.clone()).or_default() += n;
-                }
+                *totals.entry(k.clone()).or_default() += v.as_u64().unwrap_or(0);
             }
         }
         if template.is_none() {
@@ -251,10 +245,10 @@ pub fn merge_sarif(logs: Vec<Value>) -> Result<Value, MergeError> {
     }
     if let Some(props) = inv["properties"].as_object_mut() {
         for (k, v) in totals {
-            props.insert(k, Value::from(v));
-        }
-        if commits > 0 {
-            props.insert("commits".into(), Value::from(commits));
+            // A shard that walked commits but owned none of them wrote no `commits`.
+            if k != "commits" || v > 0 {
+                props.insert(k, Value::from(v));
+            }
         }
     }
     Ok(serde_json::json!({
@@ -265,10 +259,11 @@ pub fn merge_sarif(logs: Vec<Value>) -> Result<Value, MergeError> {
 }
 
 /// The scan's order, read back from a SARIF result.
-fn result_key(r: &Value) -> (bool, String, u64, u64, String, String) {
+fn result_key(r: &Value) -> (bool, Option<String>, String, u64, u64, String, String) {
     let loc = &r["locations"][0]["physicalLocation"];
     (
         r.get("suppressions").is_some(),
+        r["properties"]["repository"].as_str().map(str::to_string),
         loc["artifactLocation"]["uri"]
             .as_str()
             .map(uri_path)

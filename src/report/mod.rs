@@ -16,8 +16,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::finding::{Finding, Severity};
+use crate::model::Skipped;
 use crate::rules::RuleSet;
-use crate::source::Skipped;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +100,16 @@ impl Report<'_> {
             *m.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
         }
         m.into_iter().map(|(k, v)| (k.0, v)).collect()
+    }
+
+    /// The suppressed findings a report lists: all with `--include-suppressed`, and always
+    /// those the scanned change suppressed itself (a `keyleak:allow` it adds), so a reviewer
+    /// sees them.
+    pub fn listed_suppressed(&self) -> impl Iterator<Item = &Finding> {
+        let all = self.include_suppressed;
+        self.suppressed
+            .iter()
+            .filter(move |f| all || f.suppressed == Some(crate::finding::Suppression::InlineAdded))
     }
 
     /// Findings per rule id.

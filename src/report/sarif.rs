@@ -26,8 +26,8 @@ use serde_sarif::sarif::{
 use super::Report;
 use super::json::JsonPart;
 use crate::finding::{Finding, Severity, Suppression as Suppressed};
+use crate::model::Skipped;
 use crate::rules::Rule;
-use crate::source::Skipped;
 
 /// Where the log says its schema lives: the SchemaStore URL that GitHub's documentation and
 /// the SARIF Multitool use.
@@ -53,12 +53,11 @@ pub fn write(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
 /// The SARIF log for `report`.
 pub fn build(report: &Report<'_>) -> Sarif {
     let show = report.show_secrets;
-    let extra: &[Finding] = if report.include_suppressed {
-        report.suppressed
-    } else {
-        &[]
-    };
-    let findings: Vec<&Finding> = report.findings.iter().chain(extra).collect();
+    let findings: Vec<&Finding> = report
+        .findings
+        .iter()
+        .chain(report.listed_suppressed())
+        .collect();
 
     // Rules that fired, by id: a BTreeMap both dedupes and gives the deterministic order that
     // `ruleIndex` refers to.
@@ -347,6 +346,9 @@ fn properties(f: &Finding, show: bool) -> BTreeMap<String, Value> {
     p.insert("confidence".into(), json!(f.confidence.as_str()));
     p.insert("validation".into(), json!(f.validation));
     p.insert("known_public".into(), json!(f.known_public));
+    if f.suppressed == Some(Suppressed::InlineAdded) {
+        p.insert("suppressed_by_change".into(), json!(true));
+    }
     if !f.parts.is_empty() {
         let parts: Vec<JsonPart> = f
             .parts
@@ -377,6 +379,9 @@ fn properties(f: &Finding, show: bool) -> BTreeMap<String, Value> {
             if !v.is_empty() {
                 p.insert(k.into(), json!(v));
             }
+        }
+        if let Some(r) = &g.repository {
+            p.insert("repository".into(), json!(r));
         }
     }
     p

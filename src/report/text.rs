@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::Report;
+use crate::escape::control as esc;
 use crate::finding::{Finding, Severity};
 
 struct Paint(bool);
@@ -37,7 +38,11 @@ pub fn write(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
 
 fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> io::Result<()> {
     let show = report.show_secrets;
-    let mut title = format!("{} {}", p.severity(f.severity), p.wrap("1", &f.rule_name));
+    let mut title = format!(
+        "{} {}",
+        p.severity(f.severity),
+        p.wrap("1", &esc(&f.rule_name))
+    );
     if f.known_public {
         title.push_str(&p.wrap("2", " (known public test key: does not fail the scan)"));
     }
@@ -46,7 +51,7 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         w,
         "  {}  {}:{}:{}",
         p.wrap("2", "at         "),
-        f.path,
+        esc(&f.path),
         f.span.line,
         f.span.column
     )?;
@@ -54,7 +59,7 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         w,
         "  {}  {}",
         p.wrap("2", "secret     "),
-        f.secret.render(show)
+        esc(&f.secret.render(show))
     )?;
     if !f.parts.is_empty() {
         let parts: Vec<String> = f
@@ -63,8 +68,8 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             .map(|part| {
                 format!(
                     "{} {} (line {})",
-                    part.name,
-                    part.value.render(show),
+                    esc(&part.name),
+                    esc(&part.value.render(show)),
                     part.span.line
                 )
             })
@@ -77,9 +82,9 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             "  {}  {} by {} <{}> on {}",
             p.wrap("2", "commit     "),
             &g.commit[..g.commit.len().min(12)],
-            g.author,
-            g.email,
-            g.date
+            esc(&g.author),
+            esc(&g.email),
+            esc(&g.date)
         )?;
     }
     if !f.decoded.is_empty() {
@@ -87,17 +92,22 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             w,
             "  {}  {}",
             p.wrap("2", "decoded    "),
-            f.decoded.join(" → ")
+            esc(&f.decoded.join(" → "))
         )?;
     }
-    writeln!(w, "  {}  {}", p.wrap("2", "line       "), f.snippet(show))?;
+    writeln!(
+        w,
+        "  {}  {}",
+        p.wrap("2", "line       "),
+        esc(&f.snippet(show))
+    )?;
     writeln!(
         w,
         "  {}  {} · confidence {} · validation {}",
         p.wrap("2", "rule       "),
-        f.rule_id,
+        esc(&f.rule_id),
         f.confidence.as_str(),
-        f.validation
+        esc(&f.validation)
     )?;
     writeln!(w, "  {}  {}", p.wrap("2", "fingerprint"), f.fingerprint)?;
     if let Some(v) = &f.verification {
@@ -117,7 +127,7 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
         && !rule.remediation.is_empty()
     {
         let first = rule.remediation.lines().next().unwrap_or("");
-        writeln!(w, "  {}  {}", p.wrap("2", "fix        "), first)?;
+        writeln!(w, "  {}  {}", p.wrap("2", "fix        "), esc(first))?;
     }
     writeln!(w)
 }

@@ -1,7 +1,7 @@
 //! A rule ready to run: typed fields and a regex that is compiled on first use.
 //!
 //! Compiling ~150 regexes up front would cost more than the whole start-up budget, so a
-//! rule's regex is built the first time one of its keywords hits (PERF-NOTES §4). Loading
+//! rule's regex is built the first time one of its keywords hits. Loading
 //! still *parses* every regex, so a bad pattern is an error at load time with its position.
 
 use std::sync::OnceLock;
@@ -10,8 +10,8 @@ use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::decode::inline::TOKEN_RUN;
 use crate::finding::{Confidence, Severity};
+use crate::model::TOKEN_RUN;
 use crate::scan::detect::Detector;
 use crate::scan::validate::Validator;
 
@@ -80,7 +80,7 @@ pub struct Rule {
     pub origin: String,
 }
 
-/// The regex dialect of rules: bytes, ASCII classes, no Unicode (30–100× faster, PERF-NOTES §1).
+/// The regex dialect of rules: bytes, ASCII classes, no Unicode (the regex crate documents Unicode classes as far slower).
 pub fn build_regex(pattern: &str) -> Result<Regex, String> {
     Regex::builder()
         .syntax(syntax::Config::new().unicode(false).utf8(false))

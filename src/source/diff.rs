@@ -22,9 +22,11 @@ use super::git::{
     shallow_boundary, short,
 };
 use super::index::{self, IndexFile};
-use super::{Counters, Skipped, SourceOutput};
+use super::{Capped, Counters, MAX_FINDINGS, Skipped, SourceOutput};
+use crate::decode::archive;
 use crate::finding::{Finding, GitInfo};
-use crate::scan::{Engine, Scratch, is_binary};
+use crate::model::{Input, Provenance};
+use crate::scan::{Engine, Scratch, is_binary_input, scan_input};
 
 /// 1-based line numbers of a file, as sorted, disjoint, inclusive ranges.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,7 +163,14 @@ struct FileScan<'a> {
     engine: &'a Engine,
     counters: &'a Counters,
     max: u64,
+    archives: bool,
     scratch: Scratch,
+    /// Findings of blobs already scanned (under the path they were scanned at): a blob
+    /// committed at many paths, or in many commits of a range, is scanned once.
+    seen: HashMap<Oid, (String, std::sync::Arc<Vec<Finding>>)>,
+    /// Findings held by `seen`, to keep the cache bounded.
+    cached: usize,
+    capped: Capped,
 }
 
 impl<'a> FileScan<'a> {
@@ -179,21 +188,38 @@ impl<'a> FileScan<'a> {
             engine,
             counters,
             max,
+            archives: engine.decode_options().archives.is_some(),
             scratch: Scratch::default(),
+            seen: HashMap::new(),
+            cached: 0,
+            capped: Capped::default(),
         })
     }
 
-    /// Findings of `file` on its added lines, under `path`; `Err` is a skip reason.
-    fn scan(&mut self, file: &Changed, path: &str) -> Result<Vec<Finding>, String> {
+    /// Findings of `file` on its added lines, under `provenance`, and the archive members
+    /// that could not be read; `Err` is a skip reason.
+    fn scan(&mut self, file: &Changed, provenance: &Provenance) -> Result<Scan, String> {
         let obj = read_blob(&self.odb, file.blob, self.max)?;
         let data = obj.data();
-        if is_binary(data) {
+        let input = Input {
+            provenance,
+            bytes: data,
+        };
+        if self.archives && archive::sniff(data).is_some() {
+            let (odb, engine, max) = (&self.odb, self.engine, self.max);
+            let scan = scan_archive(odb, engine, max, &mut self.scratch, file, input);
+            self.counters.scanned(data.len(), scan.findings.len());
+            return Ok(scan);
+        }
+        if is_binary_input(self.engine, data) {
             return Err("binary".into());
         }
         let mut lines: Option<Lines> = None;
         for old in &file.olds {
             let added = match old.map(|o| read_blob(&self.odb, o, self.max)) {
-                Some(Ok(o)) if !is_binary(o.data()) => added_lines(o.data(), data),
+                Some(Ok(o)) if !is_binary_input(self.engine, o.data()) => {
+                    added_lines(o.data(), data)
+                }
                 // New, replacing a binary, or the old side cannot be read: every line counts.
                 _ => Lines::all(),
             };
@@ -204,18 +230,99 @@ impl<'a> FileScan<'a> {
         }
         let lines = lines.unwrap_or_else(Lines::all);
         if lines.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Scan::default());
         }
-        let mut findings = self.engine.scan(path, data, &mut self.scratch);
-        findings.retain(|f| {
+        let path = provenance.display();
+        let mut scanned = match self.seen.get(&file.blob) {
+            Some((first, found)) => {
+                let (first, found) = (first.clone(), found.clone());
+                let findings = found
+                    .iter()
+                    .map(|f| {
+                        let mut f = f.clone();
+                        // Archive members are reported as `<blob path>!/<member>`: keep them.
+                        let member = f
+                            .path
+                            .strip_prefix(first.as_str())
+                            .unwrap_or("")
+                            .to_string();
+                        f.path = format!("{path}{member}");
+                        f
+                    })
+                    .collect();
+                Scan {
+                    findings,
+                    skipped: Vec::new(),
+                }
+            }
+            None => {
+                let mut scanned = scan_input(self.engine, input, &mut self.scratch);
+                self.capped.input(&mut scanned.findings);
+                if self.cached + scanned.findings.len() <= MAX_FINDINGS {
+                    self.cached += scanned.findings.len();
+                    self.seen.insert(
+                        file.blob,
+                        (path.clone(), std::sync::Arc::new(scanned.findings.clone())),
+                    );
+                }
+                Scan {
+                    findings: scanned.findings,
+                    skipped: scanned.skipped,
+                }
+            }
+        };
+        scanned.findings.retain(|f| {
             lines.touches(f.span.line, f.span.end_line)
                 || f.parts
                     .iter()
                     .any(|p| lines.touches(p.span.line, p.span.end_line))
         });
-        self.counters.scanned(data.len(), findings.len());
-        Ok(findings)
+        self.counters.scanned(data.len(), scanned.findings.len());
+        Ok(Scan {
+            findings: scanned.findings,
+            skipped: scanned.skipped,
+        })
     }
+}
+
+/// An archive has no lines to diff: what it adds is each member finding (path within the
+/// archive and fingerprint) that no old side of it already had.
+fn scan_archive(
+    odb: &git2::Odb<'_>,
+    engine: &Engine,
+    max: u64,
+    scratch: &mut Scratch,
+    file: &Changed,
+    input: Input<'_>,
+) -> Scan {
+    let scanned = scan_input(engine, input, scratch);
+    let mut findings = scanned.findings;
+    for old in file.olds.iter().flatten() {
+        let Ok(o) = read_blob(odb, *old, max) else {
+            continue;
+        };
+        let before = Input {
+            bytes: o.data(),
+            ..input
+        };
+        let had: HashSet<(String, String)> = scan_input(engine, before, scratch)
+            .findings
+            .into_iter()
+            .map(|f| (f.path, f.fingerprint))
+            .collect();
+        findings.retain(|f| !had.contains(&(f.path.clone(), f.fingerprint.clone())));
+    }
+    Scan {
+        findings,
+        skipped: scanned.skipped,
+    }
+}
+
+/// What [`FileScan::scan`] found in one changed file.
+#[derive(Default)]
+struct Scan {
+    findings: Vec<Finding>,
+    skipped: Vec<Skipped>,
 }
 
 /// Reads a blob, refusing oversized ones from their header alone.
@@ -263,11 +370,15 @@ pub(crate) fn staged(
     let mut fs = FileScan::new(repo, engine, counters, opts.max_file_size)?;
     for file in &files {
         let path = display_git_path(&file.path);
-        match fs.scan(file, &path) {
-            Ok(findings) => out.findings.extend(findings),
+        match fs.scan(file, &Provenance::Staged(path.clone())) {
+            Ok(scan) => {
+                out.findings.extend(scan.findings);
+                out.skipped.extend(scan.skipped);
+            }
             Err(reason) => out.skipped.push(Skipped { path, reason }),
         }
     }
+    out.notes.extend(fs.capped.notes());
     Ok(out)
 }
 
@@ -412,9 +523,17 @@ pub(crate) fn range(
         let mut info: Option<GitInfo> = None;
         for file in &files {
             let path = display_git_path(&file.path);
-            match fs.scan(file, &path) {
-                Ok(findings) => {
-                    for mut f in findings {
+            let provenance = Provenance::Blob {
+                path: path.clone(),
+                blob: file.blob.to_string(),
+            };
+            match fs.scan(file, &provenance) {
+                Ok(scan) => {
+                    out.skipped.extend(scan.skipped);
+                    for mut f in scan.findings {
+                        if !fs.capped.room(&out.findings) {
+                            break;
+                        }
                         let info = info.get_or_insert_with(|| commit_info(repo, oid));
                         f.git = Some(GitInfo {
                             blob: file.blob.to_string(),
@@ -430,6 +549,7 @@ pub(crate) fn range(
             }
         }
     }
+    out.notes.extend(fs.capped.notes());
     Ok(out)
 }
 

@@ -15,7 +15,8 @@ use ignore::{WalkBuilder, WalkState};
 
 use super::worktree::{WorkTree, ignored_notes};
 use super::{Counters, Skipped, SourceOutput, human_bytes};
-use crate::scan::{Engine, Scratch};
+use crate::model::{Input, Provenance};
+use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// What to walk and how.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct DirOptions {
     pub exclude: GlobSet,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// Scan only the files this shard owns (by display path).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Walks `opts.paths` and scans every regular file.
@@ -61,17 +64,33 @@ fn walk_root(
     let visited: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     let track = tree.is_some();
     let mut builder = WalkBuilder::new(root);
+    // The crate's own ignore-file loader is off: it reads a `.gitignore` that is a FIFO or a
+    // link to /dev/zero without limit. `Ignores` reads them as hostile data instead.
+    let ignores =
+        (!opts.no_ignore).then(|| std::sync::Arc::new(super::ignores::Ignores::new(root)));
+    let filter = ignores.clone();
     builder
         .hidden(false)
         .follow_links(false)
-        .git_ignore(!opts.no_ignore)
+        .git_ignore(false)
         .git_global(false)
-        .git_exclude(!opts.no_ignore)
-        .ignore(!opts.no_ignore)
-        .parents(!opts.no_ignore)
-        .require_git(true)
+        .git_exclude(false)
+        .ignore(false)
+        .parents(false)
+        .require_git(false)
         .threads(opts.threads)
-        .filter_entry(|e| e.file_name() != ".git");
+        .filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            match &filter {
+                Some(ig) if e.depth() > 0 => {
+                    let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+                    !ig.is_ignored(e.path(), is_dir)
+                }
+                _ => true,
+            }
+        });
     builder.build_parallel().run(|| {
         let mut scratch = Scratch::default();
         let mut buf = Vec::new();
@@ -128,6 +147,9 @@ fn walk_root(
             WalkState::Continue
         })
     });
+    if let Some(ig) = ignores {
+        lock(out).skipped.extend(ig.take_skipped());
+    }
     let Some(tree) = tree else {
         return;
     };
@@ -164,7 +186,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Reads and scans one file found under `root` (unless `[scan] exclude` names it).
+/// Reads and scans one file found under `root` (unless `[scan] exclude` names it or another
+/// shard owns it).
 #[allow(clippy::too_many_arguments)]
 fn scan_file(
     root: &Path,
@@ -177,6 +200,9 @@ fn scan_file(
     local: &mut SourceOutput,
 ) {
     let display = display_path(path);
+    if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
+        return;
+    }
     let exclude = &opts.exclude;
     if !exclude.is_empty() {
         let rel = path.strip_prefix(root).unwrap_or(path);
@@ -191,22 +217,25 @@ fn scan_file(
         });
         return;
     }
-    // Archives are binary: they go to the archive reader before the binary check.
-    let before = local.findings.len();
-    if crate::decode::archive::scan_archive(engine, &display, buf, scratch, local) {
-        counters.scanned(buf.len(), local.findings.len() - before);
-        return;
-    }
-    if crate::decode::is_binary(engine, buf) {
+    let provenance = Provenance::Path(display);
+    let scanned = scan_input(
+        engine,
+        Input {
+            provenance: &provenance,
+            bytes: buf,
+        },
+        scratch,
+    );
+    if scanned.verdict == Verdict::Binary {
         local.skipped.push(Skipped {
-            path: display,
+            path: provenance.display(),
             reason: "binary".into(),
         });
         return;
     }
-    let findings = engine.scan(&display, buf, scratch);
-    counters.scanned(buf.len(), findings.len());
-    local.findings.extend(findings);
+    counters.scanned(buf.len(), scanned.findings.len());
+    local.findings.extend(scanned.findings);
+    local.skipped.extend(scanned.skipped);
 }
 
 /// Moves a worker's results into the shared output when the worker ends, so workers never
@@ -221,7 +250,7 @@ struct FlushOnDrop<'a> {
 
 impl Drop for FlushOnDrop<'_> {
     fn drop(&mut self) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = lock(self.out);
         out.findings.append(&mut self.local.findings);
         out.skipped.append(&mut self.local.skipped);
         out.notes.append(&mut self.local.notes);

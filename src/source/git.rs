@@ -24,9 +24,10 @@ use std::path::{Path, PathBuf};
 use git2::{ErrorClass, ErrorCode, ObjectType, Oid, Repository, Sort, Tree};
 use rayon::prelude::*;
 
-use super::{Counters, Skipped, SourceOutput, gittime, human_bytes};
+use super::{Capped, Counters, Skipped, SourceOutput, gittime, human_bytes};
 use crate::finding::{Finding, GitInfo};
-use crate::scan::{Engine, Scratch};
+use crate::model::{Input, Provenance};
+use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// Which part of a repository to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,9 @@ pub struct GitOptions {
     pub max_file_size: u64,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// History only: scan only the blobs this shard owns (every shard walks every commit, so
+    /// provenance is the single run's).
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// Setup failures of a git scan (exit 2).
@@ -132,6 +136,8 @@ pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
             "{shown}: no such file or directory"
         )));
     }
+    // FIFOs or device links among the control files would hang libgit2 (tarball audits).
+    super::gitdir::check(path).map_err(GitError::Other)?;
     match Repository::discover(path) {
         Ok(repo) => Ok(repo),
         Err(e) if e.code() == ErrorCode::NotFound => Err(GitError::NotARepo(shown)),
@@ -321,6 +327,19 @@ fn history(
         ..Inventory::default()
     };
     collect_blobs(repo, &mut inv, counters);
+    if let Some(shard) = opts.shard {
+        inv.blobs.retain(|b| shard.owns_blob(b.oid.as_bytes()));
+        // Every shard walks every commit but counts only its share, so the shards' totals add
+        // up to the single run's (and `keyleak merge` can simply sum them).
+        let others = inv
+            .commits
+            .iter()
+            .filter(|c| !shard.owns_blob(c.as_bytes()))
+            .count();
+        counters
+            .commits
+            .fetch_sub(others as u64, std::sync::atomic::Ordering::Relaxed);
+    }
     counters
         .total
         .store(inv.blobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -344,7 +363,9 @@ fn history(
 
     let scanned = scan_blobs(repo.path(), &inv, opts.max_file_size, engine, counters);
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
-    for (blob, findings, skip) in scanned {
+    let mut capped = Capped::default();
+    for (blob, mut findings, skip) in scanned {
+        capped.input(&mut findings);
         let rec = &inv.blobs[blob as usize];
         let first_path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
         if let Some(reason) = skip {
@@ -364,6 +385,10 @@ fn history(
                 .or_insert_with(|| commit_info(repo, inv.commits[loc.commit as usize]));
             let path = display_git_path(&inv.paths[loc.path as usize]);
             for f in &findings {
+                // A blob at many paths is one copy per path: the scan-wide cap bounds them.
+                if !capped.room(&out.findings) {
+                    break;
+                }
                 let mut f = f.clone();
                 // Archive members are reported as `<blob path>!/<member>`: keep the member.
                 let member = f.path.strip_prefix(first_path.as_str()).unwrap_or("");
@@ -377,6 +402,7 @@ fn history(
         }
     }
     out.skipped.append(&mut inv.skipped);
+    out.notes.extend(capped.notes());
     Ok(out)
 }
 
@@ -650,23 +676,29 @@ fn scan_blob(
     }
     let obj = odb.read(oid).map_err(|e| read_reason(&e))?;
     let data = obj.data();
-    // Archives committed to the repository are opened like the dir walker opens them; what
-    // could not be read inside one is summarised on the blob's skipped line.
-    let mut archive = SourceOutput::default();
-    if crate::decode::archive::scan_archive(engine, path, data, scratch, &mut archive) {
-        let note = (!archive.skipped.is_empty()).then(|| {
-            let first = &archive.skipped[0];
-            format!(
-                "{} archive member(s) not scanned (first: {}: {})",
-                archive.skipped.len(),
-                first.path,
-                first.reason
-            )
-        });
-        return Ok((data.len(), archive.findings, note));
+    let provenance = Provenance::Blob {
+        path: path.to_string(),
+        blob: oid.to_string(),
+    };
+    let input = Input {
+        provenance: &provenance,
+        bytes: data,
+    };
+    let scanned = scan_input(engine, input, scratch);
+    match scanned.verdict {
+        Verdict::Binary => Err("binary".into()),
+        Verdict::Text => Ok((data.len(), scanned.findings, None)),
+        // What could not be read inside an archive is summarised on the blob's skipped line.
+        Verdict::Archive => {
+            let note = scanned.skipped.first().map(|first| {
+                format!(
+                    "{} archive member(s) not scanned (first: {}: {})",
+                    scanned.skipped.len(),
+                    first.path,
+                    first.reason
+                )
+            });
+            Ok((data.len(), scanned.findings, note))
+        }
     }
-    if crate::decode::is_binary(engine, data) {
-        return Err("binary".into());
-    }
-    Ok((data.len(), engine.scan(path, data, scratch), None))
 }

@@ -4,24 +4,22 @@
 pub mod diff;
 pub mod dir;
 pub mod git;
+mod gitdir;
 mod gittime;
+mod ignores;
 mod index;
+pub mod remote;
+pub mod repos;
+pub mod shard;
 pub mod stdin;
+pub mod trusted;
 pub mod worktree;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::finding::Finding;
 
-/// An input that was not scanned, and why. Never fatal: counted, listed with `-v`, and
-/// recorded in SARIF notifications.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Skipped {
-    /// Display path (or `commit:path` / blob id for git).
-    pub path: String,
-    /// Why: `binary`, `too large (30 MiB > 25 MiB)`, `permission denied`, …
-    pub reason: String,
-}
+pub use crate::model::{Skipped, human_bytes};
 
 /// Live counters a source updates for the progress bar and the summary.
 #[derive(Debug, Default)]
@@ -67,18 +65,61 @@ pub struct SourceOutput {
     pub ignore_files: Vec<String>,
 }
 
-/// Formats a byte count as `25 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
+/// The most findings kept from one input (a file or blob). A 1 MB file of 20k generated
+/// `api_key = "…"` lines is one problem, not 20k; and a blob committed at 500 paths must not
+/// multiply that into millions of findings. The cut is reported in the notes.
+pub const MAX_FINDINGS_PER_INPUT: usize = 1_000;
+
+/// The most findings one scan keeps (bounded memory whatever the input); reported when hit.
+pub const MAX_FINDINGS: usize = 100_000;
+
+/// Counts what the finding caps left out, for one note at the end of a scan.
+#[derive(Debug, Default)]
+pub struct Capped {
+    /// Inputs that had more than [`MAX_FINDINGS_PER_INPUT`] findings.
+    pub inputs: usize,
+    /// Findings dropped by the per-input cap.
+    pub per_input: usize,
+    /// Findings dropped by the per-scan cap.
+    pub per_scan: usize,
+}
+
+impl Capped {
+    /// Cuts one input's findings to the per-input cap.
+    pub fn input(&mut self, findings: &mut Vec<Finding>) {
+        if findings.len() > MAX_FINDINGS_PER_INPUT {
+            self.inputs += 1;
+            self.per_input += findings.len() - MAX_FINDINGS_PER_INPUT;
+            findings.truncate(MAX_FINDINGS_PER_INPUT);
+        }
     }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
+
+    /// Whether `out` has room for one more finding (counting the ones that do not fit).
+    pub fn room(&mut self, out: &[Finding]) -> bool {
+        if out.len() < MAX_FINDINGS {
+            true
+        } else {
+            self.per_scan += 1;
+            false
+        }
+    }
+
+    /// The notes saying what was left out (none when nothing was).
+    pub fn notes(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.per_input > 0 {
+            v.push(format!(
+                "{} input(s) had more than {MAX_FINDINGS_PER_INPUT} findings each; {} findings beyond \
+                 that were not reported (the file looks generated: review it whole)",
+                self.inputs, self.per_input
+            ));
+        }
+        if self.per_scan > 0 {
+            v.push(format!(
+                "more than {MAX_FINDINGS} findings: {} were not reported; narrow the scan",
+                self.per_scan
+            ));
+        }
+        v
     }
 }

@@ -3,7 +3,8 @@
 use std::io::Read;
 
 use super::{Counters, Skipped, SourceOutput, human_bytes};
-use crate::scan::{Engine, Scratch};
+use crate::model::{Input, Provenance};
+use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// Reads `reader` to the end (at most `max` bytes) and scans it as `name`.
 pub fn scan(
@@ -23,20 +24,22 @@ pub fn scan(
         });
         return Ok(out);
     }
-    let mut scratch = Scratch::default();
+    let provenance = Provenance::Stdin(name.to_string());
+    let input = Input {
+        provenance: &provenance,
+        bytes: &buf,
+    };
     // An archive piped in (`git show HEAD:app.jar | keyleak stdin`) is opened like on disk.
-    if crate::decode::archive::scan_archive(engine, name, &buf, &mut scratch, &mut out) {
-        counters.scanned(buf.len(), out.findings.len());
-        return Ok(out);
-    }
-    if crate::decode::is_binary(engine, &buf) {
+    let scanned = scan_input(engine, input, &mut Scratch::default());
+    if scanned.verdict == Verdict::Binary {
         out.skipped.push(Skipped {
             path: name.to_string(),
             reason: "binary".into(),
         });
         return Ok(out);
     }
-    out.findings = engine.scan(name, &buf, &mut scratch);
-    counters.scanned(buf.len(), out.findings.len());
+    counters.scanned(buf.len(), scanned.findings.len());
+    out.findings = scanned.findings;
+    out.skipped = scanned.skipped;
     Ok(out)
 }

@@ -25,7 +25,36 @@ struct Gh {
 struct Run {
     out: Output,
     outputs: BTreeMap<String, String>,
+    /// The job summary with numeric character references decoded (the text a reader sees).
     summary: String,
+    /// The job summary as written (Markdown).
+    summary_md: String,
+}
+
+/// `s` with `&#NN;` references decoded: the summary writes every ASCII punctuation character
+/// of untrusted text that way.
+fn decode_refs(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("&#") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 2..];
+        match tail.find(';').and_then(|j| {
+            let n: u32 = tail[..j].parse().ok()?;
+            Some((char::from_u32(n)?, j))
+        }) {
+            Some((c, j)) => {
+                out.push(c);
+                rest = &tail[j + 1..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Run {
@@ -197,10 +226,12 @@ impl Gh {
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let summary_md = std::fs::read_to_string(&summary).unwrap();
         Run {
             out,
             outputs,
-            summary: std::fs::read_to_string(&summary).unwrap(),
+            summary: decode_refs(&summary_md),
+            summary_md,
         }
     }
 }
@@ -732,4 +763,239 @@ fn action_script_passes_shellcheck() {
         .output()
         .unwrap();
     assert!(o.status.success(), "shellcheck:\n{}", stdout(&o));
+}
+
+// ---- untrusted pull requests ------------------------------------------------------------------
+
+impl Gh {
+    /// Adds a commit on `feature` and pushes it.
+    fn feature_commit(&self, files: &[(&str, &str)]) {
+        for (path, body) in files {
+            self.dir.write(&format!("dev/{path}"), body);
+            self.git(&["add", path]);
+        }
+        self.git(&["commit", "-q", "-m", "more"]);
+        self.git(&["push", "-q", "origin", "feature"]);
+    }
+}
+
+/// The keyleak run is wrapped in `::stop-commands::TOKEN` … `::TOKEN::` with a fresh random
+/// token, so nothing keyleak prints can be taken for a workflow command.
+fn stop_token(r: &Run) -> String {
+    let out = stdout(&r.out);
+    let lines: Vec<&str> = out.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("::stop-commands::"))
+        .unwrap_or_else(|| panic!("no stop-commands: {}", r.log()));
+    let token = lines[start]
+        .trim_start_matches("::stop-commands::")
+        .to_string();
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    let end = lines
+        .iter()
+        .position(|l| *l == format!("::{token}::"))
+        .unwrap_or_else(|| panic!("commands never resumed: {}", r.log()));
+    let run = lines
+        .iter()
+        .position(|l| l.starts_with("+ keyleak "))
+        .unwrap();
+    assert!(start > run && end > start, "{}", r.log());
+    // Annotations come after commands resume.
+    if let Some(a) = lines.iter().position(|l| l.starts_with("::error file=")) {
+        assert!(a > end, "{}", r.log());
+    }
+    token
+}
+
+/// A pull request that adds a secret and a keyleak.toml / .keyleakignore allowing it still
+/// fails: the action reads them from the base commit and flags the change to them.
+#[test]
+fn pull_request_cannot_allow_its_own_secret() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")));
+    gh.feature_commit(&[
+        ("keyleak.toml", "[allow]\npaths = [\"**\"]\n"),
+        (".keyleakignore", "00112233445566778899aabbccddeeff\n"),
+    ]);
+    let ws = gh.checkout("feature", false);
+    let event = gh.pull_request("main", "feature");
+    let r = gh.run(&ws, "scan", "pull_request", &event, &[]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", r.log());
+    assert_eq!(r.output("failed"), "true", "{}", r.log());
+    assert_eq!(r.output("findings"), "1", "{}", r.log());
+    assert!(
+        r.log()
+            .contains(&format!("--trust-from {}", gh.sha("main"))),
+        "{}",
+        r.log()
+    );
+    for name in ["keyleak.toml", ".keyleakignore"] {
+        assert!(
+            stdout(&r.out).contains(&format!(
+                "::warning file={name},title=keyleak::this change edits {name}"
+            )),
+            "no annotation on {name}: {}",
+            r.log()
+        );
+        assert!(
+            r.summary
+                .contains(&format!("This change edits <code>{name}</code>")),
+            "{}",
+            r.summary
+        );
+    }
+    let a = stop_token(&r);
+    let b = stop_token(&gh.run(&ws, "scan", "pull_request", &event, &[]));
+    assert_ne!(a, b, "the stop-commands token must not be predictable");
+}
+
+/// A `config:` input inside the repository is taken from the base commit: the pull request's
+/// edit of it does not apply.
+#[test]
+fn config_input_inside_the_repository_comes_from_the_base() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new(("docs/readme.md", "docs\n"));
+    gh.git(&["checkout", "-q", "main"]);
+    gh.commit("ci/keyleak.toml", "[scan]\n", "ci config");
+    gh.git(&["push", "-q", "origin", "HEAD:main"]);
+    gh.git(&["checkout", "-q", "feature"]);
+    gh.git(&["merge", "-q", "--no-edit", "main"]);
+    gh.feature_commit(&[
+        ("ci/keyleak.toml", "[allow]\npaths = [\"**\"]\n"),
+        ("config/app.env", &format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n")),
+    ]);
+    let ws = gh.checkout("feature", false);
+    let event = gh.pull_request("main", "feature");
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &event,
+        &[("CONFIG", "ci/keyleak.toml")],
+    );
+    assert_eq!(r.output("failed"), "true", "{}", r.log());
+    assert!(
+        stdout(&r.out).contains("::warning file=ci/keyleak.toml,"),
+        "{}",
+        r.log()
+    );
+    // A config input that does not exist in the base cannot be trusted: a clear error.
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &event,
+        &[("CONFIG", "ci/new.toml")],
+    );
+    assert_eq!(r.out.status.code(), Some(2), "{}", r.log());
+    assert!(
+        r.log().contains("not a regular file in the base commit"),
+        "{}",
+        r.log()
+    );
+}
+
+/// A `keyleak:allow` the pull request adds is listed under "Suppressed by this pull request"
+/// and annotated; it fails the job only with `fail-on-inline-allow: true`.
+#[test]
+fn inline_allow_added_by_the_pull_request_is_shown() {
+    if !have_tools() {
+        return;
+    }
+    let gh = Gh::new((
+        "config/app.env",
+        &format!("AWS_ACCESS_KEY_ID={AWS_KEY} # keyleak:allow\n"),
+    ));
+    let ws = gh.checkout("feature", false);
+    let event = gh.pull_request("main", "feature");
+    let r = gh.run(&ws, "scan", "pull_request", &event, &[]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", r.log());
+    assert_eq!(r.output("failed"), "false", "{}", r.log());
+    assert_eq!(r.output("findings"), "0", "{}", r.log());
+    assert!(
+        r.summary.contains("### Suppressed by this pull request"),
+        "{}",
+        r.summary
+    );
+    assert!(r.summary.contains("aws-access-key-id"), "{}", r.summary);
+    assert!(r.summary.contains("config/app.env:1"), "{}", r.summary);
+    assert!(
+        stdout(&r.out).contains("::warning file=config/app.env,line=1,endLine=1,title=keyleak%3A suppressed by this change::"),
+        "{}",
+        r.log()
+    );
+    assert!(!r.summary.contains(AWS_KEY));
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &event,
+        &[("FAIL_ON_INLINE_ALLOW", "true")],
+    );
+    assert_eq!(r.output("failed"), "true", "{}", r.log());
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &event,
+        &[("FAIL_ON_INLINE_ALLOW", "maybe")],
+    );
+    assert_eq!(r.out.status.code(), Some(2), "{}", r.log());
+}
+
+/// Markdown in a secret's line renders as text in the job summary, checked with GitHub's own
+/// Markdown engine (cmark-gfm): no image, no link to the attacker's site.
+#[test]
+fn markdown_in_the_secret_line_is_inert_in_the_summary() {
+    if !have_tools() || !require_tool("python3", &["-c", "import cmarkgfm"]) {
+        return;
+    }
+    let line = format!(
+        "AWS_ACCESS_KEY_ID={AWS_KEY} ![x](https://evil.example/pixel.png) [Click to re-run](https://evil.example/rerun) www.evil.example <img src=https://evil.example/i.png> | *b* `c`\n"
+    );
+    let gh = Gh::new(("config/app.env", &line));
+    let ws = gh.checkout("feature", false);
+    let r = gh.run(
+        &ws,
+        "scan",
+        "pull_request",
+        &gh.pull_request("main", "feature"),
+        &[],
+    );
+    assert_eq!(r.output("failed"), "true", "{}", r.log());
+    let md = gh.dir.write("summary.md", &r.summary_md);
+    let html = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, cmarkgfm\nfrom cmarkgfm.cmark import Options\n\
+             print(cmarkgfm.github_flavored_markdown_to_html(open(sys.argv[1]).read(), options=Options.CMARK_OPT_UNSAFE))",
+        ])
+        .arg(&md)
+        .output()
+        .unwrap();
+    assert!(html.status.success(), "{}", stderr(&html));
+    let html = stdout(&html);
+    assert!(html.contains("<table>"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(!html.contains("href=\"https://evil"), "{html}");
+    assert!(!html.contains("href=\"http://www.evil"), "{html}");
+    assert!(
+        !html.contains("<em>") && !html.contains("<code>c</code>"),
+        "{html}"
+    );
+    // The text is still there for a reader.
+    assert!(
+        r.summary
+            .contains("[Click to re-run](https://evil.example/rerun)"),
+        "{}",
+        r.summary
+    );
 }

@@ -327,3 +327,321 @@ fn merge_refuses_what_it_cannot_combine() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A repository with `n` commits, each adding a file with a finding (and a shared one).
+fn history_repo(dir: &Path, n: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    git_in(dir, &["init", "-q", "-b", "main"]);
+    for i in 0..n {
+        std::fs::write(dir.join(format!("f{i}.txt")), format!("k{i} = {AWS_KEY}\n")).unwrap();
+        std::fs::write(
+            dir.join("shared.env"),
+            format!("AWS={AWS_KEY} # v{}\n", i % 3),
+        )
+        .unwrap();
+        git_in(dir, &["add", "-A"]);
+        git_in(dir, &["commit", "-qm", &format!("c{i}")]);
+    }
+}
+
+/// Runs `args` + `--shard k/n` for every k, merges the shard reports, and checks the result
+/// against the single run: byte for byte in JSON, the same log in SARIF.
+fn assert_shards_merge(t: &TestDir, args: &[&str]) {
+    for format in ["json", "sarif"] {
+        let mut single: Vec<&str> = args.to_vec();
+        single.extend(["-q", "-f", format]);
+        let all = run_ok(t, &single);
+        assert!(
+            stdout(&all).contains("837ccea308481031b41fd97d7d73e863"),
+            "the single run finds something"
+        );
+        for n in [1, 2, 3, 7] {
+            let mut reports = Vec::new();
+            for k in 1..=n {
+                let file = format!("shard-{k}-of-{n}.{format}");
+                let mut a: Vec<String> = single.iter().map(|s| s.to_string()).collect();
+                a.extend([
+                    "--shard".into(),
+                    format!("{k}/{n}"),
+                    "-o".into(),
+                    file.clone(),
+                ]);
+                let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                run_ok(t, &a);
+                reports.push(file);
+            }
+            let mut m = t.keyleak();
+            m.arg("merge").args(&reports).arg("-q");
+            let merged = m.output().unwrap();
+            assert!(
+                matches!(merged.status.code(), Some(0 | 1)),
+                "{}",
+                stderr(&merged)
+            );
+            if format == "json" {
+                assert_eq!(stdout(&all), stdout(&merged), "{args:?} in {n} shards");
+            } else {
+                let a: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+                let b: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+                assert_eq!(a, b, "{args:?} in {n} shards (SARIF)");
+            }
+        }
+    }
+}
+
+#[test]
+fn history_shards_merge_into_the_single_run() {
+    let t = TestDir::new();
+    history_repo(&t.path().join("repo"), 12);
+    assert_shards_merge(&t, &["git", "repo"]);
+}
+
+#[test]
+fn dir_shards_merge_into_the_single_run() {
+    let t = TestDir::new();
+    for i in 0..20 {
+        t.write(
+            &format!("tree/d{}/f{i}.env", i % 4),
+            format!("AWS={AWS_KEY}\n"),
+        );
+    }
+    assert_shards_merge(&t, &["dir", "tree"]);
+}
+
+#[test]
+fn many_repository_shards_merge_into_the_single_run() {
+    let t = TestDir::new();
+    for (name, n) in [("r1", 3), ("r2", 5), ("r3", 2)] {
+        history_repo(&t.path().join(name), n);
+    }
+    // 2 shards deal out whole repositories, 7 split each repository's blobs.
+    assert_shards_merge(&t, &["git", "r1", "r2", "r3"]);
+}
+
+#[test]
+fn shard_arguments_are_checked() {
+    let t = TestDir::new();
+    history_repo(&t.path().join("repo"), 1);
+    for bad in ["0/2", "3/2", "x", "1/0"] {
+        let out = t
+            .keyleak()
+            .args(["git", "repo", "--shard", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(stderr(&out).contains("--shard"), "{}", stderr(&out));
+    }
+    let out = t
+        .keyleak()
+        .args(["git", "repo", "--staged", "--shard", "1/2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `git daemon` serving `base` on a free loopback port; killed on drop.
+struct GitDaemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    fn start(base: &Path) -> GitDaemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut c = std::process::Command::new("git");
+        git_env(&mut c);
+        let child = c
+            .args([
+                "daemon",
+                "--export-all",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+                &format!("--base-path={}", base.display()),
+            ])
+            .arg(base)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("git daemon starts");
+        // Wait until it accepts connections (bounded).
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        GitDaemon { child, port }
+    }
+
+    fn url(&self, name: &str) -> String {
+        format!("git://127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn remote_repositories_are_cloned_scanned_and_removed() {
+    let t = TestDir::new();
+    history_repo(&t.path().join("work/one"), 2);
+    history_repo(&t.path().join("work/two"), 3);
+    history_repo(&t.path().join("local"), 1);
+    let srv = t.path().join("srv");
+    std::fs::create_dir_all(&srv).unwrap();
+    for name in ["one", "two"] {
+        git_in(
+            t.path(),
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                &format!("work/{name}"),
+                &format!("srv/{name}.git"),
+            ],
+        );
+    }
+    let daemon = GitDaemon::start(&srv);
+    let tmp = t.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    t.write(
+        "repos.txt",
+        format!("# the organisation\n{}\n\nlocal\n", daemon.url("two.git")),
+    );
+    let leaky = format!(
+        "http://auditor:s3cr3t-pw@127.0.0.1:{}/nothing.git",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let out = t
+        .keyleak()
+        .env("TMPDIR", &tmp)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .args([
+            "git",
+            &daemon.url("one.git"),
+            &leaky,
+            "--repos",
+            "repos.txt",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let fs = findings(&out);
+    let repos: std::collections::BTreeSet<String> = fs
+        .iter()
+        .map(|f| {
+            f["repository"]
+                .as_str()
+                .expect("every finding names its repository")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        repos,
+        [
+            daemon.url("one.git"),
+            daemon.url("two.git"),
+            "local".to_string()
+        ]
+        .into_iter()
+        .collect()
+    );
+    // 2 + 3 + 1 files, plus shared.env at each of its versions.
+    assert_eq!(
+        fs.iter()
+            .filter(|f| f["path"].as_str().unwrap().starts_with('f'))
+            .count(),
+        6
+    );
+    // The unreachable one is reported, with its credentials hidden everywhere.
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("http://***@127.0.0.1"), "{all}");
+    assert!(!all.contains("s3cr3t-pw"), "{all}");
+    // Clones are gone afterwards.
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "temporary clones removed"
+    );
+
+    // Only failures: never a clean pass.
+    let out = t
+        .keyleak()
+        .env("TMPDIR", &tmp)
+        .args(["git", &daemon.url("missing.git"), "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // --keep-clones keeps (and the next run reuses) the mirror.
+    let keep = t.path().join("clones");
+    for _ in 0..2 {
+        let out = t
+            .keyleak()
+            .args(["git", &daemon.url("one.git"), "-q", "--keep-clones"])
+            .arg(&keep)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    }
+    let kept: Vec<_> = std::fs::read_dir(&keep)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].join("HEAD").is_file() && kept[0].to_string_lossy().ends_with("-one.git"));
+}
+
+#[test]
+fn hostile_repository_urls_never_become_options_or_commands() {
+    let t = TestDir::new();
+    let marker = t.path().join("pwned");
+    for url in [
+        format!("--upload-pack=touch {}", marker.display()),
+        format!("ext::sh -c touch% {}", marker.display()),
+    ] {
+        let out = t
+            .keyleak()
+            .args(["git", "-q", "--", &url])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", stderr(&out));
+        assert!(!marker.exists(), "{url} ran a command");
+    }
+}
+
+#[test]
+fn audit_recipes_lint() {
+    let recipes = source_root().join("docs/recipes");
+    let k8s = std::fs::read_to_string(recipes.join("org-audit-k8s-job.yaml")).unwrap();
+    assert!(k8s.contains("completionMode: Indexed") && k8s.contains("JOB_COMPLETION_INDEX + 1"));
+    // YAML that parses (PyYAML comes with pre-commit, which .ci/run installs).
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys, yaml; yaml.safe_load(open(sys.argv[1]))"])
+        .arg(recipes.join("org-audit-k8s-job.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    if !require_tool("actionlint", &["-version"]) {
+        return;
+    }
+    let out = std::process::Command::new("actionlint")
+        .arg(recipes.join("org-audit-matrix.yml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "actionlint: {}", stdout(&out));
+}

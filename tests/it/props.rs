@@ -513,14 +513,16 @@ fn finding() -> impl Strategy<Value = Finding> {
         any::<(u32, u32, bool, bool)>(),
     )
         .prop_map(|(path, secret, line, part, (l, c, public, git))| {
-            // As the engine builds it: one line, control characters blanked except in the
-            // secret, which must stay as the snippet's redaction searches for it.
+            // As the engine builds it: one line, control characters blanked, the secret raw
+            // at a byte range the snippet redacts.
             let secret = secret.replace(['\n', '\r'], "");
             let line: String = line
                 .chars()
                 .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
                 .collect();
             let line_text = format!("{line} {secret} {line}");
+            let at = line.len() + 1;
+            let line_values = vec![(at..at + secret.len(), true)];
             let span = Span {
                 line: l as usize,
                 column: c as usize,
@@ -538,6 +540,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                 fingerprint: keyleak::finding::fingerprint("r", secret.as_bytes()),
                 secret: Secret::new(secret.as_bytes()),
                 line_text,
+                line_values,
                 validation: "none".into(),
                 known_public: public,
                 parts: vec![Part {
@@ -551,6 +554,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                     email: "e\n".into(),
                     date: String::new(),
                     blob: "b".into(),
+                    repository: None,
                 }),
                 decoded: vec![],
                 suppressed: None,
@@ -558,4 +562,124 @@ fn finding() -> impl Strategy<Value = Finding> {
                 verification: None,
             }
         })
+}
+
+/// One credential as it is written in an input: plain, or under an encoding the scan decodes.
+#[derive(Debug, Clone)]
+struct Written {
+    /// The value a finding would carry.
+    value: String,
+    /// How the value stands in the input (encoded or not).
+    text: String,
+    /// What stands in front of it (a rule's keyword, not secret).
+    keyword: &'static str,
+}
+
+/// A Slack bot token, or a `pw=` value that starts with a control character, written plain,
+/// with its first character as a JSON `\u` escape, as base64 (a Kubernetes `data:` value) or
+/// percent-encoded.
+fn written() -> impl Strategy<Value = Written> {
+    let value = prop_oneof![
+        ("[0-9]{10,13}", "[0-9]{10,13}", "[A-Za-z0-9]{24,34}")
+            .prop_map(|(a, b, c)| ("", format!("xoxb-{a}-{b}-{c}"))),
+        "[A-Za-z0-9]{10,30}".prop_map(|v| ("pw=", format!("\u{1b}{v}"))),
+    ];
+    (value, 0..4u8).prop_map(|((keyword, value), how)| {
+        use base64::Engine as _;
+        let text = match how {
+            0 => value.clone(),
+            1 => {
+                let mut c = value.chars();
+                let first = c.next().unwrap();
+                format!("\\u{:04x}{}", first as u32, c.as_str())
+            }
+            2 => base64::engine::general_purpose::STANDARD.encode(&value),
+            _ => value.bytes().map(|b| format!("%{b:02X}")).collect(),
+        };
+        Written {
+            value,
+            text,
+            keyword,
+        }
+    })
+}
+
+/// 8-character windows of `s` (by characters), the shortest leak the check looks for.
+fn windows8(s: &str) -> Vec<String> {
+    let c: Vec<char> = s.chars().collect();
+    c.windows(8).map(|w| w.iter().collect()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Issue 13, item 3: whatever mix of plain and encoded credentials shares a line (or a
+    /// JSON / Kubernetes-style document), no output format shows more of any finding's value
+    /// than its 4-character prefix — neither the value nor the encoded text it was found in.
+    #[test]
+    fn no_format_shows_more_than_a_prefix_of_any_value(
+        items in prop::collection::vec(written(), 2..6),
+        keys in prop::collection::vec("[a-z]{1,3}", 6),
+        layout in 0..3u8,
+    ) {
+        let fields: Vec<String> = items
+            .iter()
+            .zip(&keys)
+            .map(|(w, k)| format!("\"{k}\":\"{}{}\"", w.keyword, w.text))
+            .collect();
+        let hay = match layout {
+            0 => format!("{{{}}}\n", fields.join(",")),
+            1 => format!("{{\"data\":{{{}}}}}\n", fields.join(",")),
+            _ => format!("{}\n", fields.join("\n")),
+        };
+        let found = ENGINE.scan("k8s.json", hay.as_bytes(), &mut Scratch::default());
+        let values: Vec<String> = found
+            .iter()
+            .flat_map(|f| std::iter::once(&f.secret).chain(f.parts.iter().map(|p| &p.value)))
+            .map(|v| v.reveal())
+            .collect();
+        // What must not show: every found value, and the written text of each credential
+        // that was found (its encoded form decodes to the value).
+        let mut secret_texts: Vec<&str> = values.iter().map(String::as_str).collect();
+        for w in &items {
+            if values.iter().any(|v| v == &w.value || v.contains(&w.value)) {
+                secret_texts.push(&w.text);
+            }
+        }
+        let rules = RuleSet::default();
+        let report = Report {
+            findings: &found,
+            suppressed: &[],
+            rules: &rules,
+            skipped: &[],
+            notes: &[],
+            stats: Stats::default(),
+            show_secrets: false,
+            include_suppressed: false,
+            color: false,
+        };
+        for fmt in [
+            Format::Json,
+            Format::Jsonl,
+            Format::Sarif,
+            Format::Github,
+            Format::Text,
+            Format::Html,
+            Format::Markdown,
+        ] {
+            let mut out = Vec::new();
+            report::write(fmt, &report, &mut out).unwrap();
+            let out = String::from_utf8_lossy(&out);
+            for s in &secret_texts {
+                for w in windows8(s) {
+                    // JSON writes a backslash as `\\` and ESC as `\u001b`.
+                    let escaped = serde_json::to_string(&w).unwrap();
+                    prop_assert!(
+                        !out.contains(&w) && !out.contains(escaped.trim_matches('"')),
+                        "{fmt:?} shows {w:?} of {s:?}:\n{out}\ninput: {hay:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -83,6 +83,7 @@ fn finding(rule_id: &str, rule_name: &str, path: &str, secret: &[u8], line_text:
         byte_range: (10, 10 + secret.len()),
         secret: Secret::new(secret),
         line_text: line_text.into(),
+        line_values: Vec::new(),
         fingerprint: fingerprint(rule_id, secret),
         validation: "none".into(),
         known_public: false,
@@ -92,6 +93,26 @@ fn finding(rule_id: &str, rule_name: &str, path: &str, secret: &[u8], line_text:
         suppressed: None,
         marker: None,
         verification: None,
+    }
+    .with_values_marked()
+}
+
+trait MarkValues {
+    fn with_values_marked(self) -> Self;
+}
+
+impl MarkValues for Finding {
+    /// Marks where the secret and parts stand in the line, as the engine does when it cuts it.
+    fn with_values_marked(mut self) -> Self {
+        self.line_values = std::iter::once(&self.secret)
+            .chain(self.parts.iter().map(|p| &p.value))
+            .filter_map(|v| {
+                let v = String::from_utf8_lossy(v.as_bytes());
+                let b = self.line_text.find(v.as_ref())?;
+                Some((b..b + v.len(), true))
+            })
+            .collect();
+        self
     }
 }
 
@@ -133,6 +154,7 @@ fn sample() -> Sample {
             span: span(3, 65, 24),
         },
     ];
+    let exchange = exchange.with_values_marked();
 
     let mut from_git = finding(
         "demo-token",
@@ -147,6 +169,7 @@ fn sample() -> Sample {
         email: "ada@example.com".into(),
         date: "2024-05-01T12:00:00+02:00".into(),
         blob: "89abcdef0123456789abcdef0123456789abcdef".into(),
+        repository: None,
     });
     from_git.decoded = vec!["base64".into()];
 

@@ -1,5 +1,6 @@
 //! `keyleak init` and `keyleak install-hook`: write starter files, never clobbering silently.
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -7,12 +8,35 @@ use anyhow::{Context, Result, bail};
 use crate::cli::Exit;
 use keyleak::config::STARTER;
 
-/// Writes a starter `keyleak.toml`.
-pub fn init(path: &Path) -> Result<Exit> {
-    if path.exists() {
+/// Creates `path` with `contents`, failing if anything is already there: a file, a directory,
+/// or a symbolic link, even a dangling one (O_EXCL never follows it, so a link planted in a
+/// repository cannot make keyleak write outside it).
+fn create_new(path: &Path, contents: &str, mode: u32) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_ok() {
         bail!("{}: already exists; not overwriting it", path.display());
     }
-    std::fs::write(path, STARTER).with_context(|| format!("{}: cannot write", path.display()))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(mode);
+    }
+    let _ = mode;
+    let mut f = opts.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!("{}: already exists; not overwriting it", path.display())
+        } else {
+            anyhow::Error::new(e).context(format!("{}: cannot write", path.display()))
+        }
+    })?;
+    f.write_all(contents.as_bytes())
+        .with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Writes a starter `keyleak.toml`.
+pub fn init(path: &Path) -> Result<Exit> {
+    create_new(path, STARTER, 0o644)?;
     eprintln!("keyleak: wrote {}", path.display());
     Ok(Exit::Clean)
 }
@@ -36,8 +60,13 @@ pub fn install_hook(repo: &Path, force: bool) -> Result<Exit> {
     std::fs::create_dir_all(&hooks)
         .with_context(|| format!("{}: cannot create", hooks.display()))?;
     let hook = hooks.join("pre-commit");
-    if hook.exists() {
-        let current = std::fs::read_to_string(&hook).unwrap_or_default();
+    // `symlink_metadata`: a dangling link is "something there" too, never written through.
+    if let Ok(meta) = std::fs::symlink_metadata(&hook) {
+        let current = if meta.is_file() {
+            std::fs::read_to_string(&hook).unwrap_or_default()
+        } else {
+            String::new()
+        };
         if current == HOOK {
             eprintln!("keyleak: {} is already installed", hook.display());
             return Ok(Exit::Clean);
@@ -48,14 +77,19 @@ pub fn install_hook(repo: &Path, force: bool) -> Result<Exit> {
                 hook.display()
             );
         }
-        std::fs::rename(&hook, hooks.join("pre-commit.keyleak-backup"))?;
+        let backup = hooks.join("pre-commit.keyleak-backup");
+        if std::fs::symlink_metadata(&backup).is_ok() {
+            bail!(
+                "{}: a backup from an earlier --force already exists; move it away first (it is never overwritten)",
+                backup.display()
+            );
+        }
+        // Renames the hook (or the link) itself, never what a link points to.
+        std::fs::rename(&hook, &backup).with_context(|| {
+            format!("{}: cannot move it to {}", hook.display(), backup.display())
+        })?;
     }
-    std::fs::write(&hook, HOOK).with_context(|| format!("{}: cannot write", hook.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
-    }
+    create_new(&hook, HOOK, 0o755)?;
     eprintln!("keyleak: installed {}", hook.display());
     Ok(Exit::Clean)
 }

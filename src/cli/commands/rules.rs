@@ -152,7 +152,13 @@ fn test(files: &[PathBuf], config: Option<&Path>) -> Result<Exit> {
     let failures = check::check(&engine);
     let mut err = std::io::stderr().lock();
     for f in &failures {
-        writeln!(err, "FAIL {} ({}): {}", f.rule_id, f.origin, f.message)?;
+        writeln!(
+            err,
+            "FAIL {} ({}): {}",
+            keyleak::escape::control(&f.rule_id),
+            keyleak::escape::control(&f.origin.to_string()),
+            keyleak::escape::control(&f.message)
+        )?;
     }
     let failed: std::collections::BTreeSet<&str> =
         failures.iter().map(|f| f.rule_id.as_str()).collect();

@@ -3,21 +3,23 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::cli::Exit;
 use crate::cli::args::{DirArgs, GitArgs, StdinArgs};
 use crate::cli::progress::Progress;
-use crate::cli::settings::{ScanSettings, exists_or_bail, scan_root};
+use crate::cli::settings::{Policy, ScanSettings, exists_or_bail, scan_root, trusted_names};
 use keyleak::config::Config;
-use keyleak::finding::VerifyStatus;
+use keyleak::escape::control as esc;
+use keyleak::finding::{Suppression, VerifyStatus};
 use keyleak::report::{self, Report, Stats};
 use keyleak::source::git::{GitMode, GitOptions};
-use keyleak::source::{Counters, SourceOutput, dir, git, human_bytes, stdin};
+use keyleak::source::shard::Shard;
+use keyleak::source::{Counters, SourceOutput, dir, git, human_bytes, remote, repos, stdin};
 
 /// `keyleak dir`.
 pub fn run_dir(args: &DirArgs) -> Result<Exit> {
@@ -42,6 +44,7 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
         no_ignore: args.no_ignore,
         exclude: keyleak::filter::glob_set(&exclude).context("[scan] exclude")?,
         threads: settings.threads,
+        shard: parse_shard(args.shard.as_deref())?,
     };
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
@@ -77,15 +80,19 @@ pub fn run_stdin(args: &StdinArgs) -> Result<Exit> {
 
 /// `keyleak git`.
 pub fn run_git(args: &GitArgs) -> Result<Exit> {
-    exists_or_bail(&args.repo)?;
-    let root = Config::root_for(&args.repo);
-    let settings = ScanSettings::resolve(&args.common, Some(&root))?;
-    if args.staged && settings.verify.is_some() && !settings.config.verify_allow_staged {
-        anyhow::bail!(
-            "--verify is refused with --staged: a pre-commit hook stays offline \
-             (set `[verify] allow_staged = true` in keyleak.toml to allow it)"
-        );
+    let shard = parse_shard(args.shard.as_deref())?;
+    let mut specs = args.repos.clone();
+    if let Some(file) = &args.repos_file {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("--repos {}", file.display()))?;
+        specs.extend(repos::read_list(&text));
     }
+    if specs.is_empty() && args.repos_file.is_none() {
+        specs.push(".".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    specs.retain(|s| seen.insert(s.clone()));
+    let several = specs.len() != 1 || args.repos_file.is_some() || remote::is_remote(&specs[0]);
     let mode = if args.staged {
         GitMode::Staged
     } else if let Some(r) = &args.range {
@@ -97,11 +104,39 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
             branches: args.branch.clone(),
         }
     };
+    if several {
+        if !matches!(mode, GitMode::History { .. }) {
+            bail!("--staged and --range scan one local repository");
+        }
+        return run_repos(args, specs, mode, shard);
+    }
+    let repo = PathBuf::from(&specs[0]);
+    exists_or_bail(&repo)?;
+    let root = Config::root_for(&repo);
+    let trusted = match &args.trust_from {
+        Some(rev) => Some(
+            keyleak::source::trusted::read(&repo, rev, &trusted_names())
+                .map_err(anyhow::Error::new)?,
+        ),
+        None => None,
+    };
+    let policy = match &trusted {
+        Some(t) => Policy::Trusted(t),
+        None => Policy::Tree(Some(&root)),
+    };
+    let settings = ScanSettings::resolve_with(&args.common, policy)?;
+    if args.staged && settings.verify.is_some() && !settings.config.verify_allow_staged {
+        anyhow::bail!(
+            "--verify is refused with --staged: a pre-commit hook stays offline \
+             (set `[verify] allow_staged = true` in keyleak.toml to allow it)"
+        );
+    }
     let opts = GitOptions {
-        repo: args.repo.clone(),
+        repo: repo.clone(),
         mode,
         max_file_size: settings.max_file_size,
         threads: settings.threads,
+        shard,
     };
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
@@ -113,7 +148,65 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
         let ex = keyleak::filter::glob_set(&settings.config.exclude).context("[scan] exclude")?;
         out.findings.retain(|f| !ex.is_match(&f.path));
     }
-    finish(&settings, out, &counters, start, "blobs")
+    if let (Some(t), Some(spec)) = (&trusted, &args.range) {
+        let head = keyleak::source::trusted::range_head(spec);
+        let changed = keyleak::source::trusted::changed(&repo, t, head, &trusted_names())
+            .map_err(anyhow::Error::new)?;
+        for name in changed {
+            out.notes.push(format!(
+                "this range changes {name}; the scan used {} (--trust-from), so the change \
+                 takes effect only once it is merged",
+                t.display(&name)
+            ));
+        }
+    }
+    let range = args.range.is_some();
+    finish_with(&settings, out, &counters, start, "blobs", range)
+}
+
+/// Several repositories (or remote ones): one report, one summary, one exit code. Their own
+/// `keyleak.toml` and `.keyleakignore` are not read (an audit applies one policy, `-c`, to
+/// repositories it does not trust).
+fn run_repos(
+    args: &GitArgs,
+    specs: Vec<String>,
+    mode: GitMode,
+    shard: Option<Shard>,
+) -> Result<Exit> {
+    let settings = ScanSettings::resolve(&args.common, None)?;
+    let opts = repos::ReposOptions {
+        specs,
+        mode,
+        max_file_size: settings.max_file_size,
+        threads: settings.threads,
+        keep_clones: args.keep_clones.clone(),
+        shard,
+    };
+    let counters = Arc::new(Counters::default());
+    let start = Instant::now();
+    let progress = Progress::start(settings.progress, counters.clone(), "blobs");
+    let result = repos::scan(&opts, &settings.engine, &counters);
+    progress.finish();
+    let mut out = result.output;
+    if !settings.config.exclude.is_empty() {
+        let ex = keyleak::filter::glob_set(&settings.config.exclude).context("[scan] exclude")?;
+        out.findings.retain(|f| !ex.is_match(&f.path));
+    }
+    let exit = finish(&settings, out, &counters, start, "blobs")?;
+    // A repository that could not be scanned is never a clean pass.
+    Ok(match exit {
+        Exit::Clean if result.failed > 0 => Exit::Findings(crate::cli::FATAL),
+        e => e,
+    })
+}
+
+/// `--shard K/N`.
+fn parse_shard(s: Option<&str>) -> Result<Option<Shard>> {
+    s.map(|s| {
+        s.parse::<Shard>()
+            .map_err(|e| anyhow::anyhow!("--shard: {e}"))
+    })
+    .transpose()
 }
 
 /// Sorts, filters, reports, summarises and decides the exit code.
@@ -123,6 +216,19 @@ fn finish(
     counters: &Counters,
     start: Instant,
     unit: &str,
+) -> Result<Exit> {
+    finish_with(settings, out, counters, start, unit, false)
+}
+
+/// [`finish`]; `range` says the findings are all on lines the scanned change adds, so a
+/// `keyleak:allow` on them was written by the change itself.
+fn finish_with(
+    settings: &ScanSettings,
+    out: SourceOutput,
+    counters: &Counters,
+    start: Instant,
+    unit: &str,
+    range: bool,
 ) -> Result<Exit> {
     let SourceOutput {
         mut findings,
@@ -134,8 +240,15 @@ fn finish(
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.byte_range == b.byte_range);
     skipped.sort();
-    let (mut findings, suppressed) = settings.filters.apply(findings);
+    let (mut findings, mut suppressed) = settings.filters.apply(findings);
     notes.extend(settings.filters.unhonoured_markers(&findings));
+    if range {
+        for f in &mut suppressed {
+            if f.suppressed == Some(Suppression::Inline) {
+                f.suppressed = Some(Suppression::InlineAdded);
+            }
+        }
+    }
     let verified = settings.verify.as_ref().map(|opts| {
         if let Some(base) = &opts.base_url {
             eprintln!(
@@ -257,30 +370,32 @@ pub fn write_output(
                 .map_err(|e| anyhow::Error::new(e).context(format!("--output {}", path.display())))
         }
         Some(path) => {
-            // Write beside the target and rename, so a failure never leaves half a report.
+            // Write beside the target and rename, so a failure never leaves half a report. The
+            // temporary file has a random name and is created exclusively (O_EXCL): a name
+            // planted in advance, a symlink to somewhere else, is never written through.
             let dir = path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            let tmp = dir.join(format!(
-                ".{}.keyleak-tmp-{}",
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                std::process::id()
-            ));
             let result = (|| -> io::Result<()> {
-                let f = create_private(&tmp, private)?;
-                let mut w = BufWriter::new(f);
+                let mut b = tempfile::Builder::new();
+                b.prefix(".keyleak-report-").suffix(".tmp");
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = if private { 0o600 } else { 0o644 };
+                    b.permissions(std::fs::Permissions::from_mode(mode));
+                }
+                let tmp = b.tempfile_in(dir)?;
+                let mut w = BufWriter::new(tmp);
                 write(&mut w)?;
                 w.flush()?;
-                std::fs::rename(&tmp, path)
+                let tmp = w.into_inner().map_err(|e| e.into_error())?;
+                tmp.persist(path).map_err(|e| e.error)?;
+                Ok(())
             })();
-            if let Err(e) = result {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(anyhow::Error::new(e).context(format!("--output {}", path.display())));
-            }
-            Ok(())
+            result
+                .map_err(|e| anyhow::Error::new(e).context(format!("--output {}", path.display())))
         }
     }
 }
@@ -294,19 +409,6 @@ fn restrict(f: &File) -> io::Result<()> {
     }
     let _ = f;
     Ok(())
-}
-
-/// Creates a report file; mode 0600 when it will hold unredacted secrets.
-fn create_private(path: &Path, private: bool) -> io::Result<File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(if private { 0o600 } else { 0o644 });
-    }
-    let _ = private;
-    opts.open(path)
 }
 
 fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
@@ -338,7 +440,10 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
                 .to_string();
             *reasons.entry(key).or_default() += 1;
         }
-        let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        let parts: Vec<String> = reasons
+            .iter()
+            .map(|(r, n)| format!("{n} {}", esc(r)))
+            .collect();
         line.push_str(&format!(
             "; skipped {} ({})",
             report.skipped.len(),
@@ -355,11 +460,16 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         }
     }
     for note in report.notes {
-        let _ = writeln!(err, "keyleak: warning: {note}");
+        let _ = writeln!(err, "keyleak: warning: {}", esc(note));
     }
     if settings.verbose {
         for sk in report.skipped {
-            let _ = writeln!(err, "keyleak: skipped {}: {}", sk.path, sk.reason);
+            let _ = writeln!(
+                err,
+                "keyleak: skipped {}: {}",
+                esc(&sk.path),
+                esc(&sk.reason)
+            );
         }
     }
     if report.findings.is_empty() && s.scanned == 0 {
@@ -375,7 +485,7 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         let rules: Vec<String> = report
             .by_rule()
             .iter()
-            .map(|(r, n)| format!("{r} ×{n}"))
+            .map(|(r, n)| format!("{} ×{n}", esc(r)))
             .collect();
         let public = report.findings.iter().filter(|f| f.known_public).count();
         let mut l = format!(
@@ -400,15 +510,30 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         }
         let parts: Vec<String> = by.iter().map(|(k, n)| format!("{n} by {k}")).collect();
         let _ = writeln!(err, "keyleak: suppressed {}", parts.join(", "));
+        // Not only with -v: a change that silences its own finding is what a reviewer must see.
+        for f in report
+            .suppressed
+            .iter()
+            .filter(|f| !settings.verbose && f.suppressed == Some(Suppression::InlineAdded))
+        {
+            let _ = writeln!(
+                err,
+                "keyleak: warning: {}:{}:{} {} is suppressed by a keyleak:allow this change adds",
+                esc(&f.path),
+                f.span.line,
+                f.span.column,
+                esc(&f.rule_id),
+            );
+        }
         if settings.verbose {
             for f in report.suppressed {
                 let _ = writeln!(
                     err,
                     "keyleak: suppressed {}:{}:{} {} ({}) fingerprint {}",
-                    f.path,
+                    esc(&f.path),
                     f.span.line,
                     f.span.column,
-                    f.rule_id,
+                    esc(&f.rule_id),
                     f.suppressed.map_or("?", |s| s.label()),
                     f.fingerprint
                 );

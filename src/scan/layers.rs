@@ -1,0 +1,294 @@
+//! Decoding layers, driven from the scan: the plain matches first, then every candidate span
+//! from [`inline::candidates`] decoded and matched again (depth ≤ [`MAX_DEPTH`]). A decoded
+//! finding is reported at the location of its *encoded* bytes in the file, with the chain of
+//! layers in `decoded` (outermost first) and the decoded secret as its value, so its
+//! fingerprint is the plain one. A secret seen both plain and decoded at the same place is
+//! reported once. Notebooks are unescaped as a whole first ([`notebook`]).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::decode::map::OffsetMap;
+use crate::decode::{MAX_DEPTH, inline, notebook};
+use crate::finding::{Finding, Span};
+use crate::model::TokenRun;
+
+use super::assemble::{self, Assembled, Window, span_of, to_finding};
+use super::location::LineIndex;
+use super::{Engine, RawMatch, Scratch, group, shadow};
+
+/// Bytes of the encoded span's line, just before it, matched together with the decoded bytes,
+/// so context patterns see the key a value is assigned to (`AWS_SECRET_ACCESS_KEY: <base64>`).
+const CONTEXT: usize = 64;
+
+/// One decoding layer, linked to the layer it was found in.
+struct Layer<'a> {
+    label: &'static str,
+    map: &'a OffsetMap,
+    /// The decoded bytes of this layer.
+    buf: &'a [u8],
+    parent: Option<&'a Layer<'a>>,
+}
+
+struct Ctx<'a> {
+    engine: &'a Engine,
+    path: &'a str,
+    file: &'a [u8],
+    index: LineIndex,
+    notebook: Option<&'a notebook::Notebook>,
+    findings: Vec<Assembled>,
+}
+
+/// Every finding in `hay`, plain and, when `decode`, decoded (see the module docs).
+pub(crate) fn scan(
+    engine: &Engine,
+    path: &str,
+    hay: &[u8],
+    scratch: &mut Scratch,
+    decode: bool,
+) -> Vec<Finding> {
+    let nb = if decode && notebook::is_notebook(path) {
+        notebook::parse(hay)
+    } else {
+        None
+    };
+    let view: &[u8] = nb.as_ref().map_or(hay, |n| &n.view);
+    let mut ctx = Ctx {
+        engine,
+        path,
+        file: hay,
+        index: LineIndex::new(),
+        notebook: nb.as_ref(),
+        findings: Vec::new(),
+    };
+    let mut raw = Vec::new();
+    engine.raw_matches(view, scratch, &mut raw);
+    shadow::drop_shadowed(engine.rules(), &mut raw);
+    for m in raw {
+        ctx.push(view, None, m);
+    }
+    if decode {
+        let runs = scratch.take_runs(view);
+        ctx.descend(view, Some(&runs), None, 0, scratch);
+    }
+    let mut findings = ctx.finish();
+    super::markers::mark(hay, &mut findings);
+    findings
+}
+
+impl Ctx<'_> {
+    /// Decodes the candidates of `buf` and matches what they decode to.
+    /// `runs` are the token runs of `buf` when already known.
+    fn descend(
+        &mut self,
+        buf: &[u8],
+        runs: Option<&[TokenRun]>,
+        parent: Option<&Layer<'_>>,
+        depth: usize,
+        sc: &mut Scratch,
+    ) {
+        if depth >= MAX_DEPTH {
+            return;
+        }
+        let mut cands = Vec::new();
+        match runs {
+            Some(runs) => inline::candidates_with_runs(buf, runs, &mut cands),
+            None => inline::candidates(buf, &mut cands),
+        }
+        let mut raw = Vec::new();
+        for d in &cands {
+            // Every decoder here shrinks its input; anything else is a bug or an attack.
+            if d.bytes.len() > 2 * d.span.len() {
+                continue;
+            }
+            let s = d.span.start;
+            let lo = s.saturating_sub(CONTEXT);
+            let ctx = memchr::memrchr2(b'\n', b'\r', &buf[lo..s]).map_or(lo, |k| lo + k + 1);
+            let mut joined = Vec::with_capacity(s - ctx + d.bytes.len());
+            joined.extend_from_slice(&buf[ctx..s]);
+            joined.extend_from_slice(&d.bytes);
+            let map = d.map.with_prefix(s - ctx);
+            let layer = Layer {
+                label: d.layer,
+                map: &map,
+                buf: &joined,
+                parent,
+            };
+            raw.clear();
+            self.engine.raw_matches(&joined, sc, &mut raw);
+            // Matches inside the context alone were found in `buf` already.
+            raw.retain(|m| m.secret.end > s - ctx);
+            shadow::drop_shadowed(self.engine.rules(), &mut raw);
+            for m in raw.drain(..) {
+                self.push(&joined, Some(&layer), m);
+            }
+            self.descend(
+                &d.bytes,
+                None,
+                Some(&Layer {
+                    map: &d.map,
+                    buf: &d.bytes,
+                    ..layer
+                }),
+                depth + 1,
+                sc,
+            );
+        }
+    }
+
+    /// `r` in `layer`'s buffer → (range in the outermost layer's buffer, range in the file).
+    fn to_file(
+        &self,
+        mut layer: Option<&Layer<'_>>,
+        mut r: Range<usize>,
+    ) -> (Range<usize>, Range<usize>) {
+        let mut outer = r.clone();
+        while let Some(l) = layer {
+            outer = r.clone();
+            r = l.map.source_range(r);
+            layer = l.parent;
+        }
+        if let Some(nb) = self.notebook {
+            r = nb.map.source_range(r);
+        }
+        (outer, r)
+    }
+
+    /// Turns a match in `buf` (the decoded bytes of `layer`, or the view) into a finding.
+    fn push(&mut self, buf: &[u8], layer: Option<&Layer<'_>>, m: RawMatch) {
+        let rules = self.engine.rules();
+        if layer.is_none() && self.notebook.is_none() {
+            let (f, ranges) = to_finding(rules, self.path, self.file, &mut self.index, m);
+            let window = Window::cut(self.file, &mut self.index, ranges[0].start, false, None);
+            let raw = vec![true; ranges.len()];
+            self.findings.push(Assembled {
+                f,
+                ranges,
+                raw,
+                window,
+                depth: 0,
+            });
+            return;
+        }
+        let (mut f, in_buf) = to_finding(rules, self.path, buf, &mut LineIndex::new(), m);
+        // (range in the outermost layer's buffer, range in the file) of the secret and parts.
+        let located: Vec<(Range<usize>, Range<usize>)> =
+            in_buf.into_iter().map(|r| self.to_file(layer, r)).collect();
+        let (outer_r, file_r) = located[0].clone();
+
+        let mut chain = Vec::new();
+        let mut outermost = None;
+        let mut l = layer;
+        while let Some(x) = l {
+            chain.push(x.label.to_string());
+            outermost = Some(x);
+            l = x.parent;
+        }
+        chain.reverse();
+        let depth = chain.len();
+        if let Some(cell) = self.notebook.and_then(|nb| nb.cell_at(file_r.start)) {
+            chain.insert(0, format!("notebook-cell:{cell}"));
+        }
+        f.decoded = chain;
+        f.byte_range = (file_r.start, file_r.end);
+
+        // Bytes that encode a value are always hidden in a line; only a value that is in the
+        // line as is may be shown (under --show-secrets).
+        let values: Vec<Vec<u8>> = std::iter::once(f.secret.as_bytes().to_vec())
+            .chain(f.parts.iter().map(|p| p.value.as_bytes().to_vec()))
+            .collect();
+        let (raw, window) = match outermost {
+            // UTF-16 straight in the file: positions and the line come from the transcoded
+            // text (the file's bytes are half NULs), anchored where the run starts.
+            Some(o) if o.label.starts_with("utf16") && self.notebook.is_none() => {
+                let run_start = o.map.source_range(0..0).start;
+                let anchor = self.index.position(self.file, run_start);
+                let mut idx = LineIndex::new();
+                let mut pos = |r: &Range<usize>| {
+                    let (l1, c1) = idx.position(o.buf, r.start);
+                    let (l2, c2) = idx.position(o.buf, r.end);
+                    let shift = |l: usize, c: usize| {
+                        if l == 1 {
+                            (anchor.0, anchor.1 + c - 1)
+                        } else {
+                            (anchor.0 + l - 1, c)
+                        }
+                    };
+                    let (line, column) = shift(l1, c1);
+                    let (end_line, end_column) = shift(l2, c2);
+                    Span {
+                        line,
+                        column,
+                        end_line,
+                        end_column,
+                    }
+                };
+                f.span = pos(&outer_r);
+                for (p, (o_r, _)) in f.parts.iter_mut().zip(&located[1..]) {
+                    p.span = pos(o_r);
+                }
+                let raw = located
+                    .iter()
+                    .zip(&values)
+                    .map(|((o_r, _), v)| o.buf.get(o_r.clone()) == Some(v.as_slice()))
+                    .collect();
+                let map = |i: usize| o.map.source_range(i..i + 1).start;
+                let window = Window::cut(o.buf, &mut idx, outer_r.start, true, Some(&map));
+                (raw, window)
+            }
+            _ => {
+                f.span = span_of(self.file, &mut self.index, file_r.clone());
+                for (p, (_, r)) in f.parts.iter_mut().zip(&located[1..]) {
+                    p.span = span_of(self.file, &mut self.index, r.clone());
+                }
+                let file = self.file;
+                let raw = located
+                    .iter()
+                    .zip(&values)
+                    .map(|((_, r), v)| file.get(r.clone()) == Some(v.as_slice()))
+                    .collect();
+                let window = Window::cut(file, &mut self.index, file_r.start, true, None);
+                (raw, window)
+            }
+        };
+        self.findings.push(Assembled {
+            f,
+            ranges: located.into_iter().map(|(_, r)| r).collect(),
+            raw,
+            window,
+            depth,
+        });
+    }
+
+    /// Drops decoded repeats of a secret already found (plain or shallower) at the same
+    /// place and, where rules matched overlapping bytes in different layers (a generic rule on
+    /// a base64 value, a specific one inside it), keeps the more specific; then merges
+    /// multi-part credentials and cuts each finding's line.
+    fn finish(self) -> Vec<Finding> {
+        let Ctx {
+            engine,
+            mut findings,
+            ..
+        } = self;
+        if findings.iter().any(|a| a.depth > 0) {
+            findings.sort_by_key(|a| a.depth);
+            let mut seen: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+            findings.retain(|a| {
+                let (s, e) = a.f.byte_range;
+                let ranges = seen.entry(a.f.fingerprint.clone()).or_default();
+                if ranges
+                    .iter()
+                    .any(|&(a, b)| a < e.max(s + 1) && s < b.max(a + 1))
+                {
+                    return false;
+                }
+                ranges.push((s, e));
+                true
+            });
+            shadow::drop_shadowed_across_layers(engine.rules(), &mut findings);
+        }
+        group::group_credentials(engine.rules(), &mut findings);
+        group::drop_lone_parts(engine.rules(), &mut findings);
+        assemble::finish(findings)
+    }
+}
