@@ -65,6 +65,8 @@ struct AllowSection {
     stopwords: Vec<String>,
     #[serde(default)]
     fingerprints: Vec<String>,
+    #[serde(default)]
+    other_markers: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,6 +100,8 @@ pub struct Config {
     pub allow_stopwords: Vec<String>,
     /// Fingerprints to suppress.
     pub allow_fingerprints: Vec<String>,
+    /// Honour other scanners' inline markers (`gitleaks:allow`, …) like `keyleak:allow`.
+    pub other_markers: bool,
     /// Rule ids removed.
     pub disable: Vec<String>,
     /// When non-empty, only these rule ids run.
@@ -142,6 +146,21 @@ impl Config {
     pub fn load(path: &Path, origin: crate::policy_file::Origin) -> Result<Config, LoadError> {
         let text = crate::policy_file::read(path, origin)?;
         Config::parse(path, text)
+    }
+
+    /// The directory config is looked for in for one scanned path: the top of the git work
+    /// tree holding it, so `keyleak dir sub`, `keyleak dir sub/file` and `keyleak dir .` all
+    /// use the same config; outside git, the path itself (a directory) or its parent (a file).
+    pub fn root_for(path: &Path) -> PathBuf {
+        let dir = if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        work_tree_top(&dir).unwrap_or(dir)
     }
 
     /// Finds `keyleak.toml` / `.keyleak.toml` in `dir`.
@@ -200,6 +219,7 @@ impl Config {
             .map(|s| s.to_ascii_lowercase())
             .collect();
         cfg.allow_fingerprints = syn.allow.fingerprints.clone();
+        cfg.other_markers = syn.allow.other_markers;
         cfg.verify_allow_staged = syn.verify.allow_staged;
         cfg.disable = syn
             .rules
@@ -294,6 +314,26 @@ impl Config {
     }
 }
 
+/// The top of the git work tree holding `dir`: the nearest ancestor (or `dir` itself) with a
+/// `.git` entry (a directory, or the file of a linked work tree or submodule), shown relative to
+/// the current directory when it is inside it.
+pub fn work_tree_top(dir: &Path) -> Option<PathBuf> {
+    let abs = std::fs::canonicalize(dir).ok()?;
+    let top = abs
+        .ancestors()
+        .find(|a| std::fs::symlink_metadata(a.join(".git")).is_ok())?;
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| std::fs::canonicalize(c).ok());
+    Some(
+        match cwd.as_deref().and_then(|c| top.strip_prefix(c).ok()) {
+            Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+            Some(rel) => rel.to_path_buf(),
+            None => top.to_path_buf(),
+        },
+    )
+}
+
 fn check_glob(g: &Spanned<String>) -> Result<(), String> {
     globset::Glob::new(g.get_ref())
         .map(|_| ())
@@ -332,6 +372,9 @@ regexes = [
 stopwords = []
 # Fingerprints of findings that were reviewed and accepted (see also .keyleakignore).
 fingerprints = []
+# Also honour other scanners' inline markers (gitleaks:allow, pragma: allowlist secret,
+# trufflehog:ignore) like keyleak:allow. Off: they are reported once per scan as not honoured.
+other_markers = false
 
 [rules]
 # Rule ids to turn off (see `keyleak rules list`).

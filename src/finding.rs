@@ -208,14 +208,26 @@ pub struct GitInfo {
     pub repository: Option<String>,
 }
 
+/// A suppression comment found on one of a finding's lines (or on the line before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Marker {
+    /// `keyleak:allow` on a line of the finding, or `keyleak:allow-next-line` above one.
+    Keyleak,
+    /// Another scanner's marker (`gitleaks:allow`, `pragma: allowlist secret`,
+    /// `trufflehog:ignore`), honoured only when the config says so.
+    Other(&'static str),
+}
+
 /// Why a finding was suppressed instead of reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Suppression {
-    /// A `keyleak:allow` comment on the line.
+    /// `keyleak:allow` on a line of the finding (or `keyleak:allow-next-line` above one).
     Inline,
     /// A `keyleak:allow` comment on a line the scanned range adds: the change silences its
     /// own finding, which reviewers must see.
     InlineAdded,
+    /// Another scanner's marker, honoured by `[allow] other_markers = true`.
+    OtherMarker,
     /// `[allow] paths` in the config.
     AllowPath,
     /// `[allow] regexes` / `stopwords` in the config.
@@ -232,6 +244,7 @@ impl Suppression {
         match self {
             Suppression::Inline => "keyleak:allow",
             Suppression::InlineAdded => "keyleak:allow added by this change",
+            Suppression::OtherMarker => "another scanner's marker",
             Suppression::AllowPath => "allowed path",
             Suppression::AllowRegex => "allowed regex",
             Suppression::AllowFingerprint => "ignored fingerprint",
@@ -241,7 +254,10 @@ impl Suppression {
 
     /// In source (a comment next to the secret) or external (config, baseline).
     pub fn in_source(self) -> bool {
-        matches!(self, Suppression::Inline | Suppression::InlineAdded)
+        matches!(
+            self,
+            Suppression::Inline | Suppression::InlineAdded | Suppression::OtherMarker
+        )
     }
 }
 
@@ -285,6 +301,8 @@ pub struct Finding {
     pub decoded: Vec<String>,
     /// Set when a filter suppressed this finding.
     pub suppressed: Option<Suppression>,
+    /// A suppression comment on the finding's lines, found by the scan.
+    pub marker: Option<Marker>,
     /// What the provider said about the credential (only under `--verify`).
     pub verification: Option<Verification>,
 }

@@ -195,9 +195,13 @@ pub struct CommonArgs {
     /// Write the report to FILE instead of stdout (the summary still goes to stderr).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Config file (default: keyleak.toml or .keyleak.toml at the scanned root).
+    /// Config file (default: keyleak.toml or .keyleak.toml at the top of the git work tree, or
+    /// the scanned directory outside git). `-c /dev/null` is an empty config.
     #[arg(short = 'c', long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Use no config file at all (built-in rules and defaults).
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
     /// A previous JSON or SARIF report: findings already in it are not reported again
     /// (default: `baseline` in keyleak.toml's [scan]).
     #[arg(long, value_name = "FILE")]

@@ -123,7 +123,7 @@ impl JsonFinding {
             date: git.map(|g| g.date.clone()),
             blob: git.map(|g| g.blob.clone()),
             present_at_head: git.and_then(|g| g.at_head),
-                        repository: git.and_then(|g| g.repository.clone()),
+            repository: git.and_then(|g| g.repository.clone()),
             suppressed: f.suppressed.map(|s| s.label().to_string()),
             verification: f.verification.clone(),
         }

@@ -89,6 +89,7 @@ pub fn scan(opts: &ReposOptions, engine: &Engine, counters: &Counters) -> ReposO
                     mut findings,
                     skipped,
                     notes,
+                    ..
                 } = out;
                 super::head::mark_at_head(path, &mut findings);
                 all.output

@@ -20,6 +20,7 @@ mod git;
 mod hooks;
 mod hostile;
 mod leaks;
+mod nomiss;
 mod pipeline;
 mod props;
 mod release;

@@ -559,6 +559,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                 }),
                 decoded: vec![],
                 suppressed: None,
+                marker: None,
                 verification: None,
             }
         })

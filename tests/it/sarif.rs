@@ -91,6 +91,7 @@ fn finding(rule_id: &str, rule_name: &str, path: &str, secret: &[u8], line_text:
         git: None,
         decoded: Vec::new(),
         suppressed: None,
+        marker: None,
         verification: None,
     }
     .with_values_marked()

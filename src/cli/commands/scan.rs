@@ -13,6 +13,7 @@ use crate::cli::Exit;
 use crate::cli::args::{BaselineArgs, DirArgs, GitArgs, StdinArgs};
 use crate::cli::progress::Progress;
 use crate::cli::settings::{Policy, ScanSettings, exists_or_bail, scan_root, trusted_names};
+use keyleak::config::Config;
 use keyleak::escape::control as esc;
 use keyleak::finding::{Suppression, VerifyStatus};
 use keyleak::report::{self, Report, Stats};
@@ -25,7 +26,10 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
     for p in &args.paths {
         exists_or_bail(p)?;
     }
-    let root = scan_root(&args.paths);
+    let root = scan_root(
+        &args.paths,
+        args.common.config.is_some() || args.common.no_config,
+    )?;
     let settings = ScanSettings::resolve(&args.common, root.as_deref())?;
     let mut exclude = settings.config.exclude.clone();
     // Never scan our own report when it is written inside the scanned tree.
@@ -45,15 +49,22 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
     let progress = Progress::start(settings.progress, counters.clone(), "files");
-    let out = dir::scan(&opts, &settings.engine, &counters);
+    let mut out = dir::scan(&opts, &settings.engine, &counters);
     progress.finish();
+    if Counters::get(&counters.scanned) == 0 {
+        out.notes.push(
+            "scanned 0 files: nothing was read, so this is not a clean result (check the paths, \
+             ignore rules, [scan] exclude and --max-file-size; -v lists what was left out)"
+                .to_string(),
+        );
+    }
     finish(&settings, out, &counters, start, "files", Scope::Tree)
 }
 
 /// `keyleak stdin`.
 pub fn run_stdin(args: &StdinArgs) -> Result<Exit> {
-    let cwd = std::env::current_dir().ok();
-    let settings = ScanSettings::resolve(&args.common, cwd.as_deref())?;
+    let root = Config::root_for(Path::new("."));
+    let settings = ScanSettings::resolve(&args.common, Some(&root))?;
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
     let out = stdin::scan(
@@ -101,7 +112,7 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
     }
     let repo = PathBuf::from(&specs[0]);
     exists_or_bail(&repo)?;
-    let root = repo_root(&repo);
+    let root = Config::root_for(&repo);
     let trusted = match &args.trust_from {
         Some(rev) => Some(
             keyleak::source::trusted::read(&repo, rev, &trusted_names())
@@ -207,19 +218,6 @@ fn parse_shard(s: Option<&str>) -> Result<Option<Shard>> {
     .transpose()
 }
 
-/// The top of the work tree containing `p` (for config discovery), else `p`.
-fn repo_root(p: &Path) -> PathBuf {
-    let mut cur = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    loop {
-        if cur.join(".git").exists() {
-            return cur;
-        }
-        if !cur.pop() {
-            return p.to_path_buf();
-        }
-    }
-}
-
 /// What was scanned, for what `finish` says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -244,12 +242,15 @@ fn finish(
     let SourceOutput {
         mut findings,
         mut skipped,
-        notes,
+        mut notes,
+        ignored,
+        ignore_files,
     } = out;
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.byte_range == b.byte_range);
     skipped.sort();
     let (mut findings, mut suppressed) = settings.filters.apply(findings);
+    notes.extend(settings.filters.unhonoured_markers(&findings));
     if scope == Scope::Range {
         for f in &mut suppressed {
             if f.suppressed == Some(Suppression::Inline) {
@@ -310,6 +311,15 @@ fn finish(
     write_report(settings, &report)?;
     if settings.summary {
         print_summary(settings, &report, unit, hidden);
+        if settings.verbose {
+            let mut err = io::stderr().lock();
+            for f in &ignore_files {
+                let _ = writeln!(err, "keyleak: ignore file: {f}");
+            }
+            for p in &ignored {
+                let _ = writeln!(err, "keyleak: not scanned (ignored): {p}");
+            }
+        }
         if let Some(v) = &verified {
             eprintln!(
                 "keyleak: verified {} distinct credential{}: {} finding{} live, {} revoked, {} error, {} unsupported",
@@ -507,6 +517,11 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str, hidde
         }
     }
     let _ = writeln!(err, "{line}");
+    if settings.verbose {
+        for l in &settings.loaded {
+            let _ = writeln!(err, "keyleak: {l}");
+        }
+    }
     if report.skipped.iter().any(|sk| is_member_limit(&sk.reason)) {
         let _ = writeln!(
             err,
@@ -526,7 +541,9 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str, hidde
             );
         }
     }
-    if report.findings.is_empty() && hidden == 0 {
+    if report.findings.is_empty() && hidden == 0 && s.scanned == 0 {
+        let _ = writeln!(err, "keyleak: no secrets found, but nothing was scanned");
+    } else if report.findings.is_empty() && hidden == 0 {
         let _ = writeln!(err, "keyleak: no secrets found");
     } else if report.findings.is_empty() {
         let _ = writeln!(
