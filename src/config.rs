@@ -50,6 +50,8 @@ struct ScanSection {
     exclude: Vec<Spanned<String>>,
     #[serde(default)]
     max_file_size: Option<Spanned<String>>,
+    #[serde(default)]
+    baseline: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +65,8 @@ struct AllowSection {
     stopwords: Vec<String>,
     #[serde(default)]
     fingerprints: Vec<String>,
+    #[serde(default)]
+    other_markers: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -85,6 +89,9 @@ pub struct Config {
     pub exclude: Vec<String>,
     /// Size limit, if set.
     pub max_file_size: Option<u64>,
+    /// `[scan] baseline`: a report whose findings are not reported again, relative to the
+    /// config file's directory.
+    pub baseline: Option<PathBuf>,
     /// Globs of paths whose findings are suppressed.
     pub allow_paths: Vec<String>,
     /// Regexes: a finding whose secret matches is suppressed.
@@ -93,6 +100,8 @@ pub struct Config {
     pub allow_stopwords: Vec<String>,
     /// Fingerprints to suppress.
     pub allow_fingerprints: Vec<String>,
+    /// Honour other scanners' inline markers (`gitleaks:allow`, …) like `keyleak:allow`.
+    pub other_markers: bool,
     /// Rule ids removed.
     pub disable: Vec<String>,
     /// When non-empty, only these rule ids run.
@@ -139,6 +148,21 @@ impl Config {
         Config::parse(path, text)
     }
 
+    /// The directory config is looked for in for one scanned path: the top of the git work
+    /// tree holding it, so `keyleak dir sub`, `keyleak dir sub/file` and `keyleak dir .` all
+    /// use the same config; outside git, the path itself (a directory) or its parent (a file).
+    pub fn root_for(path: &Path) -> PathBuf {
+        let dir = if path.is_dir() {
+            path.to_path_buf()
+        } else {
+            match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        work_tree_top(&dir).unwrap_or(dir)
+    }
+
     /// Finds `keyleak.toml` / `.keyleak.toml` in `dir`.
     pub fn discover(dir: &Path) -> Option<PathBuf> {
         // `./keyleak.toml` reads worse than `keyleak.toml` in error messages.
@@ -171,6 +195,10 @@ impl Config {
         if let Some(s) = &syn.scan.max_file_size {
             cfg.max_file_size = Some(parse_size(s.get_ref()).map_err(|e| at(s.span().start, e))?);
         }
+        if let Some(b) = &syn.scan.baseline {
+            let dir = path.parent().unwrap_or(Path::new(""));
+            cfg.baseline = Some(dir.join(b));
+        }
         for g in &syn.allow.paths {
             check_glob(g).map_err(|e| at(g.span().start, e))?;
             cfg.allow_paths.push(g.get_ref().clone());
@@ -191,6 +219,7 @@ impl Config {
             .map(|s| s.to_ascii_lowercase())
             .collect();
         cfg.allow_fingerprints = syn.allow.fingerprints.clone();
+        cfg.other_markers = syn.allow.other_markers;
         cfg.verify_allow_staged = syn.verify.allow_staged;
         cfg.disable = syn
             .rules
@@ -247,7 +276,12 @@ impl Config {
             seen.push(r.id.get_ref());
         }
         rules.add_syntax(path, &self.text, self.custom_rules.iter().cloned(), true)?;
+        // Every id known before the selections remove any, for the "did you mean" hint.
+        let known: Vec<String> = rules.rules().iter().map(|r| r.id.clone()).collect();
         let unknown_err = |id: &str| {
+            let hint = crate::rules::nearest(known.iter().map(String::as_str), id)
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
             let off = self
                 .rule_id_offsets
                 .iter()
@@ -258,7 +292,7 @@ impl Config {
                 &self.text,
                 off,
                 format!(
-                    "unknown rule id `{}` (see `keyleak rules list`)",
+                    "unknown rule id `{}` ({hint}see `keyleak rules list`)",
                     crate::escape::quote(id, 64)
                 ),
             )
@@ -278,6 +312,26 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The top of the git work tree holding `dir`: the nearest ancestor (or `dir` itself) with a
+/// `.git` entry (a directory, or the file of a linked work tree or submodule), shown relative to
+/// the current directory when it is inside it.
+pub fn work_tree_top(dir: &Path) -> Option<PathBuf> {
+    let abs = std::fs::canonicalize(dir).ok()?;
+    let top = abs
+        .ancestors()
+        .find(|a| std::fs::symlink_metadata(a.join(".git")).is_ok())?;
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| std::fs::canonicalize(c).ok());
+    Some(
+        match cwd.as_deref().and_then(|c| top.strip_prefix(c).ok()) {
+            Some(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+            Some(rel) => rel.to_path_buf(),
+            None => top.to_path_buf(),
+        },
+    )
 }
 
 fn check_glob(g: &Spanned<String>) -> Result<(), String> {
@@ -302,6 +356,8 @@ exclude = [
 ]
 # Larger files and blobs are skipped and reported as skipped.
 max_file_size = "25MiB"
+# Findings recorded by `keyleak baseline` are not reported again (relative to this file).
+# baseline = ".keyleak-baseline.json"
 
 [allow]
 # Findings in these paths are suppressed (still counted in the summary).
@@ -316,6 +372,9 @@ regexes = [
 stopwords = []
 # Fingerprints of findings that were reviewed and accepted (see also .keyleakignore).
 fingerprints = []
+# Also honour other scanners' inline markers (gitleaks:allow, pragma: allowlist secret,
+# trufflehog:ignore) like keyleak:allow. Off: they are reported once per scan as not honoured.
+other_markers = false
 
 [rules]
 # Rule ids to turn off (see `keyleak rules list`).

@@ -9,10 +9,8 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::config::Config;
 use crate::error::LoadError;
-use crate::finding::{Finding, Suppression};
-
-/// The inline marker.
-pub const INLINE_MARKER: &str = "keyleak:allow";
+use crate::finding::{Finding, Marker, Suppression};
+use crate::scan::markers;
 
 /// Name of the ignore file at the scan root.
 pub const IGNORE_FILE: &str = ".keyleakignore";
@@ -25,7 +23,11 @@ pub struct Filters {
     stopwords: Vec<String>,
     fingerprints: HashSet<String>,
     baseline: HashSet<String>,
-    /// Honour `keyleak:allow` (off with `--no-inline-allow`).
+    other_markers: bool,
+    /// The current directory relative to the config's directory (`sub/` when run in `sub`),
+    /// so `[allow] paths` mean the same wherever keyleak is started.
+    base: String,
+    /// Honour `keyleak:allow` and other scanners' markers (off with `--no-inline-allow`).
     inline: bool,
 }
 
@@ -80,25 +82,48 @@ impl Filters {
             stopwords: config.allow_stopwords.clone(),
             fingerprints,
             baseline,
+            other_markers: config.other_markers,
+            base: String::new(),
             inline: true,
         })
     }
 
-    /// Stops honouring `keyleak:allow` comments (`--no-inline-allow`): in a strict gate the
-    /// author of the scanned change must not be able to silence it.
+    /// Stops honouring `keyleak:allow` comments and other scanners' markers
+    /// (`--no-inline-allow`): in a strict gate the author of the scanned change must not be
+    /// able to silence it.
     pub fn without_inline(mut self) -> Filters {
         self.inline = false;
         self
     }
 
+    /// Also matches `[allow] paths` against finding paths prefixed with `base` (the current
+    /// directory relative to the config's directory).
+    pub fn with_base(mut self, base: &Path) -> Filters {
+        let b = base.to_string_lossy().replace('\\', "/");
+        let b = b.trim_matches('/');
+        self.base = if b.is_empty() || b == "." {
+            String::new()
+        } else {
+            format!("{b}/")
+        };
+        self
+    }
+
     /// Why `f` is suppressed, if it is. The first matching reason wins, most local first.
     pub fn reason(&self, f: &Finding) -> Option<Suppression> {
-        if self.inline && f.line_text.contains(INLINE_MARKER) {
-            return Some(Suppression::Inline);
+        match f.marker {
+            _ if !self.inline => {}
+            Some(Marker::Keyleak) => return Some(Suppression::Inline),
+            Some(Marker::Other(_)) if self.other_markers => return Some(Suppression::OtherMarker),
+            _ => {}
         }
         if let Some(p) = &self.paths {
             let path = f.path.trim_start_matches("./");
-            if p.is_match(path) {
+            if p.is_match(path)
+                || (!self.base.is_empty()
+                    && !path.starts_with('/')
+                    && p.is_match(format!("{}{path}", self.base)))
+            {
                 return Some(Suppression::AllowPath);
             }
         }
@@ -123,6 +148,33 @@ impl Filters {
             return Some(Suppression::Baseline);
         }
         None
+    }
+
+    /// The once-per-scan warning for reported findings that carry another scanner's marker
+    /// which the config does not ask to honour, so a migrating user knows why they still fail.
+    pub fn unhonoured_markers(&self, reported: &[Finding]) -> Option<String> {
+        let mut names: Vec<&str> = Vec::new();
+        let mut n = 0;
+        for f in reported {
+            if let Some(Marker::Other(name)) = f.marker {
+                n += 1;
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        (n > 0).then(|| {
+            format!(
+                "{n} finding{} carr{} another scanner's marker ({}), which keyleak does not \
+                 honour: use `{}` (or `{}` on the line above), or set \
+                 `[allow] other_markers = true` in keyleak.toml",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "ies" } else { "y" },
+                names.join(", "),
+                markers::ALLOW,
+                markers::ALLOW_NEXT_LINE,
+            )
+        })
     }
 
     /// Splits findings into (reported, suppressed), marking the suppressed ones.

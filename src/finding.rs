@@ -135,6 +135,16 @@ impl Secret {
 
 /// Redacts a secret string: first 4 characters then `…` (fewer for short ones).
 pub fn redact(s: &str) -> String {
+    // A PEM block's header says what kind of key leaked and is not secret: keep it whole.
+    if let Some(rest) = s.strip_prefix("-----BEGIN ")
+        && let Some(end) = rest.find("-----")
+        && end <= 40
+        && rest[..end]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b' ' || b.is_ascii_digit())
+    {
+        return format!("-----BEGIN {}-----…", &rest[..end]);
+    }
     let n = s.chars().count();
     let keep = if n >= 16 { 4 } else { n / 4 };
     let mut out: String = s.chars().take(keep).collect();
@@ -191,18 +201,33 @@ pub struct GitInfo {
     pub date: String,
     /// Full hex id of the blob.
     pub blob: String,
+    /// Whether the file at this path in HEAD still holds the secret (None: not checked, as for
+    /// staged scans, or no HEAD). Rotation is needed either way; deleting it is not, if gone.
+    pub at_head: Option<bool>,
     /// The repository, when one run covers several (`keyleak git A B`, `--repos`).
     pub repository: Option<String>,
+}
+
+/// A suppression comment found on one of a finding's lines (or on the line before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Marker {
+    /// `keyleak:allow` on a line of the finding, or `keyleak:allow-next-line` above one.
+    Keyleak,
+    /// Another scanner's marker (`gitleaks:allow`, `pragma: allowlist secret`,
+    /// `trufflehog:ignore`), honoured only when the config says so.
+    Other(&'static str),
 }
 
 /// Why a finding was suppressed instead of reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Suppression {
-    /// A `keyleak:allow` comment on the line.
+    /// `keyleak:allow` on a line of the finding (or `keyleak:allow-next-line` above one).
     Inline,
     /// A `keyleak:allow` comment on a line the scanned range adds: the change silences its
     /// own finding, which reviewers must see.
     InlineAdded,
+    /// Another scanner's marker, honoured by `[allow] other_markers = true`.
+    OtherMarker,
     /// `[allow] paths` in the config.
     AllowPath,
     /// `[allow] regexes` / `stopwords` in the config.
@@ -219,6 +244,7 @@ impl Suppression {
         match self {
             Suppression::Inline => "keyleak:allow",
             Suppression::InlineAdded => "keyleak:allow added by this change",
+            Suppression::OtherMarker => "another scanner's marker",
             Suppression::AllowPath => "allowed path",
             Suppression::AllowRegex => "allowed regex",
             Suppression::AllowFingerprint => "ignored fingerprint",
@@ -228,7 +254,10 @@ impl Suppression {
 
     /// In source (a comment next to the secret) or external (config, baseline).
     pub fn in_source(self) -> bool {
-        matches!(self, Suppression::Inline | Suppression::InlineAdded)
+        matches!(
+            self,
+            Suppression::Inline | Suppression::InlineAdded | Suppression::OtherMarker
+        )
     }
 }
 
@@ -272,6 +301,8 @@ pub struct Finding {
     pub decoded: Vec<String>,
     /// Set when a filter suppressed this finding.
     pub suppressed: Option<Suppression>,
+    /// A suppression comment on the finding's lines, found by the scan.
+    pub marker: Option<Marker>,
     /// What the provider said about the credential (only under `--verify`).
     pub verification: Option<Verification>,
 }
@@ -480,6 +511,16 @@ mod tests {
             ("abc", "…"),
             ("", "…"),
             ("ééééééééééééééééé", "éééé…"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3\n",
+                "-----BEGIN RSA PRIVATE KEY-----…",
+            ),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n",
+                "-----BEGIN OPENSSH PRIVATE KEY-----…",
+            ),
+            // Not a header: the ordinary rule.
+            ("-----BEGIN x0123456789abcdef-----", "----…"),
         ] {
             assert_eq!(redact(input), want, "{input}");
         }

@@ -38,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
         git: None,
         decoded: vec![rest],
         suppressed: None,
+        marker: None,
     });
     let rules = RuleSet::default();
     let skipped = vec![Skipped { path, reason: "r".into() }];

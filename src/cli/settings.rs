@@ -33,6 +33,10 @@ pub struct ScanSettings {
     pub include_suppressed: bool,
     /// Severity threshold for the exit code.
     pub fail_on: Severity,
+    /// Lowest severity written to the report (display only).
+    pub min_severity: Severity,
+    /// Most severe findings first instead of path order.
+    pub sort_by_severity: bool,
     /// Exit code for findings.
     pub exit_code: i32,
     /// Worker threads (0 = all cores).
@@ -53,6 +57,8 @@ pub struct ScanSettings {
     pub engine: Engine,
     /// Suppression filters.
     pub filters: Filters,
+    /// What `-v` says about the config and ignore files that were loaded.
+    pub loaded: Vec<String>,
     /// `--verify` limits (None: nothing leaves the machine).
     pub verify: Option<keyleak::verify::Options>,
     /// `--fail-on-live`.
@@ -71,8 +77,11 @@ pub fn load_rules(config: &Config) -> Result<RuleSet> {
 /// Loads `--config FILE`, or discovers one in `root`.
 pub fn load_config(explicit: Option<&Path>, root: Option<&Path>) -> Result<Config> {
     if let Some(p) = explicit {
-        if std::fs::metadata(p).is_err() {
-            bail!("{}: config file not found", p.display());
+        // Any readable non-directory works: `-c /dev/null` is an empty config.
+        match std::fs::metadata(p) {
+            Err(_) => bail!("{}: config file not found", p.display()),
+            Ok(m) if m.is_dir() => bail!("{}: config file is a directory", p.display()),
+            Ok(_) => {}
         }
         return Config::load(p, Origin::User).map_err(anyhow::Error::new);
     }
@@ -114,19 +123,27 @@ fn load_policy_config(explicit: Option<&Path>, policy: Policy<'_>) -> Result<Con
     }
 }
 
-fn load_ignored(args: &CommonArgs, policy: Policy<'_>) -> Result<HashSet<String>> {
+/// The fingerprints of `.keyleakignore` and where they were read from (none when absent).
+fn load_ignored(
+    args: &CommonArgs,
+    policy: Policy<'_>,
+) -> Result<(HashSet<String>, Option<String>)> {
     if args.no_ignore_file {
-        return Ok(HashSet::new());
+        return Ok((HashSet::new(), None));
     }
     match policy {
         Policy::Trusted(t) => match t.get(IGNORE_FILE) {
-            Some(text) => keyleak::filter::parse_ignore(Path::new(&t.display(IGNORE_FILE)), text)
-                .map_err(anyhow::Error::new),
-            None => Ok(HashSet::new()),
+            Some(text) => {
+                let name = t.display(IGNORE_FILE);
+                let set = keyleak::filter::parse_ignore(Path::new(&name), text)
+                    .map_err(anyhow::Error::new)?;
+                Ok((set, Some(name)))
+            }
+            None => Ok((HashSet::new(), None)),
         },
         Policy::Tree(root) => {
             let Some(r) = root else {
-                return Ok(HashSet::new());
+                return Ok((HashSet::new(), None));
             };
             let p = if r == Path::new(".") {
                 PathBuf::from(IGNORE_FILE)
@@ -135,9 +152,10 @@ fn load_ignored(args: &CommonArgs, policy: Policy<'_>) -> Result<HashSet<String>
             };
             // `symlink_metadata`: a link or FIFO here is refused by the reader, not skipped.
             if std::fs::symlink_metadata(&p).is_err() {
-                return Ok(HashSet::new());
+                return Ok((HashSet::new(), None));
             }
-            keyleak::filter::read_ignore_file(&p).map_err(anyhow::Error::new)
+            let set = keyleak::filter::read_ignore_file(&p).map_err(anyhow::Error::new)?;
+            Ok((set, Some(p.display().to_string())))
         }
     }
 }
@@ -158,6 +176,15 @@ impl ScanSettings {
             .fail_on
             .parse()
             .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?;
+        let min_severity: Severity = args
+            .min_severity
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--min-severity: {e}"))?;
+        let sort_by_severity = match args.sort.as_str() {
+            "path" => false,
+            "severity" => true,
+            other => bail!("--sort: unknown order `{other}` (expected path or severity)"),
+        };
         if let Some(out) = &args.output {
             let parent = out
                 .parent()
@@ -171,20 +198,64 @@ impl ScanSettings {
                 );
             }
         }
-        let config = load_policy_config(args.config.as_deref(), policy)?;
+        let root = match policy {
+            Policy::Tree(r) => r,
+            Policy::Trusted(_) => None,
+        };
+        let mut loaded = Vec::new();
+        let config = if args.no_config {
+            loaded.push("config: none (--no-config)".to_string());
+            Config::default()
+        } else {
+            let c = load_policy_config(args.config.as_deref(), policy)?;
+            loaded.push(match (&c.path, root, policy) {
+                (Some(p), _, _) => format!("config: {}", p.display()),
+                (None, _, Policy::Trusted(t)) => {
+                    format!("config: none in {}", t.display(""))
+                }
+                (None, Some(r), _) => format!(
+                    "config: none (no keyleak.toml or .keyleak.toml in {})",
+                    r.display()
+                ),
+                (None, None, _) => "config: none".to_string(),
+            });
+            c
+        };
         let max_file_size = match &args.max_file_size {
             Some(s) => parse_size(s).map_err(|e| anyhow::anyhow!("--max-file-size: {e}"))?,
             None => config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
         };
         let rules = load_rules(&config)?;
-        let baseline = match &args.baseline {
-            Some(p) => keyleak::baseline::load(p).map_err(anyhow::Error::new)?,
-            None => Default::default(),
+        let baseline = match (&args.baseline, &config.baseline) {
+            (_, _) if args.no_baseline => Default::default(),
+            (Some(p), _) => keyleak::baseline::load(p).map_err(anyhow::Error::new)?,
+            (None, Some(p)) => {
+                if !p.is_file() {
+                    bail!(
+                        "{}: [scan] baseline `{}` not found (create it with `keyleak baseline`, \
+                         or pass --no-baseline)",
+                        config
+                            .path
+                            .as_deref()
+                            .unwrap_or(Path::new("keyleak.toml"))
+                            .display(),
+                        p.display()
+                    );
+                }
+                keyleak::baseline::load(p).map_err(anyhow::Error::new)?
+            }
+            (None, None) => Default::default(),
         };
-        let ignored = load_ignored(args, policy)?;
+        let (ignored, ignore_file) = load_ignored(args, policy)?;
+        if let Some(p) = &ignore_file {
+            loaded.push(format!("fingerprint ignore file: {p}"));
+        }
         let mut filters = Filters::new(&config, ignored, baseline).map_err(anyhow::Error::new)?;
         if args.no_inline_allow {
             filters = filters.without_inline();
+        }
+        if let Some(Some(base)) = root.map(cwd_below) {
+            filters = filters.with_base(&base);
         }
         let stderr_tty = std::io::stderr().is_terminal();
         let color = match args.color.as_str() {
@@ -227,6 +298,8 @@ impl ScanSettings {
             show_secrets: args.show_secrets,
             include_suppressed: args.include_suppressed,
             fail_on,
+            min_severity,
+            sort_by_severity,
             exit_code: args.exit_code,
             threads,
             max_file_size,
@@ -237,6 +310,7 @@ impl ScanSettings {
             config,
             engine: Engine::with_decode(rules, decode_options(args, max_file_size)),
             filters,
+            loaded,
             verify,
             fail_on_live: args.fail_on_live,
             only_live: args.only_live,
@@ -248,22 +322,56 @@ impl ScanSettings {
 fn decode_options(args: &CommonArgs, max_file_size: u64) -> keyleak::decode::DecodeOptions {
     keyleak::decode::DecodeOptions {
         inline: !args.no_decode,
-        archives: (!args.no_archives).then(|| keyleak::decode::archive::ArchiveLimits {
-            max_member_size: max_file_size,
-            ..Default::default()
+        archives: (!args.no_archives).then(|| {
+            let defaults = keyleak::decode::archive::ArchiveLimits::default();
+            keyleak::decode::archive::ArchiveLimits {
+                max_member_size: max_file_size,
+                max_members: args.max_archive_members.unwrap_or(defaults.max_members),
+                ..defaults
+            }
         }),
     }
 }
 
-/// The directory a scan's config is discovered in: the first path if it is a directory
-/// (its parent for a file).
-pub fn scan_root(paths: &[PathBuf]) -> Option<PathBuf> {
-    let first = paths.first()?;
-    if first.is_dir() {
-        Some(first.clone())
-    } else {
-        first.parent().map(Path::to_path_buf)
+/// The directory a scan's config and `.keyleakignore` are discovered in: the top of the git
+/// work tree of every path (see [`Config::root_for`]). Paths whose configs differ are an error,
+/// since no single answer would be right for all of them.
+pub fn scan_root(paths: &[PathBuf], explicit: bool) -> Result<Option<PathBuf>> {
+    let mut roots: Vec<(PathBuf, Option<PathBuf>, &Path)> = Vec::new();
+    for p in paths {
+        let root = Config::root_for(p);
+        let found = Config::discover(&root).and_then(|c| std::fs::canonicalize(c).ok());
+        if !roots.iter().any(|(_, f, _)| *f == found) {
+            roots.push((root, found, p));
+        }
     }
+    if roots.len() > 1 && !explicit {
+        let list: Vec<String> = roots
+            .iter()
+            .map(|(r, f, p)| {
+                format!(
+                    "{} uses {}",
+                    p.display(),
+                    f.as_ref().map_or_else(
+                        || format!("no config (none in {})", r.display()),
+                        |f| f.display().to_string()
+                    )
+                )
+            })
+            .collect();
+        bail!(
+            "the paths given have different configs ({}): scan them separately, or name one with -c FILE or --no-config",
+            list.join("; ")
+        );
+    }
+    Ok(roots.into_iter().next().map(|(r, _, _)| r))
+}
+
+/// The current directory relative to `root`, when it is inside it.
+fn cwd_below(root: &Path) -> Option<PathBuf> {
+    let root = std::fs::canonicalize(root).ok()?;
+    let cwd = std::fs::canonicalize(std::env::current_dir().ok()?).ok()?;
+    cwd.strip_prefix(root).ok().map(Path::to_path_buf)
 }
 
 /// Canonical form of a user path for messages.

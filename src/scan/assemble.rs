@@ -164,6 +164,7 @@ pub(crate) fn to_finding(
         git: None,
         decoded: Vec::new(),
         suppressed: None,
+        marker: None,
         verification: None,
     };
     (f, ranges)

@@ -184,6 +184,7 @@ mod tests {
             git: None,
             decoded: Vec::new(),
             suppressed: None,
+            marker: None,
             verification: None,
         };
         Assembled::for_test(f)

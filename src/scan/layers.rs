@@ -75,7 +75,9 @@ pub(crate) fn scan(
         let runs = scratch.take_runs(view);
         ctx.descend(view, Some(&runs), None, 0, scratch);
     }
-    ctx.finish()
+    let mut findings = ctx.finish();
+    super::markers::mark(hay, &mut findings);
+    findings
 }
 
 impl Ctx<'_> {

@@ -45,6 +45,12 @@ impl LineIndex {
         (line, chars + 1)
     }
 
+    /// Byte range of 1-based line `line`, without its terminator (None past the end).
+    pub fn line_range(&mut self, hay: &[u8], line: usize) -> Option<(usize, usize)> {
+        let start = *self.starts(hay).get(line.checked_sub(1)?)?;
+        Some(self.line_bounds(hay, start))
+    }
+
     /// Byte range of the line that holds `offset`, without its terminator.
     pub fn line_bounds(&mut self, hay: &[u8], offset: usize) -> (usize, usize) {
         let offset = offset.min(hay.len());

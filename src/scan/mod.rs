@@ -16,6 +16,7 @@ pub mod keywords;
 pub mod known_public;
 mod layers;
 pub mod location;
+pub mod markers;
 mod matcher;
 pub mod placeholder;
 mod shadow;

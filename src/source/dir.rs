@@ -1,7 +1,10 @@
-//! Working-tree source: a parallel `ignore` walk. Hidden files are scanned, `.gitignore` is
-//! honoured (unless `no_ignore`), `.git/` is never entered, symlinks are not followed (so a
-//! loop cannot be walked twice), and FIFOs/devices are never opened.
+//! Working-tree source: a parallel `ignore` walk. Hidden files are scanned; `.gitignore` and
+//! `.git/info/exclude` apply only inside a git work tree and never to tracked files (ripgrep's
+//! convention and git's own), `.ignore` files apply everywhere (unless `no_ignore`); `.git/` is
+//! never entered, symlinks are not followed (so a loop cannot be walked twice), and
+//! FIFOs/devices are never opened.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,6 +13,7 @@ use std::sync::Mutex;
 use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
+use super::worktree::{WorkTree, ignored_notes};
 use super::{Counters, Skipped, SourceOutput, human_bytes};
 use crate::model::{Input, Provenance};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
@@ -37,7 +41,13 @@ pub fn scan(opts: &DirOptions, engine: &Engine, counters: &Counters) -> SourceOu
     for root in &opts.paths {
         walk_root(root, opts, engine, counters, &out);
     }
-    out.into_inner().unwrap_or_else(|e| e.into_inner())
+    let mut out = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    out.ignored.sort();
+    out.ignored.dedup();
+    out.ignore_files.sort();
+    out.ignore_files.dedup();
+    out.notes.extend(ignored_notes(&out.ignored));
+    out
 }
 
 fn walk_root(
@@ -47,6 +57,12 @@ fn walk_root(
     counters: &Counters,
     out: &Mutex<SourceOutput>,
 ) {
+    // A file named on the command line is scanned whatever ignore rules say.
+    let tree = (!opts.no_ignore && root.is_dir())
+        .then(|| WorkTree::open(root))
+        .flatten();
+    let visited: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let track = tree.is_some();
     let mut builder = WalkBuilder::new(root);
     // The crate's own ignore-file loader is off: it reads a `.gitignore` that is a FIFO or a
     // link to /dev/zero without limit. `Ignores` reads them as hostile data instead.
@@ -75,16 +91,15 @@ fn walk_root(
                 _ => true,
             }
         });
-    let exclude = &opts.exclude;
     builder.build_parallel().run(|| {
         let mut scratch = Scratch::default();
         let mut buf = Vec::new();
-        let mut local = SourceOutput::default();
-        let flush = FlushOnDrop {
-            local: std::mem::take(&mut local),
+        let mut flush = FlushOnDrop {
+            local: SourceOutput::default(),
             out,
+            seen: Vec::new(),
+            visited: &visited,
         };
-        let mut flush = flush;
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
@@ -110,52 +125,117 @@ fn walk_root(
                 return WalkState::Continue;
             }
             let path = entry.path();
-            let display = display_path(path);
-            if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
-                return WalkState::Continue;
+            if track {
+                flush.seen.push(path.to_path_buf());
             }
-            if !exclude.is_empty() {
-                let rel = path.strip_prefix(root).unwrap_or(path);
-                if exclude.is_match(rel) || exclude.is_match(path) {
-                    return WalkState::Continue;
+            if !opts.no_ignore {
+                let name = entry.file_name();
+                if name == ".ignore" || (track && name == ".gitignore") {
+                    flush.local.ignore_files.push(display_path(path));
                 }
             }
-            match read_file(path, opts.max_file_size, &mut buf) {
-                Ok(()) => {}
-                Err(reason) => {
-                    flush.local.skipped.push(Skipped {
-                        path: display,
-                        reason,
-                    });
-                    return WalkState::Continue;
-                }
-            }
-            let provenance = Provenance::Path(display);
-            let scanned = scan_input(
+            scan_file(
+                root,
+                path,
+                opts,
                 engine,
-                Input {
-                    provenance: &provenance,
-                    bytes: &buf,
-                },
+                counters,
                 &mut scratch,
+                &mut buf,
+                &mut flush.local,
             );
-            if scanned.verdict == Verdict::Binary {
-                flush.local.skipped.push(Skipped {
-                    path: provenance.display(),
-                    reason: "binary".into(),
-                });
-                return WalkState::Continue;
-            }
-            counters.scanned(buf.len(), scanned.findings.len());
-            flush.local.findings.extend(scanned.findings);
-            flush.local.skipped.extend(scanned.skipped);
             WalkState::Continue
         })
     });
     if let Some(ig) = ignores {
-        let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
-        out.skipped.extend(ig.take_skipped());
+        lock(out).skipped.extend(ig.take_skipped());
     }
+    let Some(tree) = tree else {
+        return;
+    };
+    let visited: BTreeSet<PathBuf> = visited
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .collect();
+    let mut local = SourceOutput::default();
+    let mut scratch = Scratch::default();
+    let mut buf = Vec::new();
+    for path in tree.tracked_not_visited(&visited) {
+        scan_file(
+            root,
+            &path,
+            opts,
+            engine,
+            counters,
+            &mut scratch,
+            &mut buf,
+            &mut local,
+        );
+    }
+    local.ignored = tree.ignored(&visited);
+    local.ignore_files = tree.ignore_files_above();
+    let mut out = lock(out);
+    out.findings.append(&mut local.findings);
+    out.skipped.append(&mut local.skipped);
+    out.ignored.append(&mut local.ignored);
+    out.ignore_files.append(&mut local.ignore_files);
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Reads and scans one file found under `root` (unless `[scan] exclude` names it or another
+/// shard owns it).
+#[allow(clippy::too_many_arguments)]
+fn scan_file(
+    root: &Path,
+    path: &Path,
+    opts: &DirOptions,
+    engine: &Engine,
+    counters: &Counters,
+    scratch: &mut Scratch,
+    buf: &mut Vec<u8>,
+    local: &mut SourceOutput,
+) {
+    let display = display_path(path);
+    if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
+        return;
+    }
+    let exclude = &opts.exclude;
+    if !exclude.is_empty() {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        if exclude.is_match(rel) || exclude.is_match(path) {
+            return;
+        }
+    }
+    if let Err(reason) = read_file(path, opts.max_file_size, buf) {
+        local.skipped.push(Skipped {
+            path: display,
+            reason,
+        });
+        return;
+    }
+    let provenance = Provenance::Path(display);
+    let scanned = scan_input(
+        engine,
+        Input {
+            provenance: &provenance,
+            bytes: buf,
+        },
+        scratch,
+    );
+    if scanned.verdict == Verdict::Binary {
+        local.skipped.push(Skipped {
+            path: provenance.display(),
+            reason: "binary".into(),
+        });
+        return;
+    }
+    counters.scanned(buf.len(), scanned.findings.len());
+    local.findings.extend(scanned.findings);
+    local.skipped.extend(scanned.skipped);
 }
 
 /// Moves a worker's results into the shared output when the worker ends, so workers never
@@ -163,14 +243,22 @@ fn walk_root(
 struct FlushOnDrop<'a> {
     local: SourceOutput,
     out: &'a Mutex<SourceOutput>,
+    /// Files walked, kept inside a git work tree to find the tracked files ignore rules hid.
+    seen: Vec<PathBuf>,
+    visited: &'a Mutex<Vec<PathBuf>>,
 }
 
 impl Drop for FlushOnDrop<'_> {
     fn drop(&mut self) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = lock(self.out);
         out.findings.append(&mut self.local.findings);
         out.skipped.append(&mut self.local.skipped);
         out.notes.append(&mut self.local.notes);
+        out.ignore_files.append(&mut self.local.ignore_files);
+        drop(out);
+        if !self.seen.is_empty() {
+            lock(self.visited).append(&mut self.seen);
+        }
     }
 }
 

@@ -7,6 +7,11 @@
 //! size-capped); one that cannot be read that way is not applied, which can only make the scan
 //! cover more, and is listed as skipped. The crate's matcher ([`Gitignore`]) still does the
 //! pattern matching, so the patterns mean what they meant.
+//!
+//! `.gitignore` and `.git/info/exclude` apply only inside a git work tree (git's meaning and
+//! ripgrep's convention: a `.gitignore` in an unpacked tarball hides nothing from git, so it
+//! hides nothing here); `.ignore` applies everywhere. Tracked files the rules match are still
+//! scanned: the walk finds them through the index afterwards (see `worktree`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -18,8 +23,10 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use super::Skipped;
 use crate::policy_file::{self, Origin};
 
-/// Ignore files per directory, highest precedence first.
-const NAMES: &[&str] = &[".ignore", ".gitignore"];
+/// Ignore files per directory inside a git work tree, highest precedence first.
+const NAMES_GIT: &[&str] = &[".ignore", ".gitignore"];
+/// Outside one.
+const NAMES_PLAIN: &[&str] = &[".ignore"];
 
 /// The matchers of one directory (highest precedence first).
 type Level = Arc<Vec<Gitignore>>;
@@ -48,6 +55,8 @@ pub(crate) struct Ignores {
     cache: Mutex<HashMap<(u64, u64), ChainRef>>,
     seeds: (RandomState, RandomState),
     skipped: Mutex<Vec<Skipped>>,
+    /// The ignore file names read in each directory.
+    names: &'static [&'static str],
 }
 
 impl Ignores {
@@ -60,8 +69,15 @@ impl Ignores {
             cache: Mutex::new(HashMap::new()),
             seeds: (RandomState::new(), RandomState::new()),
             skipped: Mutex::new(Vec::new()),
+            names: NAMES_PLAIN,
         };
         let abs = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        if abs
+            .ancestors()
+            .any(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+        {
+            ig.names = NAMES_GIT;
+        }
         let mut dir = Some(abs.as_path());
         while let Some(d) = dir {
             let rel = abs.strip_prefix(d).unwrap_or(Path::new("")).to_path_buf();
@@ -156,7 +172,7 @@ impl Ignores {
 
     fn load(&self, dir: &Path) -> Level {
         let mut v = Vec::new();
-        for name in NAMES {
+        for name in self.names {
             let p = dir.join(name);
             if std::fs::symlink_metadata(&p).is_ok()
                 && let Some(g) = self.build(dir, &p)

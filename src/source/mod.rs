@@ -6,6 +6,7 @@ pub mod dir;
 pub mod git;
 mod gitdir;
 mod gittime;
+pub mod head;
 mod ignores;
 mod index;
 pub mod remote;
@@ -13,6 +14,7 @@ pub mod repos;
 pub mod shard;
 pub mod stdin;
 pub mod trusted;
+pub mod worktree;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -58,6 +60,10 @@ pub struct SourceOutput {
     pub skipped: Vec<Skipped>,
     /// Warnings that are not about one input (e.g. "shallow clone: history stops at …").
     pub notes: Vec<String>,
+    /// `dir`: untracked paths git ignore rules left out (directories end in `/`).
+    pub ignored: Vec<String>,
+    /// `dir`: the ignore files that applied.
+    pub ignore_files: Vec<String>,
 }
 
 /// The most findings kept from one input (a file or blob). A 1 MB file of 20k generated

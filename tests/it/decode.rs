@@ -144,7 +144,7 @@ fn no_decode_turns_it_off() {
     let (_, f, _) = scan_json(&t, &["--no-decode"]);
     // Only the generic rule's view of the opaque base64 value is left.
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!(f[0]["rule_id"], "generic-secret-assignment");
+    assert_eq!(f[0]["rule_id"], "generic-secret-named");
     assert!(decoded(&f[0]).is_empty());
 }
 

@@ -554,10 +554,12 @@ fn finding() -> impl Strategy<Value = Finding> {
                     email: "e\n".into(),
                     date: String::new(),
                     blob: "b".into(),
+                    at_head: None,
                     repository: None,
                 }),
                 decoded: vec![],
                 suppressed: None,
+                marker: None,
                 verification: None,
             }
         })

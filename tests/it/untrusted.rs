@@ -564,8 +564,10 @@ fn hostile_ignore_files_do_not_hang_the_walk() {
             stderr(&o)
         );
     }
-    // A regular ignore file next to them still applies.
+    // A regular ignore file next to them still applies (in a work tree: outside one, a
+    // `.gitignore` hides nothing, as for git).
     let t = TestDir::new();
+    t.git(&["init", "-q"]);
     t.write(".gitignore", "ignored/\n");
     t.write("ignored/a.env", format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"));
     let o = t.keyleak().args(["dir", "."]).output().unwrap();
