@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::decode::inline::Decoded;
 use crate::decode::map::OffsetMap;
+use crate::decode::inline::Decoded;
 use crate::decode::{MAX_DEPTH, inline, notebook};
 use crate::finding::{Finding, Span};
 use crate::model::TokenRun;

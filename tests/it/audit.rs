@@ -452,17 +452,11 @@ impl GitDaemon {
             .local_addr()
             .unwrap()
             .port();
-        // `git daemon` runs `git-daemon` as its child, which killing `git` would leave running
-        // (holding the test's stdout open): start the daemon itself.
-        let exec_path = std::process::Command::new("git")
-            .arg("--exec-path")
-            .output()
-            .expect("git --exec-path");
-        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
-        let mut c = std::process::Command::new(Path::new(exec_path.trim()).join("git-daemon"));
+        let mut c = std::process::Command::new("git");
         git_env(&mut c);
         let child = c
             .args([
+                "daemon",
                 "--export-all",
                 "--reuseaddr",
                 "--listen=127.0.0.1",
