@@ -723,12 +723,7 @@ fn unescape_region(hay: &[u8], r: Range<usize>, out: &mut dyn FnMut(Decoded)) {
 
 /// Unescapes `hay[r]` (an escape cut by `r.end` stays as it is); keeps it when a significant
 /// escape was decoded.
-fn unescape_piece(
-    hay: &[u8],
-    r: Range<usize>,
-    owns: Range<usize>,
-    out: &mut dyn FnMut(Decoded),
-) {
+fn unescape_piece(hay: &[u8], r: Range<usize>, owns: Range<usize>, out: &mut dyn FnMut(Decoded)) {
     let src = &hay[..r.end];
     let mut bytes = Vec::with_capacity(r.len());
     let mut map = OffsetMap::builder(r.start);
@@ -1035,7 +1030,9 @@ mod tests {
             .collect();
         let enc = STANDARD.encode(&le);
         let mut out = Vec::new();
-        candidates(format!("powershell -enc {enc}").as_bytes(), &mut |d| out.push(d));
+        candidates(format!("powershell -enc {enc}").as_bytes(), &mut |d| {
+            out.push(d)
+        });
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].bytes, le);
     }

@@ -8,15 +8,17 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::decode::map::OffsetMap;
 use crate::decode::inline::Decoded;
+use crate::decode::map::OffsetMap;
 use crate::decode::{MAX_DEPTH, inline, notebook};
 use crate::finding::{Finding, Span};
 use crate::model::TokenRun;
 
 use super::assemble::{self, Assembled, Window, span_of, to_finding};
 use super::location::LineIndex;
-use super::{Engine, RawMatch, Scratch, group, shadow};
+use super::unreported::Unreported;
+use super::{Engine, MAX_KEPT, RawMatch, Scratch, group, shadow};
+use crate::finding::Severity;
 
 /// Bytes of the encoded span's line, just before it, matched together with the decoded bytes,
 /// so context patterns see the key a value is assigned to (`AWS_SECRET_ACCESS_KEY: <base64>`).
@@ -41,16 +43,23 @@ struct Ctx<'a> {
     index: LineIndex,
     notebook: Option<&'a notebook::Notebook>,
     findings: Vec<Assembled>,
+    /// Matches counted but not kept (file ranges), see [`Ctx::bound`].
+    unreported: Unreported,
+    /// Once the findings were cut to [`MAX_KEPT`]: the least severity kept. A match below
+    /// or at it would be cut again, so it is counted without being assembled.
+    floor: Option<Severity>,
 }
 
-/// Every finding in `hay`, plain and, when `decode`, decoded (see the module docs).
+/// Every finding in `hay`, plain and, when `decode`, decoded (see the module docs), and how
+/// many matches the memory bounds left out ([`super::MAX_MATCHES_PER_RULE`] per rule and buffer,
+/// [`MAX_KEPT`] findings held, the most severe first).
 pub(crate) fn scan(
     engine: &Engine,
     path: &str,
     hay: &[u8],
     scratch: &mut Scratch,
     decode: bool,
-) -> Vec<Finding> {
+) -> (Vec<Finding>, usize) {
     let nb = if decode && notebook::is_notebook(path) {
         notebook::parse(hay)
     } else {
@@ -64,9 +73,12 @@ pub(crate) fn scan(
         index: LineIndex::new(),
         notebook: nb.as_ref(),
         findings: Vec::new(),
+        unreported: Unreported::default(),
+        floor: None,
     };
     let mut raw = Vec::new();
     engine.raw_matches(view, scratch, &mut raw);
+    ctx.overflowed(None, scratch.overflow());
     shadow::drop_shadowed(engine.rules(), &mut raw);
     for m in raw {
         ctx.push(view, None, m);
@@ -75,9 +87,9 @@ pub(crate) fn scan(
         let runs = scratch.take_runs(view);
         ctx.descend(view, Some(&runs), None, 0, scratch);
     }
-    let mut findings = ctx.finish();
+    let (mut findings, unreported) = ctx.finish();
     super::markers::mark(hay, &mut findings);
-    findings
+    (findings, unreported)
 }
 
 impl Ctx<'_> {
@@ -137,6 +149,7 @@ impl Ctx<'_> {
         };
         raw.clear();
         self.engine.raw_matches(joined, sc, raw);
+        self.overflowed(Some(&layer), sc.overflow());
         // Matches inside the context alone were found in `buf` already.
         raw.retain(|m| m.secret.end > s - ctx);
         shadow::drop_shadowed(self.engine.rules(), raw);
@@ -178,9 +191,68 @@ impl Ctx<'_> {
         (outer, r, owned)
     }
 
+    /// Counts the matches the matcher left out of `layer`'s buffer (or the view) and hides
+    /// their ranges.
+    fn overflowed(&mut self, layer: Option<&Layer<'_>>, over: &mut Unreported) {
+        if over.count == 0 {
+            return;
+        }
+        self.unreported.count += over.count;
+        for r in over.ranges() {
+            let file = self.to_file(layer, r.clone()).1;
+            self.unreported.hide(file);
+        }
+    }
+
+    /// Keeps the findings held within [`MAX_KEPT`]: past twice that, the most severe
+    /// [`MAX_KEPT`] stay (the earlier first among equals) and the others are counted, their
+    /// ranges hidden. A real key among a flood of generated low-severity matches is kept.
+    fn bound(&mut self) {
+        if self.findings.len() < 2 * MAX_KEPT {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.findings.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.findings[i].f.severity));
+        let mut keep = vec![false; self.findings.len()];
+        for &i in &order[..MAX_KEPT] {
+            keep[i] = true;
+        }
+        self.floor = Some(self.findings[order[MAX_KEPT - 1]].f.severity);
+        let mut i = 0;
+        let unreported = &mut self.unreported;
+        self.findings.retain(|a| {
+            i += 1;
+            if !keep[i - 1] {
+                unreported.count += 1;
+                for r in &a.ranges {
+                    unreported.hide(r.clone());
+                }
+            }
+            keep[i - 1]
+        });
+    }
+
     /// Turns a match in `buf` (the decoded bytes of `layer`, or the view) into a finding.
     fn push(&mut self, buf: &[u8], layer: Option<&Layer<'_>>, m: RawMatch) {
         let rules = self.engine.rules();
+        let severity = if m.known_public {
+            Severity::Low
+        } else {
+            rules.rules()[m.rule].severity
+        };
+        if self.floor.is_some_and(|floor| severity <= floor) {
+            // It would be cut: count it (where its layer owns it) and hide its bytes.
+            let ranges = std::iter::once(m.secret).chain(m.parts.into_iter().map(|(_, r)| r));
+            for (k, r) in ranges.enumerate() {
+                let (_, file, owned) = self.to_file(layer, r);
+                if k == 0 && owned {
+                    self.unreported.count += 1;
+                }
+                self.unreported.hide(file);
+            }
+            return;
+        }
+        self.bound();
         if layer.is_none() && self.notebook.is_none() {
             let (f, ranges) = to_finding(rules, self.path, self.file, &mut self.index, m);
             let window = Window::cut(self.file, &mut self.index, ranges[0].start, false, None);
@@ -296,10 +368,11 @@ impl Ctx<'_> {
     /// place and, where rules matched overlapping bytes in different layers (a generic rule on
     /// a base64 value, a specific one inside it), keeps the more specific; then merges
     /// multi-part credentials and cuts each finding's line.
-    fn finish(self) -> Vec<Finding> {
+    fn finish(self) -> (Vec<Finding>, usize) {
         let Ctx {
             engine,
             mut findings,
+            mut unreported,
             ..
         } = self;
         if findings.iter().any(|a| a.depth > 0) {
@@ -321,6 +394,9 @@ impl Ctx<'_> {
         }
         group::group_credentials(engine.rules(), &mut findings);
         group::drop_lone_parts(engine.rules(), &mut findings);
-        assemble::finish(findings)
+        (
+            assemble::finish(findings, unreported.ranges()),
+            unreported.count,
+        )
     }
 }

@@ -223,12 +223,7 @@ fn a_long_line_of_escapes_loses_no_secret_at_the_cuts() {
     let (piece, half) = (MAX_ESCAPE_PIECE, ESCAPE_OVERLAP / 2);
     let step = piece - ESCAPE_OVERLAP;
     // Where the second piece starts owning, where the first ends, and the same one piece on.
-    let cuts = [
-        piece - half,
-        piece,
-        step + piece - half,
-        step + piece,
-    ];
+    let cuts = [piece - half, piece, step + piece - half, step + piece];
     let mut line = String::new();
     let mut at = Vec::new();
     for target in std::iter::once(0).chain(cuts.iter().flat_map(|&c| [c - 50, c - 3])) {
