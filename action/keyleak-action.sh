@@ -2,8 +2,10 @@
 # The shell side of keyleak's GitHub Action (action.yml). Every step of the action calls one
 # subcommand, so the whole logic runs (and is tested) outside GitHub too:
 #
-#   setup    cache key for the build, and the install directory added to PATH
-#   install  build keyleak from the action's own source (or crates.io with `version`)
+#   setup    the install directory added to PATH; the release binary for the action's own tag
+#            (or the `version` input) downloaded and verified when there is one (output
+#            installed=true), else the cache key for a build from source
+#   install  build keyleak from the action's own source (when setup installed nothing)
 #   scan     decide what to scan from the event, run keyleak once to SARIF, write the job
 #            summary, the annotations and the outputs; exits 0 even when secrets are found
 #            (so the SARIF upload still runs); exits 2 when the scan cannot run
@@ -42,28 +44,82 @@ event() {
 # Where the build lives between runs (cached by actions/cache under the same path).
 CACHE_ROOT=${KEYLEAK_ACTION_CACHE:-$HOME/.cache/keyleak-action}
 
+# The release binary of TAG into $CACHE_ROOT/bin with install.sh (checksum-verified against
+# the release's SHA256SUMS). Releases come from the action's own repository;
+# KEYLEAK_DOWNLOAD_URL replaces that URL (a mirror, or the test suite's loopback server).
+# Returns install.sh's status: 0 installed, 1 unavailable, 3 refused (checksum).
+download_release() {
+  local tag=$1 dest=$2 action=$3 target arch
+  case ${RUNNER_ARCH:-$(uname -m)} in
+    X64 | x86_64 | amd64) arch=x86_64 ;;
+    ARM64 | aarch64 | arm64) arch=aarch64 ;;
+    *) return 1 ;;
+  esac
+  case ${RUNNER_OS:-$(uname -s)} in
+    Linux) target=$arch-unknown-linux-musl ;;
+    macOS | Darwin) target=$arch-apple-darwin ;;
+    *) return 1 ;;
+  esac
+  local repo=${KEYLEAK_ACTION_REPOSITORY:-keyleak/keyleak}
+  KEYLEAK_DOWNLOAD_URL=${KEYLEAK_DOWNLOAD_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repo/releases} \
+    sh "$action/install.sh" --version "$tag" --target "$target" --to "$dest"
+}
+
 cmd_setup() {
   local os=${RUNNER_OS:-$(uname -s)} arch=${RUNNER_ARCH:-$(uname -m)} src lock key
   local action=${GITHUB_ACTION_PATH:-$(dirname "$here")}
-  if [[ -n ${INPUT_VERSION:-} ]]; then
-    key="keyleak-action-v1-$os-$arch-crates-$INPUT_VERSION"
-    output key "$key"
-    output restore-key "$key"
-  else
-    [[ -f $action/Cargo.lock ]] || die "$action/Cargo.lock not found: the action must be used from a keyleak checkout"
-    lock=$(sha256sum "$action/Cargo.lock" | cut -c1-16)
-    # Everything that goes into the binary: a changed source rebuilds (only keyleak itself,
-    # since the restore key brings back the compiled dependencies of the same Cargo.lock).
-    src=$(cd "$action" && find Cargo.toml Cargo.lock build.rs src patterns -type f -print0 |
-      LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
-    output key "keyleak-action-v1-$os-$arch-$lock-$src"
-    output restore-key "keyleak-action-v1-$os-$arch-$lock-"
-  fi
+  local ref=${KEYLEAK_ACTION_REF:-} version tag="" required=false rc=0 tmp got
   output path "$CACHE_ROOT"
   mkdir -p "$CACHE_ROOT/bin"
   if [[ -n ${GITHUB_PATH:-} ]]; then
     echo "$CACHE_ROOT/bin" >>"$GITHUB_PATH"
   fi
+
+  # Which release to download: the `version` input; the tag the action is used at
+  # (`uses: keyleak/keyleak@v1.2.3`); or, for a commit SHA, the release of the version in
+  # Cargo.toml if that release was built from this very commit. Anything else builds.
+  version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$action/Cargo.toml" 2>/dev/null | head -n 1)
+  if [[ -n ${INPUT_VERSION:-} ]]; then
+    tag=v${INPUT_VERSION#v}
+    required=true
+  elif [[ $ref =~ ^v[0-9]+\.[0-9]+\.[0-9]+ ]]; then
+    tag=$ref
+  elif [[ $ref =~ ^[0-9a-f]{40}$ && -n $version ]]; then
+    tag=v$version
+  fi
+  if [[ -n $tag ]]; then
+    tmp=$(mktemp -d)
+    download_release "$tag" "$tmp" "$action" || rc=$?
+    if ((rc == 0)) && [[ $ref =~ ^[0-9a-f]{40}$ && -z ${INPUT_VERSION:-} ]]; then
+      # `keyleak --version` names the commit it was built from.
+      got=$("$tmp/keyleak" --version | sed -n 's/.*(commit \([0-9a-f]*\).*/\1/p')
+      if [[ -z $got || ${ref:0:${#got}} != "$got" ]]; then
+        echo "keyleak: release $tag was built from ${got:-an unknown commit}, not ${ref:0:12}: building this commit instead"
+        rc=1
+      fi
+    fi
+    if ((rc == 0)); then
+      mv -f "$tmp/keyleak" "$CACHE_ROOT/bin/keyleak"
+      rm -rf "$tmp"
+      output installed true
+      return 0
+    fi
+    rm -rf "$tmp"
+    ((rc != 3)) || die "the keyleak $tag release does not match its SHA256SUMS: refusing to run it"
+    [[ $required == false ]] || die "keyleak $tag could not be downloaded (see above)"
+    [[ $ref =~ ^[0-9a-f]{40}$ ]] || notice "no keyleak $tag release binary for $os/$arch: building from source"
+  fi
+  output installed false
+
+  [[ -f $action/Cargo.lock ]] || die "$action/Cargo.lock not found: the action must be used from a keyleak checkout"
+  lock=$(sha256sum "$action/Cargo.lock" | cut -c1-16)
+  # Everything that goes into the binary: a changed source rebuilds (only keyleak itself,
+  # since the restore key brings back the compiled dependencies of the same Cargo.lock).
+  src=$(cd "$action" && find Cargo.toml Cargo.lock build.rs src patterns -type f -print0 |
+    LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+  key="keyleak-action-v1-$os-$arch-$lock-$src"
+  output key "$key"
+  output restore-key "keyleak-action-v1-$os-$arch-$lock-"
 }
 
 cmd_install() {
@@ -71,11 +127,7 @@ cmd_install() {
   command -v cargo >/dev/null ||
     die "cargo not found: run on a runner with Rust (GitHub-hosted runners have it) or add a Rust toolchain step before keyleak"
   export CARGO_TARGET_DIR="$CACHE_ROOT/target" CARGO_TERM_COLOR=never
-  if [[ -n ${INPUT_VERSION:-} ]]; then
-    cargo install keyleak --version "$INPUT_VERSION" --locked --force --root "$CACHE_ROOT"
-  else
-    cargo install --path "$action" --locked --force --root "$CACHE_ROOT"
-  fi
+  cargo install --path "$action" --locked --force --root "$CACHE_ROOT"
   "$CACHE_ROOT/bin/keyleak" --version
 }
 

@@ -90,9 +90,20 @@ def results(sarif, added_allows=False):
                     "snippet": region.get("snippet", {}).get("text", ""),
                     "message": r.get("message", {}).get("text", ""),
                     "commit": props.get("commit", ""),
+                    "fingerprint": (r.get("partialFingerprints") or {}).get("keyleakFingerprint/v1", ""),
+                    "fix": first_sentence((rule.get("help") or {}).get("text", "")),
                 }
             )
     return out
+
+
+def first_sentence(text):
+    """The first sentence of a rule's remediation: what a reviewer reads in the summary."""
+    para = " ".join(text.strip().split("\n\n")[0].split())
+    for i, ch in enumerate(para):
+        if ch == "." and (i + 1 == len(para) or para[i + 1] == " "):
+            return para[: i + 1]
+    return para
 
 
 def control(s):
@@ -178,6 +189,24 @@ def link(f, prefix):
     return '<a href="{}"><code>{}</code></a>'.format(html.escape(url, quote=True), cell(where, 200))
 
 
+def commit_link(commit):
+    """The commit, linked to its page on GitHub when the context allows."""
+    if not commit:
+        return ""
+    server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    short = "<code>{}</code>".format(cell(commit[:12]))
+    if not (server and repo):
+        return short
+    url = "{}/{}/commit/{}".format(server, repo, urllib.parse.quote(commit))
+    return '<a href="{}">{}</a>'.format(html.escape(url, quote=True), short)
+
+
+def severity_rank(f):
+    """Most severe first; known public test keys (which never fail) after the rest."""
+    order = SEVERITY_ORDER.index(f["severity"]) if f["severity"] in SEVERITY_ORDER else len(SEVERITY_ORDER)
+    return (f["known_public"], order, f["path"], f["line"])
+
+
 def at_or_above(severity, fail_on):
     order = SEVERITY_ORDER
     return severity in order and fail_on in order and order.index(severity) <= order.index(fail_on)
@@ -188,7 +217,7 @@ def added_allows(sarif, fail_on):
 
 
 def summary(sarif, prefix, what, fail_on, rc, changed=""):
-    found = results(sarif)
+    found = sorted(results(sarif), key=severity_rank)
     failing = rc == "1"
     out = ["## keyleak", ""]
     policy = []
@@ -218,19 +247,31 @@ def summary(sarif, prefix, what, fail_on, rc, changed=""):
                 len(found), "" if len(found) == 1 else "s", counts, cell(what, 300), verdict
             )
         )
-        out += ["", "| Severity | Rule | Location | Line (redacted) | Commit |", "|---|---|---|---|---|"]
+        out += [
+            "",
+            "| Severity | Rule | Location | Line (redacted) | Commit | Fingerprint | Fix |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for f in found[:MAX_ROWS]:
             severity = cell(f["severity"]) + (" (known public)" if f["known_public"] else "")
             rule = "<code>{}</code> {}".format(cell(f["rule_id"]), cell(f["rule_name"]))
             snippet = "<code>{}</code>".format(cell(f["snippet"])) if f["snippet"] else ""
-            commit = "<code>{}</code>".format(cell(f["commit"][:12])) if f["commit"] else ""
-            out.append("| {} | {} | {} | {} | {} |".format(severity, rule, link(f, prefix), snippet, commit))
+            fingerprint = "<code>{}</code>".format(cell(f["fingerprint"])) if f["fingerprint"] else ""
+            out.append(
+                "| {} | {} | {} | {} | {} | {} | {} |".format(
+                    severity, rule, link(f, prefix), snippet, commit_link(f["commit"]), fingerprint, cell(f["fix"], 300)
+                )
+            )
         if len(found) > MAX_ROWS:
             out += ["", "…and {} more: see the SARIF file or the annotations.".format(len(found) - MAX_ROWS)]
         out += [
             "",
-            "A leaked secret must be revoked and rotated: removing it from the code does not make it safe. "
-            "`keyleak rules show <rule>` says how for each rule.",
+            "**A real secret** must be revoked and rotated: removing it from the code does not make it safe "
+            "(it stays in the history and may already be copied). The Fix column says where to start.",
+            "",
+            "**Not a secret** (a test value, an example)? Add `keyleak:allow` in a comment on its line, or "
+            "add its fingerprint to `.keyleakignore` at the repository root (one per line; a `#` comment "
+            "saying why), and push again.",
         ]
     allowed = results(sarif, added_allows=True)
     if allowed:

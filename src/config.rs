@@ -50,6 +50,8 @@ struct ScanSection {
     exclude: Vec<Spanned<String>>,
     #[serde(default)]
     max_file_size: Option<Spanned<String>>,
+    #[serde(default)]
+    baseline: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +89,9 @@ pub struct Config {
     pub exclude: Vec<String>,
     /// Size limit, if set.
     pub max_file_size: Option<u64>,
+    /// `[scan] baseline`: a report whose findings are not reported again, relative to the
+    /// config file's directory.
+    pub baseline: Option<PathBuf>,
     /// Globs of paths whose findings are suppressed.
     pub allow_paths: Vec<String>,
     /// Regexes: a finding whose secret matches is suppressed.
@@ -190,6 +195,10 @@ impl Config {
         if let Some(s) = &syn.scan.max_file_size {
             cfg.max_file_size = Some(parse_size(s.get_ref()).map_err(|e| at(s.span().start, e))?);
         }
+        if let Some(b) = &syn.scan.baseline {
+            let dir = path.parent().unwrap_or(Path::new(""));
+            cfg.baseline = Some(dir.join(b));
+        }
         for g in &syn.allow.paths {
             check_glob(g).map_err(|e| at(g.span().start, e))?;
             cfg.allow_paths.push(g.get_ref().clone());
@@ -267,7 +276,12 @@ impl Config {
             seen.push(r.id.get_ref());
         }
         rules.add_syntax(path, &self.text, self.custom_rules.iter().cloned(), true)?;
+        // Every id known before the selections remove any, for the "did you mean" hint.
+        let known: Vec<String> = rules.rules().iter().map(|r| r.id.clone()).collect();
         let unknown_err = |id: &str| {
+            let hint = crate::rules::nearest(known.iter().map(String::as_str), id)
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
             let off = self
                 .rule_id_offsets
                 .iter()
@@ -278,7 +292,7 @@ impl Config {
                 &self.text,
                 off,
                 format!(
-                    "unknown rule id `{}` (see `keyleak rules list`)",
+                    "unknown rule id `{}` ({hint}see `keyleak rules list`)",
                     crate::escape::quote(id, 64)
                 ),
             )
@@ -342,6 +356,8 @@ exclude = [
 ]
 # Larger files and blobs are skipped and reported as skipped.
 max_file_size = "25MiB"
+# Findings recorded by `keyleak baseline` are not reported again (relative to this file).
+# baseline = ".keyleak-baseline.json"
 
 [allow]
 # Findings in these paths are suppressed (still counted in the summary).

@@ -135,6 +135,16 @@ impl Secret {
 
 /// Redacts a secret string: first 4 characters then `…` (fewer for short ones).
 pub fn redact(s: &str) -> String {
+    // A PEM block's header says what kind of key leaked and is not secret: keep it whole.
+    if let Some(rest) = s.strip_prefix("-----BEGIN ")
+        && let Some(end) = rest.find("-----")
+        && end <= 40
+        && rest[..end]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b' ' || b.is_ascii_digit())
+    {
+        return format!("-----BEGIN {}-----…", &rest[..end]);
+    }
     let n = s.chars().count();
     let keep = if n >= 16 { 4 } else { n / 4 };
     let mut out: String = s.chars().take(keep).collect();
@@ -191,6 +201,9 @@ pub struct GitInfo {
     pub date: String,
     /// Full hex id of the blob.
     pub blob: String,
+    /// Whether the file at this path in HEAD still holds the secret (None: not checked, as for
+    /// staged scans, or no HEAD). Rotation is needed either way; deleting it is not, if gone.
+    pub at_head: Option<bool>,
     /// The repository, when one run covers several (`keyleak git A B`, `--repos`).
     pub repository: Option<String>,
 }
@@ -498,6 +511,16 @@ mod tests {
             ("abc", "…"),
             ("", "…"),
             ("ééééééééééééééééé", "éééé…"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3\n",
+                "-----BEGIN RSA PRIVATE KEY-----…",
+            ),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n",
+                "-----BEGIN OPENSSH PRIVATE KEY-----…",
+            ),
+            // Not a header: the ordinary rule.
+            ("-----BEGIN x0123456789abcdef-----", "----…"),
         ] {
             assert_eq!(redact(input), want, "{input}");
         }

@@ -8,8 +8,23 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // Clap exits 2 on bad arguments and 0 for --help / --version.
-    let parsed = cli::args::Cli::parse();
+    // Clap exits 2 on bad arguments and 0 for --help / --version; a command line another
+    // scanner would accept gets the keyleak equivalent instead of clap's generic message.
+    let parsed = match cli::args::Cli::try_parse() {
+        Ok(p) => p,
+        Err(e) => {
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            if e.use_stderr()
+                && let Some(hint) = cli::hints::for_args(&args)
+            {
+                eprintln!("keyleak: error: {hint}");
+                return ExitCode::from(cli::FATAL as u8);
+            }
+            e.exit()
+        }
+    };
     match cli::run(parsed) {
         Ok(cli::Exit::Clean) => ExitCode::SUCCESS,
         Ok(cli::Exit::Findings(code)) => ExitCode::from(code.clamp(0, 255) as u8),

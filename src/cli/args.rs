@@ -4,10 +4,21 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `keyleak --version`: the release, the commit it was built from and the rules it carries
+/// (both recorded by build.rs), so a bug report or a CI log says exactly what ran.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KEYLEAK_COMMIT"),
+    ", ",
+    env!("KEYLEAK_RULE_COUNT"),
+    " built-in rules)"
+);
+
 /// keyleak: find credentials committed by mistake — exchange API keys, wallet secrets, cloud
 /// and SaaS tokens — in files, git history, staged changes and pull requests.
 #[derive(Debug, Parser)]
-#[command(name = "keyleak", version, about, long_about = None, max_term_width = 100)]
+#[command(name = "keyleak", version = VERSION, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -28,9 +39,23 @@ pub enum Command {
     Rules(RulesCommand),
     /// Write a commented starter keyleak.toml (refuses to overwrite).
     Init {
-        /// Where to write it.
+        /// Where to write it (a directory gets DIR/keyleak.toml).
         #[arg(default_value = "keyleak.toml")]
         path: PathBuf,
+    },
+    /// Record today's findings as a baseline: later scans with --baseline (or `baseline` in
+    /// keyleak.toml) report only new ones. Exits 0 whatever it finds.
+    Baseline(BaselineArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell, elvish.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page keyleak.1 (roff), or write a page per subcommand into --dir.
+    Man {
+        /// Write keyleak.1, keyleak-dir.1, keyleak-git.1… into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// Combine shard reports (JSON, JSONL or SARIF from `--shard K/N` runs) into the report one
     /// run over everything would have written.
@@ -139,10 +164,32 @@ pub struct StdinArgs {
     pub common: CommonArgs,
 }
 
+/// `keyleak baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The directory (or, with --git, the repository) to record.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Record the whole git history instead of the files in the directory.
+    #[arg(long)]
+    pub git: bool,
+    /// Where to write the baseline (a keyleak JSON report).
+    #[arg(
+        short = 'o',
+        long,
+        value_name = "FILE",
+        default_value = ".keyleak-baseline.json"
+    )]
+    pub output: PathBuf,
+    /// Config file (default: keyleak.toml or .keyleak.toml at the scanned root).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 /// Options shared by every scan command.
 #[derive(Debug, Args, Clone)]
 pub struct CommonArgs {
-    /// Output format: text, json, jsonl, sarif, github.
+    /// Output format: text, compact (one line per finding), json, jsonl, sarif, github.
     #[arg(short = 'f', long, default_value = "text", value_name = "FORMAT")]
     pub format: String,
     /// Write the report to FILE instead of stdout (the summary still goes to stderr).
@@ -155,9 +202,13 @@ pub struct CommonArgs {
     /// Use no config file at all (built-in rules and defaults).
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
-    /// A previous JSON or SARIF report: findings already in it are not reported again.
+    /// A previous JSON or SARIF report: findings already in it are not reported again
+    /// (default: `baseline` in keyleak.toml's [scan]).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Ignore the baseline named in keyleak.toml.
+    #[arg(long, conflicts_with = "baseline")]
+    pub no_baseline: bool,
     /// Ignore `keyleak:allow` comments (a strict gate: the scanned change cannot silence itself).
     #[arg(long)]
     pub no_inline_allow: bool,
@@ -173,6 +224,12 @@ pub struct CommonArgs {
     /// Lowest severity that makes the exit code non-zero: critical, high, medium, low.
     #[arg(long, default_value = "medium", value_name = "LEVEL")]
     pub fail_on: String,
+    /// Lowest severity shown in the report (display only: --fail-on still decides the exit code).
+    #[arg(long, default_value = "low", value_name = "LEVEL")]
+    pub min_severity: String,
+    /// Report order: path (path, line, column) or severity (most severe first, then path).
+    #[arg(long, default_value = "path", value_name = "ORDER")]
+    pub sort: String,
     /// Exit code when findings at or above --fail-on exist.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub exit_code: i32,
@@ -197,6 +254,10 @@ pub struct CommonArgs {
     /// Do not open archives (zip, jar, tar, tar.gz, gz…) to scan their members.
     #[arg(long)]
     pub no_archives: bool,
+    /// Members scanned per archive, nested ones included, before the rest is skipped
+    /// (default 10000).
+    #[arg(long, value_name = "N")]
+    pub max_archive_members: Option<usize>,
     /// Colour text output: auto, always, never.
     #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub color: String,

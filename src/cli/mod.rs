@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod hints;
 pub mod progress;
 pub mod settings;
 
@@ -29,6 +30,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Rules(c) => commands::rules::run(c),
         Command::Merge(a) => commands::merge::run(a),
         Command::Init { path } => commands::init::init(path),
+        Command::Baseline(a) => commands::scan::run_baseline(a),
+        Command::Completions { shell } => commands::docs::completions(*shell),
+        Command::Man { dir } => commands::docs::man(dir.as_deref()),
         Command::InstallHook { repo, force } => commands::init::install_hook(repo, *force),
     }
 }

@@ -33,6 +33,10 @@ pub struct ScanSettings {
     pub include_suppressed: bool,
     /// Severity threshold for the exit code.
     pub fail_on: Severity,
+    /// Lowest severity written to the report (display only).
+    pub min_severity: Severity,
+    /// Most severe findings first instead of path order.
+    pub sort_by_severity: bool,
     /// Exit code for findings.
     pub exit_code: i32,
     /// Worker threads (0 = all cores).
@@ -172,6 +176,15 @@ impl ScanSettings {
             .fail_on
             .parse()
             .map_err(|e: String| anyhow::anyhow!("--fail-on: {e}"))?;
+        let min_severity: Severity = args
+            .min_severity
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--min-severity: {e}"))?;
+        let sort_by_severity = match args.sort.as_str() {
+            "path" => false,
+            "severity" => true,
+            other => bail!("--sort: unknown order `{other}` (expected path or severity)"),
+        };
         if let Some(out) = &args.output {
             let parent = out
                 .parent()
@@ -213,9 +226,25 @@ impl ScanSettings {
             None => config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
         };
         let rules = load_rules(&config)?;
-        let baseline = match &args.baseline {
-            Some(p) => keyleak::baseline::load(p).map_err(anyhow::Error::new)?,
-            None => Default::default(),
+        let baseline = match (&args.baseline, &config.baseline) {
+            (_, _) if args.no_baseline => Default::default(),
+            (Some(p), _) => keyleak::baseline::load(p).map_err(anyhow::Error::new)?,
+            (None, Some(p)) => {
+                if !p.is_file() {
+                    bail!(
+                        "{}: [scan] baseline `{}` not found (create it with `keyleak baseline`, \
+                         or pass --no-baseline)",
+                        config
+                            .path
+                            .as_deref()
+                            .unwrap_or(Path::new("keyleak.toml"))
+                            .display(),
+                        p.display()
+                    );
+                }
+                keyleak::baseline::load(p).map_err(anyhow::Error::new)?
+            }
+            (None, None) => Default::default(),
         };
         let (ignored, ignore_file) = load_ignored(args, policy)?;
         if let Some(p) = &ignore_file {
@@ -269,6 +298,8 @@ impl ScanSettings {
             show_secrets: args.show_secrets,
             include_suppressed: args.include_suppressed,
             fail_on,
+            min_severity,
+            sort_by_severity,
             exit_code: args.exit_code,
             threads,
             max_file_size,
@@ -291,9 +322,13 @@ impl ScanSettings {
 fn decode_options(args: &CommonArgs, max_file_size: u64) -> keyleak::decode::DecodeOptions {
     keyleak::decode::DecodeOptions {
         inline: !args.no_decode,
-        archives: (!args.no_archives).then(|| keyleak::decode::archive::ArchiveLimits {
-            max_member_size: max_file_size,
-            ..Default::default()
+        archives: (!args.no_archives).then(|| {
+            let defaults = keyleak::decode::archive::ArchiveLimits::default();
+            keyleak::decode::archive::ArchiveLimits {
+                max_member_size: max_file_size,
+                max_members: args.max_archive_members.unwrap_or(defaults.max_members),
+                ..defaults
+            }
         }),
     }
 }

@@ -6,6 +6,12 @@
 //! pass finds `%`, `\` and NUL; each hit is checked for a real escape before any decoding. A
 //! decoded span reaches the matcher only when it is text (base64 must decode to ≥ 90 %
 //! printable ASCII, or to UTF-16 text for the next layer to unwrap).
+//!
+//! Memory stays bounded whatever the input: candidates are handed to the caller one at a time
+//! (never collected), and every candidate but a UTF-16 run has a bounded source span — a
+//! base64 run at most [`MAX_BASE64`], a percent stretch [`PERCENT_WINDOW`] either side, and an
+//! escape region (which grows while escapes keep coming, a whole file on one line) is decoded
+//! in overlapping pieces of [`MAX_ESCAPE_PIECE`] bytes.
 
 use std::ops::Range;
 
@@ -29,6 +35,15 @@ pub const MIN_UTF16: usize = 8;
 const ESCAPE_WINDOW: usize = 256;
 /// Longest stretch of URL characters decoded around a `%XX`.
 const PERCENT_WINDOW: usize = 2048;
+/// Longest escape region decoded as one candidate. A longer one (minified JSON full of
+/// `\u0041`, or 100 MB of escapes on one line) is decoded in pieces of this size, each
+/// overlapping the next by [`ESCAPE_OVERLAP`]; a 19 MB line of escapes took 1.1 GB decoded
+/// whole (its offset map is ~12 bytes per source byte).
+pub const MAX_ESCAPE_PIECE: usize = 64 * 1024;
+/// Bytes shared by consecutive pieces of a long escape region. Each piece owns the matches
+/// that *start* in its part of the region (the overlap is split in the middle), so a secret of
+/// up to half of this is found whole, exactly once, whichever piece it straddles.
+pub const ESCAPE_OVERLAP: usize = 8 * 1024;
 
 /// One decoded span.
 #[derive(Debug)]
@@ -42,7 +57,15 @@ pub struct Decoded {
     pub bytes: Vec<u8>,
     /// Decoded offsets → source offsets.
     pub map: OffsetMap,
+    /// Source offsets where a match must start to be reported from this candidate: all of
+    /// them, unless the candidate is one piece of a longer escape region (see
+    /// [`MAX_ESCAPE_PIECE`]); then the matches starting elsewhere belong to a neighbouring
+    /// piece, which sees them whole.
+    pub owns: Range<usize>,
 }
+
+/// Every source offset: what a candidate that is not a piece owns.
+const ALL: Range<usize> = 0..usize::MAX;
 
 const B64_DIGIT: u8 = 1;
 const B64_STD: u8 = 2;
@@ -81,15 +104,17 @@ const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
 static STD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
 static URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
-/// Every decodable candidate span in `hay`, in no particular order.
-pub fn candidates(hay: &[u8], out: &mut Vec<Decoded>) {
+/// Hands every decodable candidate span in `hay` to `out`, one at a time, in no particular
+/// order (the caller decides what to keep: holding them all would cost memory in proportion
+/// to the input).
+pub fn candidates(hay: &[u8], out: &mut dyn FnMut(Decoded)) {
     let mut runs = Vec::new();
     token_runs(hay, &mut runs);
     candidates_with_runs(hay, &runs, out);
 }
 
 /// [`candidates`] with the token runs of `hay` already found (the matcher finds them too).
-pub fn candidates_with_runs(hay: &[u8], runs: &[TokenRun], out: &mut Vec<Decoded>) {
+pub fn candidates_with_runs(hay: &[u8], runs: &[TokenRun], out: &mut dyn FnMut(Decoded)) {
     for r in runs.iter().filter(|r| r.mixed) {
         run(hay, r.start, r.end, out);
     }
@@ -401,7 +426,7 @@ fn class_mask(block: &[u8]) -> [u64; 3] {
 }
 
 /// Splits one run over the union alphabet into standard and URL-safe candidates.
-fn run(hay: &[u8], s: usize, e: usize, out: &mut Vec<Decoded>) {
+fn run(hay: &[u8], s: usize, e: usize, out: &mut dyn FnMut(Decoded)) {
     let mut has = 0;
     for &b in &hay[s..e] {
         has |= CLASS[b as usize];
@@ -436,7 +461,7 @@ const BINARY_MEDIA: [&[u8]; 6] = [
     b"application/x-font",
 ];
 
-fn candidate(hay: &[u8], s: usize, e: usize, url: bool, out: &mut Vec<Decoded>) {
+fn candidate(hay: &[u8], s: usize, e: usize, url: bool, out: &mut dyn FnMut(Decoded)) {
     let run = &hay[s..e];
     if run.len() > MAX_BASE64 || run.iter().all(u8::is_ascii_hexdigit) {
         return; // blobs, and hex digests
@@ -485,11 +510,12 @@ fn candidate(hay: &[u8], s: usize, e: usize, url: bool, out: &mut Vec<Decoded>) 
     }
     let mut map = OffsetMap::builder(s);
     map.base64(bytes.len(), len);
-    out.push(Decoded {
+    out(Decoded {
         layer: if url { "base64url" } else { "base64" },
         span: s..e + pad,
         bytes,
         map: map.finish(),
+        owns: ALL,
     });
 }
 
@@ -529,7 +555,7 @@ fn url_char(c: u8) -> bool {
 }
 
 /// Decodes the URL-character stretch around the `%` at `p`. Returns the stretch's end.
-fn percent(hay: &[u8], p: usize, out: &mut Vec<Decoded>) -> Option<usize> {
+fn percent(hay: &[u8], p: usize, out: &mut dyn FnMut(Decoded)) -> Option<usize> {
     hex2(hay, p + 1)?;
     let lo = p.saturating_sub(PERCENT_WINDOW);
     let mut s = p;
@@ -562,11 +588,12 @@ fn percent(hay: &[u8], p: usize, out: &mut Vec<Decoded>) -> Option<usize> {
         }
     }
     map.identity(copied);
-    out.push(Decoded {
+    out(Decoded {
         layer: "percent",
         span: s..e,
         bytes,
         map: map.finish(),
+        owns: ALL,
     });
     Some(e)
 }
@@ -673,8 +700,30 @@ pub fn decode_escape(hay: &[u8], i: usize) -> Option<Escape> {
     }
 }
 
-/// Unescapes `hay[r]`; keeps it when a significant escape was decoded.
-fn unescape_region(hay: &[u8], r: Range<usize>, out: &mut Vec<Decoded>) {
+/// Unescapes `hay[r]`, in pieces of at most [`MAX_ESCAPE_PIECE`] bytes overlapping by
+/// [`ESCAPE_OVERLAP`]; each piece in which a significant escape was decoded is a candidate.
+fn unescape_region(hay: &[u8], r: Range<usize>, out: &mut dyn FnMut(Decoded)) {
+    if r.len() <= MAX_ESCAPE_PIECE {
+        unescape_piece(hay, r, ALL, out);
+        return;
+    }
+    let half = ESCAPE_OVERLAP / 2;
+    let mut a = r.start;
+    loop {
+        let b = (a + MAX_ESCAPE_PIECE).min(r.end);
+        let owns_start = if a == r.start { 0 } else { a + half };
+        let owns_end = if b == r.end { usize::MAX } else { b - half };
+        unescape_piece(hay, a..b, owns_start..owns_end, out);
+        if b == r.end {
+            return;
+        }
+        a = b - ESCAPE_OVERLAP;
+    }
+}
+
+/// Unescapes `hay[r]` (an escape cut by `r.end` stays as it is); keeps it when a significant
+/// escape was decoded.
+fn unescape_piece(hay: &[u8], r: Range<usize>, owns: Range<usize>, out: &mut dyn FnMut(Decoded)) {
     let src = &hay[..r.end];
     let mut bytes = Vec::with_capacity(r.len());
     let mut map = OffsetMap::builder(r.start);
@@ -701,11 +750,12 @@ fn unescape_region(hay: &[u8], r: Range<usize>, out: &mut Vec<Decoded>) {
     }
     bytes.extend_from_slice(&src[copy_from..r.end]);
     map.identity(r.end - copy_from);
-    out.push(Decoded {
+    out(Decoded {
         layer: "escape",
         span: r,
         bytes,
         map: map.finish(),
+        owns,
     });
 }
 
@@ -713,7 +763,7 @@ fn unescape_region(hay: &[u8], r: Range<usize>, out: &mut Vec<Decoded>) {
 // BOM-less UTF-16
 
 /// Transcodes the run of ASCII UTF-16 code units through the NUL at `p`. Returns its end.
-fn utf16(hay: &[u8], p: usize, out: &mut Vec<Decoded>) -> Option<usize> {
+fn utf16(hay: &[u8], p: usize, out: &mut dyn FnMut(Decoded)) -> Option<usize> {
     let le_ok = |k: usize| k + 1 < hay.len() && hay[k + 1] == 0 && printable(hay[k]);
     let be_ok = |k: usize| k + 1 < hay.len() && hay[k] == 0 && printable(hay[k + 1]);
     for (le, unit) in [(true, p.checked_sub(1)), (false, Some(p))] {
@@ -740,11 +790,12 @@ fn utf16(hay: &[u8], p: usize, out: &mut Vec<Decoded>) -> Option<usize> {
             .collect();
         let mut map = OffsetMap::builder(s);
         map.stride2(units);
-        out.push(Decoded {
+        out(Decoded {
             layer: if le { "utf16le" } else { "utf16be" },
             span: s..e,
             bytes,
             map: map.finish(),
+            owns: ALL,
         });
         return Some(e);
     }
@@ -758,7 +809,7 @@ mod tests {
 
     fn found(hay: &[u8]) -> Vec<(&'static str, String, Range<usize>)> {
         let mut out = Vec::new();
-        candidates(hay, &mut out);
+        candidates(hay, &mut |d| out.push(d));
         out.into_iter()
             .map(|d| {
                 (
@@ -916,6 +967,40 @@ mod tests {
         assert!(found(b"printf(\"a\\n\");").is_empty());
     }
 
+    /// A line of escapes longer than one piece is decoded in bounded pieces that overlap, and
+    /// whose owned offsets tile the line: no candidate holds the whole line, and every offset
+    /// has exactly one owner.
+    #[test]
+    fn long_escape_regions_are_decoded_in_overlapping_pieces() {
+        let unit = br"\x41%41\u{41}";
+        let hay: Vec<u8> = unit.repeat(3 * MAX_ESCAPE_PIECE / unit.len());
+        let mut pieces = Vec::new();
+        candidates(&hay, &mut |d| {
+            if d.layer == "escape" {
+                pieces.push((d.span, d.owns, d.bytes.len()));
+            }
+        });
+        assert!(pieces.len() >= 3, "{}", pieces.len());
+        assert_eq!(pieces[0].0.start, 0);
+        assert_eq!(pieces[0].1.start, 0);
+        assert_eq!(pieces.last().unwrap().0.end, hay.len());
+        assert_eq!(pieces.last().unwrap().1.end, usize::MAX);
+        for (span, owns, decoded) in &pieces {
+            assert!(span.len() <= MAX_ESCAPE_PIECE && *decoded <= span.len());
+            // What a piece owns leaves room for a secret of half the overlap inside it.
+            assert!(owns.start == 0 || owns.start >= span.start + ESCAPE_OVERLAP / 2);
+            assert!(owns.end == usize::MAX || owns.end + ESCAPE_OVERLAP / 2 <= span.end);
+        }
+        for w in pieces.windows(2) {
+            assert_eq!(w[0].0.end - w[1].0.start, ESCAPE_OVERLAP);
+            assert_eq!(w[0].1.end, w[1].1.start);
+        }
+        // A short region is one candidate that owns everything.
+        let mut short = Vec::new();
+        candidates(&unit.repeat(100), &mut |d| short.push((d.layer, d.owns)));
+        assert!(short.contains(&("escape", ALL)), "{short:?}");
+    }
+
     #[test]
     fn utf16_without_bom() {
         let le: Vec<u8> = "key: AKIAQ3EGTR7HJKL2MNOP\n"
@@ -945,7 +1030,9 @@ mod tests {
             .collect();
         let enc = STANDARD.encode(&le);
         let mut out = Vec::new();
-        candidates(format!("powershell -enc {enc}").as_bytes(), &mut out);
+        candidates(format!("powershell -enc {enc}").as_bytes(), &mut |d| {
+            out.push(d)
+        });
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].bytes, le);
     }

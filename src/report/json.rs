@@ -61,6 +61,9 @@ pub struct JsonFinding {
     /// Git commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Git history findings: whether HEAD still holds the secret at this path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present_at_head: Option<bool>,
     /// Git author name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
@@ -119,6 +122,7 @@ impl JsonFinding {
             email: git.map(|g| g.email.clone()),
             date: git.map(|g| g.date.clone()),
             blob: git.map(|g| g.blob.clone()),
+            present_at_head: git.and_then(|g| g.at_head),
             repository: git.and_then(|g| g.repository.clone()),
             suppressed: f.suppressed.map(|s| s.label().to_string()),
             verification: f.verification.clone(),

@@ -24,6 +24,8 @@ use crate::rules::RuleSet;
 pub enum Format {
     /// Human-readable blocks.
     Text,
+    /// One line per finding.
+    Compact,
     /// One JSON document.
     Json,
     /// One JSON object per line.
@@ -43,6 +45,7 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "text" => Ok(Format::Text),
+            "compact" => Ok(Format::Compact),
             "json" => Ok(Format::Json),
             "jsonl" => Ok(Format::Jsonl),
             "sarif" => Ok(Format::Sarif),
@@ -50,7 +53,7 @@ impl FromStr for Format {
             "html" => Ok(Format::Html),
             "markdown" | "md" => Ok(Format::Markdown),
             _ => Err(format!(
-                "unknown format `{s}` (expected text, json, jsonl, sarif, github, html or markdown)"
+                "unknown format `{s}` (expected text, compact, json, jsonl, sarif, github, html or markdown)"
             )),
         }
     }
@@ -126,6 +129,7 @@ impl Report<'_> {
 pub fn write(format: Format, report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Text => text::write(report, w),
+        Format::Compact => text::write_compact(report, w),
         Format::Json => json::write(report, w, false),
         Format::Jsonl => json::write(report, w, true),
         Format::Sarif => sarif::write(report, w),

@@ -1,4 +1,6 @@
-//! Human-readable output: one block per finding. Colour only when asked (a TTY).
+//! Human-readable output: one block per finding, then each rule's fix once (a fix paragraph
+//! repeated on every finding buried the findings); or one line per finding (`compact`).
+//! Colour only when asked (a TTY).
 
 use std::io::{self, Write};
 
@@ -27,13 +29,94 @@ impl Paint {
     }
 }
 
-/// Writes every finding as a block.
+/// Width the fix paragraphs are wrapped to.
+const WIDTH: usize = 100;
+
+/// Writes every finding as a block, then how to fix each rule that fired.
 pub fn write(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
     let p = Paint(report.color);
     for f in report.findings {
         write_one(report, &p, f, w)?;
     }
+    write_fixes(report, &p, w)
+}
+
+/// One line per finding: severity, location, rule, redacted secret, fingerprint (and commit).
+pub fn write_compact(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let p = Paint(report.color);
+    for f in report.findings {
+        let mut line = format!(
+            "{} {}:{}:{}  {}  {}  {}",
+            p.severity(f.severity),
+            f.path,
+            f.span.line,
+            f.span.column,
+            f.rule_id,
+            f.secret.render(report.show_secrets),
+            p.wrap("2", &f.fingerprint)
+        );
+        if let Some(g) = &f.git {
+            line.push_str(&format!("  {}", &g.commit[..g.commit.len().min(12)]));
+        }
+        if f.known_public {
+            line.push_str(&p.wrap("2", "  (known public test key)"));
+        }
+        writeln!(w, "{line}")?;
+    }
     Ok(())
+}
+
+/// Each rule's remediation once, in the order the rules first appear in the report.
+fn write_fixes(report: &Report<'_>, p: &Paint, w: &mut dyn Write) -> io::Result<()> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+    for f in report.findings {
+        let n = counts.entry(f.rule_id.as_str()).or_default();
+        if *n == 0 {
+            order.push(&f.rule_id);
+        }
+        *n += 1;
+    }
+    let with_fix: Vec<_> = order
+        .iter()
+        .filter_map(|id| report.rules.get(id))
+        .filter(|r| !r.remediation.trim().is_empty())
+        .collect();
+    if with_fix.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "{}", p.wrap("1", "How to fix"))?;
+    for rule in with_fix {
+        let n = counts.get(rule.id.as_str()).copied().unwrap_or(0);
+        writeln!(
+            w,
+            "  {} {}",
+            p.wrap("1", &esc(&rule.id)),
+            p.wrap(
+                "2",
+                &format!("({n} finding{})", if n == 1 { "" } else { "s" })
+            )
+        )?;
+        let opts = textwrap::Options::new(WIDTH)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation)
+            .initial_indent("    ")
+            .subsequent_indent("    ");
+        for para in rule.remediation.trim().lines() {
+            // A custom rule's text comes from a config file, perhaps in the scanned tree.
+            for line in textwrap::wrap(&esc(para), &opts) {
+                writeln!(w, "{line}")?;
+            }
+        }
+    }
+    writeln!(
+        w,
+        "{}",
+        p.wrap(
+            "2",
+            "  Not a secret? Add `keyleak:allow` in a comment on its line, or its fingerprint to \
+             .keyleakignore."
+        )
+    )
 }
 
 fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> io::Result<()> {
@@ -86,6 +169,19 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             esc(&g.email),
             esc(&g.date)
         )?;
+        match g.at_head {
+            Some(true) => writeln!(
+                w,
+                "  {}  still in this file at HEAD: delete it from the code, and rotate it",
+                p.wrap("2", "HEAD       ")
+            )?,
+            Some(false) => writeln!(
+                w,
+                "  {}  no longer in this file at HEAD, but still in the history: rotate it",
+                p.wrap("2", "HEAD       ")
+            )?,
+            None => {}
+        }
     }
     if !f.decoded.is_empty() {
         writeln!(
@@ -122,12 +218,6 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             p.wrap("2", "verified   "),
             p.wrap(code, &v.summary())
         )?;
-    }
-    if let Some(rule) = report.rules.get(&f.rule_id)
-        && !rule.remediation.is_empty()
-    {
-        let first = rule.remediation.lines().next().unwrap_or("");
-        writeln!(w, "  {}  {}", p.wrap("2", "fix        "), esc(first))?;
     }
     writeln!(w)
 }

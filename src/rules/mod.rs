@@ -197,6 +197,45 @@ impl RuleSet {
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
+
+    /// The rule id closest to a mistyped one, for "did you mean" hints.
+    pub fn nearest(&self, wanted: &str) -> Option<&str> {
+        nearest(self.rules.iter().map(|r| r.id.as_str()), wanted)
+    }
+}
+
+/// The candidate closest to `wanted` when it is close enough to be a likely typo: compared
+/// without case and separators (`githubpat` → `github-pat`), then by edit distance with
+/// transpositions (`dri` → `dir`), a prefix match (`aws-access-key` → `aws-access-key-id`)
+/// counting as close.
+pub fn nearest<'a>(candidates: impl IntoIterator<Item = &'a str>, wanted: &str) -> Option<&'a str> {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let w = norm(wanted);
+    if w.is_empty() {
+        return None;
+    }
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let n = norm(c);
+        let edits = strsim::osa_distance(&w, &n);
+        let mut score = strsim::jaro_winkler(&w, &n);
+        if n == w {
+            score = 2.0;
+        } else if edits <= (w.len() / 4).max(1) {
+            score = score.max(1.0 - edits as f64 / 100.0);
+        } else if w.len() >= 3 && n.starts_with(&w) {
+            score = score.max(0.9);
+        }
+        if score >= 0.85 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 fn parse_file(file: &Path, text: &str) -> Result<RuleFile, LoadError> {
@@ -531,6 +570,23 @@ negative_examples = ["demo_short"]
             let e = load(&text).unwrap_err().to_string();
             assert!(e.starts_with(want), "got {e:?}, want prefix {want:?}");
         }
+    }
+
+    #[test]
+    fn nearest_ids() {
+        let ids = [
+            "github-pat",
+            "github-oauth-token",
+            "aws-access-key-id",
+            "dir",
+            "git",
+        ];
+        assert_eq!(nearest(ids, "githubpat"), Some("github-pat"));
+        assert_eq!(nearest(ids, "GITHUB_PAT"), Some("github-pat"));
+        assert_eq!(nearest(ids, "aws-access-key"), Some("aws-access-key-id"));
+        assert_eq!(nearest(ids, "dri"), Some("dir"));
+        assert_eq!(nearest(ids, "zzzzzz"), None);
+        assert_eq!(nearest(ids, ""), None);
     }
 
     #[test]

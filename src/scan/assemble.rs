@@ -193,13 +193,15 @@ enum Class {
 }
 
 /// Fills in every finding's `line_text` and `line_values` from its window, hiding every range
-/// of every finding of the input that falls in it.
-pub(crate) fn finish(all: Vec<Assembled>) -> Vec<Finding> {
+/// of every finding of the input that falls in it, and the `also_hidden` ranges (of matches
+/// counted but not kept).
+pub(crate) fn finish(all: Vec<Assembled>, also_hidden: &[Range<usize>]) -> Vec<Finding> {
     // The union of all value ranges, merged: a merged range starts where some value starts, so
     // showing its first characters shows at most that value's prefix.
     let mut hidden: Vec<Range<usize>> = all
         .iter()
         .flat_map(|a| a.ranges.iter().cloned())
+        .chain(also_hidden.iter().cloned())
         .filter(|r| !r.is_empty())
         .collect();
     hidden.sort_unstable_by_key(|r| (r.start, r.end));

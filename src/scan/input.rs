@@ -29,6 +29,9 @@ pub struct Scanned {
     pub findings: Vec<Finding>,
     /// Archive members (or whole archives) that could not be read.
     pub skipped: Vec<Skipped>,
+    /// Matches left out by the scan's memory bounds (see [`Engine::scan_counting`]); the
+    /// sources add them to their per-input cap note.
+    pub unreported: usize,
 }
 
 /// True when `data` is binary for the scan: a NUL in the first block, unless it is UTF-16
@@ -48,9 +51,11 @@ pub fn scan_input(engine: &Engine, input: Input<'_>, scratch: &mut Scratch) -> S
         verdict: Verdict::Text,
         findings: Vec::new(),
         skipped: Vec::new(),
+        unreported: 0,
     };
     if let Some(limits) = &engine.decode_options().archives {
         let findings = &mut out.findings;
+        let unreported = &mut out.unreported;
         let opened = archive::expand(
             limits,
             &path,
@@ -64,7 +69,9 @@ pub fn scan_input(engine: &Engine, input: Input<'_>, scratch: &mut Scratch) -> S
                     outer: Box::new(input.provenance.clone()),
                     member: member.to_string(),
                 };
-                findings.extend(engine.scan(&provenance.display(), bytes, scratch));
+                let (found, left) = engine.scan_counting(&provenance.display(), bytes, scratch);
+                findings.extend(found);
+                *unreported += left;
             },
         );
         if opened {
@@ -76,6 +83,6 @@ pub fn scan_input(engine: &Engine, input: Input<'_>, scratch: &mut Scratch) -> S
         out.verdict = Verdict::Binary;
         return out;
     }
-    out.findings = engine.scan(&path, input.bytes, scratch);
+    (out.findings, out.unreported) = engine.scan_counting(&path, input.bytes, scratch);
     out
 }

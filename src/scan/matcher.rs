@@ -15,7 +15,8 @@ use crate::decode::inline::{TokenRun, token_runs};
 use crate::rules::{Rule, RuleSet};
 use crate::scan::detect::Detector;
 use crate::scan::keywords::Keywords;
-use crate::scan::{entropy, known_public, placeholder};
+use crate::scan::unreported::Unreported;
+use crate::scan::{MAX_MATCHES_PER_RULE, entropy, known_public, placeholder};
 
 /// A confirmed match of one rule, in byte offsets of the scanned input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +50,16 @@ pub struct Scratch {
     /// Token runs of the input of the last [`Matcher::find`], when `runs_ready`.
     runs: Vec<TokenRun>,
     runs_ready: bool,
+    /// Matches of the last [`Matcher::find`] past [`MAX_MATCHES_PER_RULE`] of one rule.
+    overflow: Unreported,
 }
 
 impl Scratch {
+    /// Matches the last [`Matcher::find`] counted but did not return (ranges in its input).
+    pub(crate) fn overflow(&mut self) -> &mut Unreported {
+        &mut self.overflow
+    }
+
     /// The token runs of `hay`, found once per input and shared by the base58 detector, the
     /// regex gate and the base64 decoder.
     fn runs(&mut self, hay: &[u8]) -> &[TokenRun] {
@@ -101,7 +109,9 @@ impl Matcher {
         }
     }
 
-    /// Finds every match of `rules` (the set this matcher was built from) in `hay`.
+    /// Finds every match of `rules` (the set this matcher was built from) in `hay`: of each
+    /// rule the first [`MAX_MATCHES_PER_RULE`] (in window order, i.e. by position), the rest
+    /// only counted in the scratch's [`Scratch::overflow`].
     pub fn find(
         &self,
         rules: &RuleSet,
@@ -115,6 +125,7 @@ impl Matcher {
         }
         scratch.touched.clear();
         scratch.runs_ready = false;
+        scratch.overflow.clear();
         self.keywords.for_each(hay, |k, kstart, kend| {
             for &r in &self.keyword_rules[k] {
                 let rule = &all[r as usize];
@@ -162,7 +173,20 @@ impl Matcher {
                     scratch.runs(hay);
                 }
                 let runs = scratch.runs_ready.then_some(&scratch.runs[..]);
-                run_rule(rule, r as usize, hay, s..e, runs, &mut scratch.ranges, out);
+                let mut sink = Sink {
+                    out,
+                    before,
+                    overflow: &mut scratch.overflow,
+                };
+                run_rule(
+                    rule,
+                    r as usize,
+                    hay,
+                    s..e,
+                    runs,
+                    &mut scratch.ranges,
+                    &mut sink,
+                );
             }
             // Overlapping windows that were not merged (rare) can repeat a match.
             dedupe(&mut out[before..]);
@@ -239,6 +263,28 @@ fn dedupe(ms: &mut [RawMatch]) {
     }
 }
 
+/// Where one rule's matches in one input go: the first [`MAX_MATCHES_PER_RULE`] to `out`
+/// (from `before` on), the others are counted and their ranges kept to hide.
+struct Sink<'a> {
+    out: &'a mut Vec<RawMatch>,
+    before: usize,
+    overflow: &'a mut Unreported,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, m: RawMatch) {
+        if self.out.len() - self.before < MAX_MATCHES_PER_RULE {
+            self.out.push(m);
+            return;
+        }
+        self.overflow.count += 1;
+        self.overflow.hide(m.secret);
+        for (_, r) in m.parts {
+            self.overflow.hide(r);
+        }
+    }
+}
+
 /// Runs one rule over one window of `hay`.
 /// `runs` are the token runs of all of `hay`, when already found.
 fn run_rule(
@@ -248,7 +294,7 @@ fn run_rule(
     window: Range<usize>,
     runs: Option<&[TokenRun]>,
     ranges: &mut Vec<Range<usize>>,
-    out: &mut Vec<RawMatch>,
+    out: &mut Sink<'_>,
 ) {
     if let Some(det) = rule.detector {
         ranges.clear();

@@ -20,6 +20,7 @@ pub mod markers;
 mod matcher;
 pub mod placeholder;
 mod shadow;
+mod unreported;
 pub mod validate;
 
 use std::sync::Arc;
@@ -29,6 +30,19 @@ use crate::rules::RuleSet;
 pub use group::CREDENTIAL_LINES;
 pub use input::{Scanned, Verdict, is_binary_input, scan_input};
 pub use matcher::{Matcher, RawMatch, Scratch};
+
+/// The most findings one input keeps: a 1 MB file of 20k generated `api_key = "…"` lines is
+/// one problem, not 20k, and a blob committed at 500 paths must not multiply it. The sources
+/// cut each input's findings to this, the most severe first, and say so in their notes.
+pub const MAX_FINDINGS_PER_INPUT: usize = 1_000;
+
+/// The most matches of one rule kept from one buffer (the input, or one decoded span); the
+/// others are only counted, so a flood of one pattern costs no memory per match.
+pub const MAX_MATCHES_PER_RULE: usize = MAX_FINDINGS_PER_INPUT;
+
+/// The findings one input's scan holds at a time: past twice this (many rules flooding, or
+/// many decoded spans), the least severe are dropped down to this and counted.
+pub const MAX_KEPT: usize = 4 * MAX_FINDINGS_PER_INPUT;
 
 /// Bytes of the first block checked for NUL to call an input binary.
 pub const BINARY_SNIFF: usize = 8 * 1024;
@@ -89,16 +103,26 @@ impl Engine {
             .find(&self.inner.rules, hay, scratch, out);
     }
 
-    /// Every finding in `hay`, reported under `path`. UTF-16 text is transcoded first.
+    /// Every finding in `hay`, reported under `path`, within the bounds of
+    /// [`Engine::scan_counting`]. UTF-16 text is transcoded first.
     pub fn scan(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
-        if let Some(text) = utf16_to_utf8(hay) {
-            return self.scan_text(path, text.as_bytes(), scratch);
-        }
-        self.scan_text(path, hay, scratch)
+        self.scan_counting(path, hay, scratch).0
     }
 
-    fn scan_text(&self, path: &str, hay: &[u8], scratch: &mut Scratch) -> Vec<Finding> {
-        layers::scan(self, path, hay, scratch, self.inner.decode.inline)
+    /// [`Engine::scan`], and how many matches were left out by the scan's memory bounds
+    /// ([`MAX_MATCHES_PER_RULE`], [`MAX_KEPT`]): counted before de-duplication, so an upper
+    /// bound of the findings not reported.
+    pub fn scan_counting(
+        &self,
+        path: &str,
+        hay: &[u8],
+        scratch: &mut Scratch,
+    ) -> (Vec<Finding>, usize) {
+        let decode = self.inner.decode.inline;
+        if let Some(text) = utf16_to_utf8(hay) {
+            return layers::scan(self, path, text.as_bytes(), scratch, decode);
+        }
+        layers::scan(self, path, hay, scratch, decode)
     }
 }
 
@@ -209,6 +233,53 @@ confidence = "high"
             // Its own secret is still shown under --show-secrets.
             assert!(f.snippet(true).contains(&f.secret.reveal()));
         }
+    }
+
+    /// Ten thousand decoded spans of one low-severity match each, and one critical among them
+    /// (after the first `MAX_KEPT`): the findings held stay within `2 × MAX_KEPT`, the critical
+    /// one is kept, and every match is either reported or counted.
+    #[test]
+    fn a_flood_of_decoded_matches_is_bounded_keeping_the_most_severe() {
+        use base64::Engine as _;
+        let mut rules = RuleSet::default();
+        let rule = |id: &str, kw: &str, severity: &str| {
+            format!(
+                "[[rule]]\nid = \"{id}\"\nname = \"N\"\nkeywords = [\"{kw}\"]\n\
+                 regex = '{kw}(?P<secret>[a-z0-9]{{16}})'\nseverity = \"{severity}\"\n\
+                 confidence = \"high\"\n"
+            )
+        };
+        let text = format!(
+            "{}{}",
+            rule("lo", "lo=", "low"),
+            rule("hi", "hi=", "critical")
+        );
+        rules
+            .add_file(std::path::Path::new("t.toml"), &text)
+            .unwrap();
+        let engine = Engine::new(rules);
+        let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
+        let n = 10_000;
+        let mut hay = String::new();
+        for i in 0..n {
+            hay.push_str(&format!(
+                "v{i}: {}\n",
+                b64(format!("lo={i:016x} is a value"))
+            ));
+            // Past the first MAX_KEPT, before the first cut.
+            if i == MAX_KEPT + 1000 {
+                hay.push_str(&format!("hi: {}\n", b64("hi=abcdef0123456789 too".into())));
+            }
+        }
+        let (found, unreported) =
+            engine.scan_counting("f.yaml", hay.as_bytes(), &mut Scratch::default());
+        assert!(found.len() < 2 * MAX_KEPT, "{}", found.len());
+        assert!(found.iter().any(|f| f.rule_id == "hi"));
+        assert!(
+            found.len() + unreported > n,
+            "{} + {unreported}",
+            found.len()
+        );
     }
 
     #[test]

@@ -257,7 +257,7 @@ impl<'a> FileScan<'a> {
             }
             None => {
                 let mut scanned = scan_input(self.engine, input, &mut self.scratch);
-                self.capped.input(&mut scanned.findings);
+                self.capped.input(&mut scanned.findings, scanned.unreported);
                 if self.cached + scanned.findings.len() <= MAX_FINDINGS {
                     self.cached += scanned.findings.len();
                     self.seen.insert(
@@ -532,7 +532,7 @@ pub(crate) fn range(
                     out.skipped.extend(scan.skipped);
                     for mut f in scan.findings {
                         if !fs.capped.room(&out.findings) {
-                            break;
+                            continue;
                         }
                         let info = info.get_or_insert_with(|| commit_info(repo, oid));
                         f.git = Some(GitInfo {

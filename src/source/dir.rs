@@ -9,12 +9,16 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
 use super::worktree::{WorkTree, ignored_notes};
-use super::{Counters, Skipped, SourceOutput, human_bytes};
+use super::{
+    Capped, Counters, MAX_FINDINGS, MAX_FINDINGS_PER_INPUT, Skipped, SourceOutput, human_bytes,
+};
+use crate::finding::Finding;
 use crate::model::{Input, Provenance};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
@@ -35,13 +39,18 @@ pub struct DirOptions {
     pub shard: Option<super::shard::Shard>,
 }
 
-/// Walks `opts.paths` and scans every regular file.
+/// Walks `opts.paths` and scans every regular file. Each file keeps at most
+/// [`MAX_FINDINGS_PER_INPUT`] findings and the scan [`MAX_FINDINGS`]; the notes say what the
+/// caps left out.
 pub fn scan(opts: &DirOptions, engine: &Engine, counters: &Counters) -> SourceOutput {
     let out = Mutex::new(SourceOutput::default());
+    let caps = Caps::default();
     for root in &opts.paths {
-        walk_root(root, opts, engine, counters, &out);
+        walk_root(root, opts, engine, counters, &out, &caps);
     }
     let mut out = out.into_inner().unwrap_or_else(|e| e.into_inner());
+    let capped = caps.capped.into_inner().unwrap_or_else(|e| e.into_inner());
+    out.notes.extend(capped.notes());
     out.ignored.sort();
     out.ignored.dedup();
     out.ignore_files.sort();
@@ -56,6 +65,7 @@ fn walk_root(
     engine: &Engine,
     counters: &Counters,
     out: &Mutex<SourceOutput>,
+    caps: &Caps,
 ) {
     // A file named on the command line is scanned whatever ignore rules say.
     let tree = (!opts.no_ignore && root.is_dir())
@@ -143,6 +153,7 @@ fn walk_root(
                 &mut scratch,
                 &mut buf,
                 &mut flush.local,
+                caps,
             );
             WalkState::Continue
         })
@@ -171,6 +182,7 @@ fn walk_root(
             &mut scratch,
             &mut buf,
             &mut local,
+            caps,
         );
     }
     local.ignored = tree.ignored(&visited);
@@ -198,6 +210,7 @@ fn scan_file(
     scratch: &mut Scratch,
     buf: &mut Vec<u8>,
     local: &mut SourceOutput,
+    caps: &Caps,
 ) {
     let display = display_path(path);
     if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
@@ -233,9 +246,35 @@ fn scan_file(
         });
         return;
     }
-    counters.scanned(buf.len(), scanned.findings.len());
-    local.findings.extend(scanned.findings);
+    let mut findings = scanned.findings;
+    caps.input(&mut findings, scanned.unreported);
+    counters.scanned(buf.len(), findings.len());
+    local.findings.extend(findings);
     local.skipped.extend(scanned.skipped);
+}
+
+/// The finding caps of one walk, shared by its workers.
+#[derive(Default)]
+struct Caps {
+    capped: Mutex<Capped>,
+    /// Findings kept so far, scan-wide.
+    kept: AtomicUsize,
+}
+
+impl Caps {
+    /// Cuts one file's findings to the per-input cap and to the room left under the
+    /// scan-wide one, counting what is left out.
+    fn input(&self, findings: &mut Vec<Finding>, unreported: usize) {
+        if findings.len() > MAX_FINDINGS_PER_INPUT || unreported > 0 {
+            lock(&self.capped).input(findings, unreported);
+        }
+        let before = self.kept.fetch_add(findings.len(), Ordering::Relaxed);
+        let room = MAX_FINDINGS.saturating_sub(before);
+        if findings.len() > room {
+            lock(&self.capped).per_scan += findings.len() - room;
+            findings.truncate(room);
+        }
+    }
 }
 
 /// Moves a worker's results into the shared output when the worker ends, so workers never

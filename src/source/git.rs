@@ -364,8 +364,8 @@ fn history(
     let scanned = scan_blobs(repo.path(), &inv, opts.max_file_size, engine, counters);
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
     let mut capped = Capped::default();
-    for (blob, mut findings, skip) in scanned {
-        capped.input(&mut findings);
+    for (blob, mut findings, skip, unreported) in scanned {
+        capped.input(&mut findings, unreported);
         let rec = &inv.blobs[blob as usize];
         let first_path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
         if let Some(reason) = skip {
@@ -385,9 +385,10 @@ fn history(
                 .or_insert_with(|| commit_info(repo, inv.commits[loc.commit as usize]));
             let path = display_git_path(&inv.paths[loc.path as usize]);
             for f in &findings {
-                // A blob at many paths is one copy per path: the scan-wide cap bounds them.
+                // A blob at many paths is one copy per path: the scan-wide cap bounds them
+                // (and counts every copy it leaves out).
                 if !capped.room(&out.findings) {
-                    break;
+                    continue;
                 }
                 let mut f = f.clone();
                 // Archive members are reported as `<blob path>!/<member>`: keep the member.
@@ -601,8 +602,9 @@ fn diff_trees(
     }
 }
 
-/// One scanned blob: its index, its findings (under its first path) or why it was skipped.
-type Scanned = (u32, Vec<Finding>, Option<String>);
+/// One scanned blob: its index, its findings (under its first path) or why it was skipped,
+/// and the matches its scan only counted ([`crate::scan::Scanned::unreported`]).
+type Scanned = (u32, Vec<Finding>, Option<String>, usize);
 
 /// Reads and scans every unique blob in parallel. Chunks are contiguous so each task reads
 /// blobs in walk order (neighbours in history share delta bases in the pack), and each task
@@ -629,7 +631,11 @@ fn scan_blobs(
                 Ok(r) => r,
                 Err(e) => {
                     let reason = format!("cannot open repository: {}", e.message());
-                    results.extend(chunk.iter().map(|&b| (b, Vec::new(), Some(reason.clone()))));
+                    results.extend(
+                        chunk
+                            .iter()
+                            .map(|&b| (b, Vec::new(), Some(reason.clone()), 0)),
+                    );
                     return results;
                 }
             };
@@ -637,7 +643,11 @@ fn scan_blobs(
                 Ok(o) => o,
                 Err(e) => {
                     let reason = format!("cannot open object database: {}", e.message());
-                    results.extend(chunk.iter().map(|&b| (b, Vec::new(), Some(reason.clone()))));
+                    results.extend(
+                        chunk
+                            .iter()
+                            .map(|&b| (b, Vec::new(), Some(reason.clone()), 0)),
+                    );
                     return results;
                 }
             };
@@ -646,13 +656,13 @@ fn scan_blobs(
                 let rec = &inv.blobs[b as usize];
                 let path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
                 match scan_blob(&odb, rec.oid, &path, max, engine, &mut scratch) {
-                    Ok((len, findings, note)) => {
+                    Ok((len, findings, note, unreported)) => {
                         counters.scanned(len, findings.len() * rec.locs.len());
-                        if !findings.is_empty() || note.is_some() {
-                            results.push((b, findings, note));
+                        if !findings.is_empty() || note.is_some() || unreported > 0 {
+                            results.push((b, findings, note, unreported));
                         }
                     }
-                    Err(reason) => results.push((b, Vec::new(), Some(reason))),
+                    Err(reason) => results.push((b, Vec::new(), Some(reason), 0)),
                 }
             }
             results
@@ -661,7 +671,8 @@ fn scan_blobs(
 }
 
 /// Reads one blob (size checked from the header first, so an oversized blob is never
-/// inflated) and scans it under `path`. Returns the blob's length and its findings.
+/// inflated) and scans it under `path`. Returns the blob's length, its findings, a note on
+/// unreadable archive members, and the matches the scan only counted.
 fn scan_blob(
     odb: &git2::Odb<'_>,
     oid: Oid,
@@ -669,7 +680,7 @@ fn scan_blob(
     max: u64,
     engine: &Engine,
     scratch: &mut Scratch,
-) -> Result<(usize, Vec<Finding>, Option<String>), String> {
+) -> Result<(usize, Vec<Finding>, Option<String>, usize), String> {
     let (size, kind) = odb.read_header(oid).map_err(|e| read_reason(&e))?;
     if let Some(reason) = header_skip(kind, size as u64, max) {
         return Err(reason);
@@ -687,7 +698,7 @@ fn scan_blob(
     let scanned = scan_input(engine, input, scratch);
     match scanned.verdict {
         Verdict::Binary => Err("binary".into()),
-        Verdict::Text => Ok((data.len(), scanned.findings, None)),
+        Verdict::Text => Ok((data.len(), scanned.findings, None, scanned.unreported)),
         // What could not be read inside an archive is summarised on the blob's skipped line.
         Verdict::Archive => {
             let note = scanned.skipped.first().map(|first| {
@@ -698,7 +709,7 @@ fn scan_blob(
                     first.reason
                 )
             });
-            Ok((data.len(), scanned.findings, note))
+            Ok((data.len(), scanned.findings, note, scanned.unreported))
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod dir;
 pub mod git;
 mod gitdir;
 mod gittime;
+pub mod head;
 mod ignores;
 mod index;
 pub mod remote;
@@ -65,10 +66,7 @@ pub struct SourceOutput {
     pub ignore_files: Vec<String>,
 }
 
-/// The most findings kept from one input (a file or blob). A 1 MB file of 20k generated
-/// `api_key = "…"` lines is one problem, not 20k; and a blob committed at 500 paths must not
-/// multiply that into millions of findings. The cut is reported in the notes.
-pub const MAX_FINDINGS_PER_INPUT: usize = 1_000;
+pub use crate::scan::MAX_FINDINGS_PER_INPUT;
 
 /// The most findings one scan keeps (bounded memory whatever the input); reported when hit.
 pub const MAX_FINDINGS: usize = 100_000;
@@ -78,20 +76,45 @@ pub const MAX_FINDINGS: usize = 100_000;
 pub struct Capped {
     /// Inputs that had more than [`MAX_FINDINGS_PER_INPUT`] findings.
     pub inputs: usize,
-    /// Findings dropped by the per-input cap.
+    /// Findings dropped by the per-input cap, and matches the scan itself only counted (an
+    /// upper bound: counted before de-duplication).
     pub per_input: usize,
     /// Findings dropped by the per-scan cap.
     pub per_scan: usize,
 }
 
 impl Capped {
-    /// Cuts one input's findings to the per-input cap.
-    pub fn input(&mut self, findings: &mut Vec<Finding>) {
-        if findings.len() > MAX_FINDINGS_PER_INPUT {
-            self.inputs += 1;
-            self.per_input += findings.len() - MAX_FINDINGS_PER_INPUT;
-            findings.truncate(MAX_FINDINGS_PER_INPUT);
+    /// Cuts one input's findings to the per-input cap, keeping the most severe (the earlier
+    /// first among equals, and the kept ones in their order): a real key placed after
+    /// thousands of generated low-severity lines is still reported. `unreported` are the
+    /// matches the scan already left out ([`crate::scan::Scanned::unreported`]).
+    pub fn input(&mut self, findings: &mut Vec<Finding>, unreported: usize) {
+        let over = findings.len().saturating_sub(MAX_FINDINGS_PER_INPUT);
+        if over + unreported == 0 {
+            return;
         }
+        self.inputs += 1;
+        self.per_input += over + unreported;
+        if over > 0 {
+            let mut order: Vec<usize> = (0..findings.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(findings[i].severity));
+            let mut keep = vec![false; findings.len()];
+            for &i in &order[..MAX_FINDINGS_PER_INPUT] {
+                keep[i] = true;
+            }
+            let mut i = 0;
+            findings.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+    }
+
+    /// Adds another worker's counts.
+    pub fn add(&mut self, other: &Capped) {
+        self.inputs += other.inputs;
+        self.per_input += other.per_input;
+        self.per_scan += other.per_scan;
     }
 
     /// Whether `out` has room for one more finding (counting the ones that do not fit).
@@ -109,8 +132,8 @@ impl Capped {
         let mut v = Vec::new();
         if self.per_input > 0 {
             v.push(format!(
-                "{} input(s) had more than {MAX_FINDINGS_PER_INPUT} findings each; {} findings beyond \
-                 that were not reported (the file looks generated: review it whole)",
+                "{} input(s) had more than {MAX_FINDINGS_PER_INPUT} findings each; up to {} more were \
+                 not reported, the most severe kept (the file looks generated: review it whole)",
                 self.inputs, self.per_input
             ));
         }

@@ -86,11 +86,12 @@ pub fn scan(opts: &ReposOptions, engine: &Engine, counters: &Counters) -> ReposO
         match git::scan(&one, engine, counters) {
             Ok(out) => {
                 let SourceOutput {
-                    findings,
+                    mut findings,
                     skipped,
                     notes,
                     ..
                 } = out;
+                super::head::mark_at_head(path, &mut findings);
                 all.output
                     .findings
                     .extend(findings.into_iter().map(|mut f| {

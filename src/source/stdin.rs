@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use super::{Counters, Skipped, SourceOutput, human_bytes};
+use super::{Capped, Counters, Skipped, SourceOutput, human_bytes};
 use crate::model::{Input, Provenance};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
@@ -38,8 +38,11 @@ pub fn scan(
         });
         return Ok(out);
     }
-    counters.scanned(buf.len(), scanned.findings.len());
+    let mut capped = Capped::default();
     out.findings = scanned.findings;
+    capped.input(&mut out.findings, scanned.unreported);
+    counters.scanned(buf.len(), out.findings.len());
     out.skipped = scanned.skipped;
+    out.notes = capped.notes();
     Ok(out)
 }

@@ -300,6 +300,72 @@ fn pull_request_adding_a_secret_fails_after_reporting_it() {
     assert!(stdout(&f.out).contains("::error"), "{}", f.log());
 }
 
+/// The job summary a reviewer reads in the browser: most severe first, each row with the
+/// fingerprint (for `.keyleakignore`), a link to the commit and the first sentence of the fix,
+/// then how to mark a false positive.
+#[test]
+fn job_summary_sorts_by_severity_with_fingerprint_commit_and_fix() {
+    if !have_tools() {
+        return;
+    }
+    // Line 1: the AWS documentation's example key (known public, low); line 2: a real-looking one.
+    let gh = Gh::new((
+        "config/app.env",
+        &format!("DOC_KEY=AKIAIOSFODNN7EXAMPLE\nAWS_ACCESS_KEY_ID={AWS_KEY}\n"),
+    ));
+    let ws = gh.checkout("feature", false);
+    let event = gh.pull_request("main", "feature");
+    let r = gh.run(&ws, "scan", "pull_request", &event, &[]);
+    let rows: Vec<&str> = r
+        .summary
+        .lines()
+        .filter(|l| l.starts_with("| high") || l.starts_with("| low"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", r.summary);
+    assert!(
+        rows[0].starts_with("| high |"),
+        "most severe first: {}",
+        r.summary
+    );
+    assert!(
+        rows[1].starts_with("| low (known public) |"),
+        "{}",
+        r.summary
+    );
+    let sha = gh.sha("feature");
+    assert!(
+        rows[0].contains(&format!("https://github.com/octo/demo/commit/{sha}")),
+        "{}",
+        rows[0]
+    );
+    let fp = r
+        .sarif_results()
+        .iter()
+        .find(|x| x["properties"]["known_public"] == false)
+        .map(|x| {
+            x["partialFingerprints"]["keyleakFingerprint/v1"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .unwrap();
+    assert!(
+        rows[0].contains(&format!("<code>{fp}</code>")),
+        "{}",
+        rows[0]
+    );
+    // The first sentence of the rule's fix, not the whole paragraph.
+    assert!(
+        rows[0].contains("Deactivate and delete the key in IAM"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[0].ends_with("since the leak. |"), "{}", rows[0]);
+    assert!(r.summary.contains("`keyleak:allow`"), "{}", r.summary);
+    assert!(r.summary.contains("`.keyleakignore`"), "{}", r.summary);
+    assert!(!r.summary.contains(AWS_KEY));
+}
+
 #[test]
 fn clean_pull_request_passes() {
     if !have_tools() {
@@ -572,52 +638,192 @@ fn bad_inputs_exit_2_with_an_error_annotation() {
     assert_eq!(r.out.status.code(), Some(2), "{}", r.log());
 }
 
+/// `keyleak-action.sh setup` with `env`; its outputs, and the raw process output.
+fn setup(cache: &Path, env: &[(&str, &str)]) -> (BTreeMap<String, String>, Output) {
+    let output = cache.with_extension("output");
+    std::fs::write(&output, "").unwrap();
+    let o = Command::new("bash")
+        .arg(source_root().join("action/keyleak-action.sh"))
+        .arg("setup")
+        .env("GITHUB_ACTION_PATH", source_root())
+        .env("GITHUB_OUTPUT", &output)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("KEYLEAK_ACTION_CACHE", cache)
+        // Never the real release server: tests that download set a loopback one.
+        .env("KEYLEAK_DOWNLOAD_URL", "http://127.0.0.1:9/unused")
+        .env_remove("KEYLEAK_ACTION_REF")
+        .env_remove("INPUT_VERSION")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let outputs = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (outputs, o)
+}
+
 #[test]
 fn setup_keys_the_build_cache_on_the_lock_file_and_the_source() {
     let t = TestDir::new();
-    let (output, path_file) = (t.path().join("output"), t.path().join("path"));
-    let run = |version: &str| {
-        std::fs::write(&output, "").unwrap();
-        std::fs::write(&path_file, "").unwrap();
-        let o = Command::new("bash")
-            .arg(source_root().join("action/keyleak-action.sh"))
-            .arg("setup")
-            .env("GITHUB_ACTION_PATH", source_root())
-            .env("GITHUB_OUTPUT", &output)
-            .env("GITHUB_PATH", &path_file)
-            .env("RUNNER_OS", "Linux")
-            .env("RUNNER_ARCH", "X64")
-            .env("INPUT_VERSION", version)
-            .env("KEYLEAK_ACTION_CACHE", t.path().join("cache"))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", stderr(&o));
-        let outputs: BTreeMap<String, String> = std::fs::read_to_string(&output)
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    let path_file = t.path().join("path");
+    std::fs::write(&path_file, "").unwrap();
+    let cache = t.path().join("cache");
+    let path_env = path_file.display().to_string();
+    let run = |extra: &[(&str, &str)]| {
+        let mut env = vec![("GITHUB_PATH", path_env.as_str())];
+        env.extend_from_slice(extra);
+        let (outputs, o) = setup(&cache, &env);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
         outputs
     };
-    let o = run("");
+    let o = run(&[]);
+    assert_eq!(o["installed"], "false");
     let (key, restore) = (&o["key"], &o["restore-key"]);
     assert!(key.starts_with("keyleak-action-v1-Linux-X64-"), "{key}");
     assert!(
         key.starts_with(restore.as_str()) && key.len() > restore.len(),
         "{key} / {restore}"
     );
-    assert_eq!(run("")["key"], *key, "the key must be stable");
-    assert_eq!(o["path"], t.path().join("cache").display().to_string());
+    assert_eq!(run(&[])["key"], *key, "the key must be stable");
+    assert_eq!(o["path"], cache.display().to_string());
     let added = std::fs::read_to_string(&path_file).unwrap();
     assert_eq!(
-        added.trim(),
-        t.path().join("cache/bin").display().to_string()
+        added.lines().next().unwrap(),
+        cache.join("bin").display().to_string()
+    );
+    // A branch ref builds from source without trying a download.
+    let o = run(&[("KEYLEAK_ACTION_REF", "main")]);
+    assert_eq!(o["installed"], "false");
+    assert_eq!(o["key"], *key);
+}
+
+/// The action used at a release tag downloads that release's binary from the (loopback)
+/// release server and verifies it; a tampered release is refused, never run; a commit SHA
+/// uses the release only when the release was built from that commit; a tag without a
+/// release falls back to building.
+#[test]
+fn setup_downloads_the_verified_release_for_its_tag() {
+    if !require_tool("curl", &["--version"]) {
+        return;
+    }
+    let t = TestDir::new();
+    let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
+    let releases = crate::release::release_tree(t.path(), &tag);
+    let server = crate::release::Server::start(&releases);
+    let url = server.url.clone();
+
+    let cache = t.path().join("cache");
+    let (o, out) = setup(
+        &cache,
+        &[("KEYLEAK_ACTION_REF", &tag), ("KEYLEAK_DOWNLOAD_URL", &url)],
+    );
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(o["installed"], "true", "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("checksum verified"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !o.contains_key("key"),
+        "no build cache when nothing is built: {o:?}"
+    );
+    let bin = cache.join("bin/keyleak");
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        std::fs::read(assert_cmd::cargo::cargo_bin("keyleak")).unwrap()
+    );
+
+    // A commit SHA: the release is used only if it was built from that commit (its --version).
+    let version = stdout(&keyleak().arg("--version").output().unwrap());
+    let built_from = version
+        .split("(commit ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    if built_from.len() == 12 && built_from.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let sha = format!("{built_from}{}", "0".repeat(28));
+        let cache = t.path().join("cache-sha");
+        let (o, out) = setup(
+            &cache,
+            &[("KEYLEAK_ACTION_REF", &sha), ("KEYLEAK_DOWNLOAD_URL", &url)],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(o["installed"], "true", "{}{}", stdout(&out), stderr(&out));
+    }
+    let other = "1".repeat(40);
+    let cache = t.path().join("cache-other");
+    let (o, out) = setup(
+        &cache,
+        &[
+            ("KEYLEAK_ACTION_REF", &other),
+            ("KEYLEAK_DOWNLOAD_URL", &url),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(o["installed"], "false");
+    assert!(
+        stdout(&out).contains("building this commit instead"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!cache.join("bin/keyleak").exists());
+
+    // A tag with no release: build from source, with a notice.
+    let cache = t.path().join("cache-norelease");
+    let (o, out) = setup(
+        &cache,
+        &[
+            ("KEYLEAK_ACTION_REF", "v0.0.9"),
+            ("KEYLEAK_DOWNLOAD_URL", &url),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(o["installed"], "false");
+    assert!(
+        stdout(&out).contains("building from source"),
+        "{}",
+        stdout(&out)
+    );
+    // An explicit `version` that does not exist is an error, not a silent build.
+    let (_, out) = setup(
+        &cache,
+        &[("INPUT_VERSION", "0.0.9"), ("KEYLEAK_DOWNLOAD_URL", &url)],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+
+    // Tampered: refused, nothing installed, the job stops.
+    let archive = releases.join(format!(
+        "download/{tag}/keyleak-x86_64-unknown-linux-musl.tar.gz"
+    ));
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x55;
+    std::fs::write(&archive, bytes).unwrap();
+    let cache = t.path().join("cache-tampered");
+    let (_, out) = setup(
+        &cache,
+        &[("KEYLEAK_ACTION_REF", &tag), ("KEYLEAK_DOWNLOAD_URL", &url)],
     );
     assert_eq!(
-        run("1.2.3")["key"],
-        "keyleak-action-v1-Linux-X64-crates-1.2.3"
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
     );
+    assert!(
+        stdout(&out).contains("does not match its SHA256SUMS"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!cache.join("bin/keyleak").exists());
 }
 
 // ---- static checks -----------------------------------------------------------------------

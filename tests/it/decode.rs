@@ -212,6 +212,46 @@ fn percent_escape_and_utf16_layers() {
     }
 }
 
+/// A line of escapes far longer than one decoding piece (a minified bundle, or an attack:
+/// 19 MB of them once took 1.1 GB) is decoded piece by piece: an escaped key at the start,
+/// at the end, and straddling each kind of cut between pieces is found exactly once, at its
+/// place.
+#[test]
+fn a_long_line_of_escapes_loses_no_secret_at_the_cuts() {
+    use keyleak::decode::inline::{ESCAPE_OVERLAP, MAX_ESCAPE_PIECE};
+    let key: String = AWS_KEY.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    let (piece, half) = (MAX_ESCAPE_PIECE, ESCAPE_OVERLAP / 2);
+    let step = piece - ESCAPE_OVERLAP;
+    // Where the second piece starts owning, where the first ends, and the same one piece on.
+    let cuts = [piece - half, piece, step + piece - half, step + piece];
+    let mut line = String::new();
+    let mut at = Vec::new();
+    for target in std::iter::once(0).chain(cuts.iter().flat_map(|&c| [c - 50, c - 3])) {
+        while line.len() + 2 < target {
+            line.push_str(r"\x41%41\u{41}");
+        }
+        line.push_str(", ");
+        at.push(line.len() as u64 + 1);
+        line.push_str(&key);
+        line.push_str(", ");
+    }
+    while line.len() < 3 * piece {
+        line.push_str(r"\x41%41\u{41}");
+    }
+    line.push_str(", ");
+    at.push(line.len() as u64 + 1);
+    line.push_str(&key);
+    let t = TestDir::new();
+    t.write("bundle.min.js", format!("{line}\n"));
+    let (_, f, _) = scan_json(&t, &[]);
+    let got: Vec<(u64, Vec<String>)> = f
+        .iter()
+        .map(|x| (x["column"].as_u64().unwrap(), decoded(x)))
+        .collect();
+    let want: Vec<(u64, Vec<String>)> = at.iter().map(|&c| (c, vec!["escape".into()])).collect();
+    assert_eq!(got, want);
+}
+
 // ---------------------------------------------------------------------------------------------
 // archives
 

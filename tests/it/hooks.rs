@@ -115,6 +115,19 @@ fn installed_hook_blocks_a_commit_that_adds_a_secret() {
     assert!(out.contains("AKIA…"), "{out}");
     assert!(!out.contains(AWS_KEY), "the hook printed the secret: {out}");
     assert_eq!(head_subject(&t), "initial");
+    // The blocked commit ends with the ways out.
+    let tail = out
+        .split("keyleak: commit blocked")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"));
+    for step in [
+        "rotate",
+        "keyleak:allow",
+        ".keyleakignore",
+        "git commit --no-verify",
+    ] {
+        assert!(tail.contains(step), "{step} missing: {out}");
+    }
 
     // Unstage the secret, commit something clean: the hook lets it through.
     t.git(&["rm", "-q", "--cached", "config/app.env"]);
@@ -362,6 +375,15 @@ fn pre_commit_hooks_manifest_declares_both_hooks() {
     let files = by_id("keyleak-files");
     assert_eq!(files["language"], "rust");
     assert!(files["entry"].as_str().unwrap().starts_with("keyleak dir"));
+    let prebuilt = by_id("keyleak-prebuilt");
+    assert_eq!(prebuilt["language"], "script");
+    let entry = prebuilt["entry"].as_str().unwrap();
+    let script = entry.split(' ').next().unwrap();
+    assert!(source_root().join(script).is_file(), "{script}");
+    assert!(entry.ends_with("git --staged --no-progress"), "{entry}");
+    let system = by_id("keyleak-system");
+    assert_eq!(system["language"], "system");
+    assert_eq!(system["entry"], staged["entry"]);
 }
 
 /// A YAML file as JSON, through Python's yaml (PyYAML, which pre-commit depends on).
@@ -381,4 +403,62 @@ pub fn yaml_to_json(path: &Path) -> serde_json::Value {
         stderr(&o)
     );
     serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `keyleak-prebuilt`: pre-commit runs the release binary of the hook repository's version,
+/// which install.sh fetches from a loopback release server and verifies on first use; the
+/// second run needs no server (the binary is cached).
+#[test]
+fn pre_commit_prebuilt_hook_downloads_the_verified_release() {
+    if !have_pre_commit() || !require_tool("curl", &["--version"]) {
+        return;
+    }
+    let rel = TestDir::new();
+    let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
+    let releases = crate::release::release_tree(rel.path(), &tag);
+    let server = crate::release::Server::start(&releases);
+    let cache = rel.path().join("cache");
+    let env = [
+        (
+            "KEYLEAK_DOWNLOAD_URL",
+            std::ffi::OsString::from(&server.url),
+        ),
+        ("KEYLEAK_CACHE_DIR", cache.clone().into()),
+    ];
+
+    let t = repo();
+    t.write("deploy/.env", format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"));
+    t.git(&["add", "deploy/.env"]);
+    let o = try_repo_with(&t, "keyleak-prebuilt", &env);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("checksum verified"), "{out}");
+    assert!(out.contains("deploy/.env:1:19"), "{out}");
+    assert!(!out.contains(AWS_KEY), "{out}");
+    let cached = cache.join(format!("{tag}/keyleak"));
+    assert_eq!(
+        std::fs::read(&cached).unwrap(),
+        std::fs::read(assert_cmd::cargo::cargo_bin("keyleak")).unwrap()
+    );
+
+    // Cached: works with the server gone, and a clean change passes.
+    drop(server);
+    let t = repo();
+    t.write("notes.txt", "nothing secret\n");
+    t.git(&["add", "notes.txt"]);
+    let o = try_repo_with(&t, "keyleak-prebuilt", &env);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    assert!(!all_output(&o).contains("downloading"));
+}
+
+fn try_repo_with(t: &TestDir, hook: &str, env: &[(&str, std::ffi::OsString)]) -> Output {
+    let (repo, rev) = hook_repo();
+    let _serial = pre_commit_lock();
+    pre_commit(t.path())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .arg("try-repo")
+        .arg(repo)
+        .args([hook, "--ref", rev])
+        .output()
+        .expect("pre-commit runs")
 }

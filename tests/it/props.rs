@@ -554,6 +554,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                     email: "e\n".into(),
                     date: String::new(),
                     blob: "b".into(),
+                    at_head: None,
                     repository: None,
                 }),
                 decoded: vec![],
@@ -658,6 +659,14 @@ proptest! {
             include_suppressed: false,
             color: false,
         };
+        // The input outside every secret text: a window also found there (`%30%30%3` is in
+        // any percent-encoded run of zeros) shows nothing of a secret.
+        let mut longest_first = secret_texts.clone();
+        longest_first.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut public = hay.clone();
+        for s in longest_first {
+            public = public.replace(s, "\0");
+        }
         for fmt in [
             Format::Json,
             Format::Jsonl,
@@ -671,7 +680,7 @@ proptest! {
             report::write(fmt, &report, &mut out).unwrap();
             let out = String::from_utf8_lossy(&out);
             for s in &secret_texts {
-                for w in windows8(s) {
+                for w in windows8(s).into_iter().filter(|w| !public.contains(w.as_str())) {
                     // JSON writes a backslash as `\\` and ESC as `\u001b`.
                     let escaped = serde_json::to_string(&w).unwrap();
                     prop_assert!(

@@ -169,6 +169,7 @@ fn sample() -> Sample {
         email: "ada@example.com".into(),
         date: "2024-05-01T12:00:00+02:00".into(),
         blob: "89abcdef0123456789abcdef0123456789abcdef".into(),
+        at_head: None,
         repository: None,
     });
     from_git.decoded = vec!["base64".into()];

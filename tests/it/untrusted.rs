@@ -660,10 +660,70 @@ fn one_blob_of_many_findings_at_many_paths_is_bounded() {
             err.contains("more than 1000 findings each"),
             "{args:?}: no per-input note: {err}"
         );
+        // 120 paths × the 1000 findings the blob keeps: 20000 copies beyond the scan's cap,
+        // every one counted.
         assert!(
-            err.contains("more than 100000 findings: ") && err.contains("100000 findings ("),
+            err.contains("more than 100000 findings: 20000 were not reported")
+                && err.contains("100000 findings ("),
             "{args:?}: no per-scan note: {err}"
         );
         eprintln!("{args:?}: {:?}", start.elapsed());
+    }
+}
+
+/// A file of thousands of generated `api_key = "…"` lines with one real key on the last line,
+/// next to one more generated value: the scan holds a bounded number of findings, the real
+/// (more severe) key is among the ones kept, the note says what was left out, and the value
+/// left out on the real key's line is hidden in its snippet like any other secret.
+#[test]
+fn a_flood_of_generated_keys_keeps_the_real_one_and_hides_the_rest() {
+    let mut x: u64 = 0x2545f4914f6cdd1d;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut value = || -> String {
+        (0..32)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % alphabet.len() as u64) as usize] as char
+            })
+            .collect()
+    };
+    let mut body = String::new();
+    for _ in 0..3_000 {
+        body.push_str(&format!("api_key = \"{}\"\n", value()));
+    }
+    let last = value();
+    body.push_str(&format!("key_id = {AWS_KEY}, api_key = \"{last}\"\n"));
+    let t = TestDir::new();
+    t.write("gen.env", &body);
+    let runs = [
+        t.keyleak()
+            .args(["dir", ".", "-f", "json"])
+            .output()
+            .unwrap(),
+        t.keyleak()
+            .args(["stdin", "--name", "gen.env", "-f", "json"])
+            .write_stdin(body.clone())
+            .output()
+            .unwrap(),
+    ];
+    for o in &runs {
+        let err = stderr(o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("1 input(s) had more than 1000 findings each; up to "),
+            "{err}"
+        );
+        let f = findings(o);
+        assert_eq!(f.len(), 1000);
+        let aws: Vec<_> = f
+            .iter()
+            .filter(|x| x["rule_id"] == "aws-access-key-id")
+            .collect();
+        assert_eq!(aws.len(), 1, "{aws:?}");
+        assert_eq!(aws[0]["line"], 3001);
+        assert!(!stdout(o).contains(&last[4..]), "{}", aws[0]["snippet"]);
+        assert!(!err.contains(&last[4..]));
     }
 }

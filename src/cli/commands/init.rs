@@ -34,8 +34,17 @@ fn create_new(path: &Path, contents: &str, mode: u32) -> Result<()> {
         .with_context(|| format!("{}: cannot write", path.display()))
 }
 
-/// Writes a starter `keyleak.toml`.
+/// Writes a starter `keyleak.toml` (into `path` when it is a directory; a link to a
+/// directory is not followed, so a planted one cannot redirect the write).
 pub fn init(path: &Path) -> Result<Exit> {
+    let joined;
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    let path = if is_dir {
+        joined = path.join("keyleak.toml");
+        joined.as_path()
+    } else {
+        path
+    };
     create_new(path, STARTER, 0o644)?;
     eprintln!("keyleak: wrote {}", path.display());
     Ok(Exit::Clean)

@@ -178,7 +178,11 @@ fn test(files: &[PathBuf], config: Option<&Path>) -> Result<Exit> {
 fn show(id: &str, config: Option<&Path>) -> Result<Exit> {
     let rules = rules_with(config)?;
     let Some(r) = rules.get(id) else {
-        anyhow::bail!("no rule with id `{id}` (see `keyleak rules list`)");
+        let hint = rules
+            .nearest(id)
+            .map(|n| format!("did you mean `{n}`? "))
+            .unwrap_or_default();
+        anyhow::bail!("no rule with id `{id}` ({hint}see `keyleak rules list`)");
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} — {}", r.id, r.name)?;

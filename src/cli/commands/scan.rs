@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::Exit;
-use crate::cli::args::{DirArgs, GitArgs, StdinArgs};
+use crate::cli::args::{BaselineArgs, DirArgs, GitArgs, StdinArgs};
 use crate::cli::progress::Progress;
 use crate::cli::settings::{Policy, ScanSettings, exists_or_bail, scan_root, trusted_names};
 use keyleak::config::Config;
@@ -58,7 +58,7 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
                 .to_string(),
         );
     }
-    finish(&settings, out, &counters, start, "files")
+    finish(&settings, out, &counters, start, "files", Scope::Tree)
 }
 
 /// `keyleak stdin`.
@@ -75,7 +75,7 @@ pub fn run_stdin(args: &StdinArgs) -> Result<Exit> {
         &counters,
     )
     .context("reading standard input")?;
-    finish(&settings, out, &counters, start, "inputs")
+    finish(&settings, out, &counters, start, "inputs", Scope::Tree)
 }
 
 /// `keyleak git`.
@@ -144,6 +144,9 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
     let out = git::scan(&opts, &settings.engine, &counters);
     progress.finish();
     let mut out = out.map_err(anyhow::Error::new)?;
+    if !args.staged {
+        keyleak::source::head::mark_at_head(&repo, &mut out.findings);
+    }
     if !settings.config.exclude.is_empty() {
         let ex = keyleak::filter::glob_set(&settings.config.exclude).context("[scan] exclude")?;
         out.findings.retain(|f| !ex.is_match(&f.path));
@@ -160,8 +163,14 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
             ));
         }
     }
-    let range = args.range.is_some();
-    finish_with(&settings, out, &counters, start, "blobs", range)
+    let scope = if args.staged {
+        Scope::Staged
+    } else if args.range.is_some() {
+        Scope::Range
+    } else {
+        Scope::Tree
+    };
+    finish(&settings, out, &counters, start, "blobs", scope)
 }
 
 /// Several repositories (or remote ones): one report, one summary, one exit code. Their own
@@ -192,7 +201,7 @@ fn run_repos(
         let ex = keyleak::filter::glob_set(&settings.config.exclude).context("[scan] exclude")?;
         out.findings.retain(|f| !ex.is_match(&f.path));
     }
-    let exit = finish(&settings, out, &counters, start, "blobs")?;
+    let exit = finish(&settings, out, &counters, start, "blobs", Scope::Tree)?;
     // A repository that could not be scanned is never a clean pass.
     Ok(match exit {
         Exit::Clean if result.failed > 0 => Exit::Findings(crate::cli::FATAL),
@@ -209,6 +218,18 @@ fn parse_shard(s: Option<&str>) -> Result<Option<Shard>> {
     .transpose()
 }
 
+/// What was scanned, for what `finish` says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// A tree, a history, stdin.
+    Tree,
+    /// The staged changes (a pre-commit hook): a failure ends with what to do next.
+    Staged,
+    /// A range: every finding is on a line the change adds, so a `keyleak:allow` on it was
+    /// written by the change itself.
+    Range,
+}
+
 /// Sorts, filters, reports, summarises and decides the exit code.
 fn finish(
     settings: &ScanSettings,
@@ -216,19 +237,7 @@ fn finish(
     counters: &Counters,
     start: Instant,
     unit: &str,
-) -> Result<Exit> {
-    finish_with(settings, out, counters, start, unit, false)
-}
-
-/// [`finish`]; `range` says the findings are all on lines the scanned change adds, so a
-/// `keyleak:allow` on them was written by the change itself.
-fn finish_with(
-    settings: &ScanSettings,
-    out: SourceOutput,
-    counters: &Counters,
-    start: Instant,
-    unit: &str,
-    range: bool,
+    scope: Scope,
 ) -> Result<Exit> {
     let SourceOutput {
         mut findings,
@@ -242,7 +251,7 @@ fn finish_with(
     skipped.sort();
     let (mut findings, mut suppressed) = settings.filters.apply(findings);
     notes.extend(settings.filters.unhonoured_markers(&findings));
-    if range {
+    if scope == Scope::Range {
         for f in &mut suppressed {
             if f.suppressed == Some(Suppression::Inline) {
                 f.suppressed = Some(Suppression::InlineAdded);
@@ -266,6 +275,22 @@ fn finish_with(
                 .is_some_and(|v| v.status == VerifyStatus::Live)
         });
     }
+    // The verdict is taken on every finding; --min-severity only trims what is shown.
+    let failing = findings.iter().any(|f| {
+        !f.known_public
+            && f.severity >= settings.fail_on
+            && (!settings.fail_on_live
+                || f.verification
+                    .as_ref()
+                    .is_some_and(|v| v.status == VerifyStatus::Live))
+    });
+    let total = findings.len();
+    findings.retain(|f| f.severity >= settings.min_severity);
+    let hidden = total - findings.len();
+    if settings.sort_by_severity {
+        // Stable: path order within a severity.
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    }
     let stats = Stats {
         scanned: Counters::get(&counters.scanned),
         bytes: Counters::get(&counters.bytes),
@@ -285,7 +310,7 @@ fn finish_with(
     };
     write_report(settings, &report)?;
     if settings.summary {
-        print_summary(settings, &report, unit);
+        print_summary(settings, &report, unit, hidden);
         if settings.verbose {
             let mut err = io::stderr().lock();
             for f in &ignore_files {
@@ -307,15 +332,10 @@ fn finish_with(
                 v.unsupported
             );
         }
+        if scope == Scope::Staged && failing {
+            print_next_steps();
+        }
     }
-    let failing = findings.iter().any(|f| {
-        !f.known_public
-            && f.severity >= settings.fail_on
-            && (!settings.fail_on_live
-                || f.verification
-                    .as_ref()
-                    .is_some_and(|v| v.status == VerifyStatus::Live))
-    });
     Ok(if failing {
         Exit::Findings(settings.exit_code)
     } else {
@@ -411,7 +431,56 @@ fn restrict(f: &File) -> io::Result<()> {
     Ok(())
 }
 
-fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
+/// After a blocked commit: the ways out, most important first.
+fn print_next_steps() {
+    eprint!(
+        "keyleak: commit blocked. For each finding, either:\n\
+         \x20 1. remove the secret from the file, `git add` it again, and rotate the secret (revoke it\n\
+         \x20    and issue a new one): it may already be copied elsewhere;\n\
+         \x20 2. if it is not a real secret (a test value, an example), add `keyleak:allow` in a\n\
+         \x20    comment on its line;\n\
+         \x20 3. if it was reviewed and accepted, add its fingerprint to .keyleakignore.\n\
+         \x20 Then commit again. To commit anyway, once: git commit --no-verify\n"
+    );
+}
+
+/// "1 commit", "2 commits".
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Whether a skip reason is the archive member limit (`--max-archive-members` raises it).
+fn is_member_limit(reason: &str) -> bool {
+    reason.starts_with("archive has") && reason.contains("members")
+}
+
+/// The summary bucket of a skip reason: one per kind of reason, never per number in it
+/// (`too large (30 MiB > 25 MiB)` → `too large`; `archive has 12377 members (limit 10000)…`
+/// → `over the archive member limit`).
+fn skip_bucket(reason: &str) -> String {
+    if is_member_limit(reason) {
+        return "over the archive member limit".into();
+    }
+    if reason.contains("archive bomb") {
+        return "possible archive bomb".into();
+    }
+    let cut = reason.find([':', '(']).unwrap_or(reason.len());
+    let head = reason[..cut].trim_end();
+    // Any number left would split one reason into many buckets.
+    let mut out = String::with_capacity(head.len());
+    for c in head.chars() {
+        if c.is_ascii_digit() {
+            if !out.ends_with('N') {
+                out.push('N');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str, hidden: usize) {
     let mut err = io::stderr().lock();
     let s = &report.stats;
     // "1 file", "2 files": the unit is given in the plural.
@@ -427,18 +496,12 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         s.elapsed.as_secs_f64()
     );
     if s.commits > 0 {
-        line.push_str(&format!(", {} commits", s.commits));
+        line.push_str(&format!(", {}", plural(s.commits, "commit", "commits")));
     }
     if !report.skipped.is_empty() {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         for sk in report.skipped {
-            let key = sk
-                .reason
-                .split(" (")
-                .next()
-                .unwrap_or(&sk.reason)
-                .to_string();
-            *reasons.entry(key).or_default() += 1;
+            *reasons.entry(skip_bucket(&sk.reason)).or_default() += 1;
         }
         let parts: Vec<String> = reasons
             .iter()
@@ -459,6 +522,12 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
             let _ = writeln!(err, "keyleak: {l}");
         }
     }
+    if report.skipped.iter().any(|sk| is_member_limit(&sk.reason)) {
+        let _ = writeln!(
+            err,
+            "keyleak: raise the archive member limit with --max-archive-members N"
+        );
+    }
     for note in report.notes {
         let _ = writeln!(err, "keyleak: warning: {}", esc(note));
     }
@@ -472,10 +541,17 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
             );
         }
     }
-    if report.findings.is_empty() && s.scanned == 0 {
+    if report.findings.is_empty() && hidden == 0 && s.scanned == 0 {
         let _ = writeln!(err, "keyleak: no secrets found, but nothing was scanned");
-    } else if report.findings.is_empty() {
+    } else if report.findings.is_empty() && hidden == 0 {
         let _ = writeln!(err, "keyleak: no secrets found");
+    } else if report.findings.is_empty() {
+        let _ = writeln!(
+            err,
+            "keyleak: {} below --min-severity {} not shown",
+            plural(hidden as u64, "finding", "findings"),
+            settings.min_severity
+        );
     } else {
         let sev: Vec<String> = report
             .by_severity()
@@ -497,7 +573,19 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
         );
         if public > 0 {
             l.push_str(&format!(
-                "; {public} known public test key(s) do not fail the scan"
+                "; {} not fail the scan",
+                plural(
+                    public as u64,
+                    "known public test key does",
+                    "known public test keys do"
+                )
+            ));
+        }
+        if hidden > 0 {
+            l.push_str(&format!(
+                "; {} below --min-severity {} not shown",
+                plural(hidden as u64, "finding", "findings"),
+                settings.min_severity
             ));
         }
         let _ = writeln!(err, "{l}");
@@ -540,4 +628,54 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str) {
             }
         }
     }
+}
+
+/// `keyleak baseline`: a JSON report of today's findings, written whatever they are (exit 0),
+/// so the recipe works under `set -e`. Runs the ordinary `dir` / `git` scan with fixed options,
+/// ignoring any existing baseline (re-recording must not drop what it lists).
+pub fn run_baseline(args: &BaselineArgs) -> Result<Exit> {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct DirOnly {
+        #[command(flatten)]
+        a: DirArgs,
+    }
+    #[derive(Parser)]
+    struct GitOnly {
+        #[command(flatten)]
+        a: GitArgs,
+    }
+    let mut argv: Vec<std::ffi::OsString> = vec!["keyleak".into(), args.path.clone().into()];
+    for a in [
+        "-f",
+        "json",
+        "--fail-on",
+        "low",
+        "--exit-code",
+        "0",
+        "--no-baseline",
+        "-o",
+    ] {
+        argv.push(a.into());
+    }
+    argv.push(args.output.clone().into());
+    if let Some(c) = &args.config {
+        argv.push("-c".into());
+        argv.push(c.clone().into());
+    }
+    let exit = if args.git {
+        run_git(&GitOnly::try_parse_from(argv)?.a)?
+    } else {
+        run_dir(&DirOnly::try_parse_from(argv)?.a)?
+    };
+    eprintln!(
+        "keyleak: baseline written to {}; commit it, and set `baseline = \"{}\"` under [scan] in \
+         keyleak.toml (or pass --baseline) so later scans report only new findings",
+        args.output.display(),
+        args.output.display()
+    );
+    Ok(match exit {
+        Exit::Findings(_) => Exit::Clean,
+        e => e,
+    })
 }
