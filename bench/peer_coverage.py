@@ -319,7 +319,22 @@ def gitleaks_examples(repo, rev, rng):
 
 # ---------------------------------------------------------------- YAML peers
 
+def _peer_regex(pattern):
+    """The peer's Rust-syntax pattern compiled by Python's `re`, or None where the syntax differs."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return re.compile(pattern.replace(r"\z", r"\Z"))
+    except (re.error, OverflowError, RecursionError):
+        return None
+
+
 def yaml_examples(repo, rev, prefix):
+    """Yields (provider, kind, group, text). A rule's negative example that another rule of the
+    same peer detects (its own pattern matches it, or it is that rule's positive example) is kind
+    "xneg": it is negative only for the rule it is listed under (Nosey Parker lists a Slack bot
+    token as a negative of its user-token rule), so it is reported apart from true negatives."""
+    rules = []
     for path in git_files(repo, rev, prefix, ".yml"):
         provider = os.path.basename(path)[:-4]
         try:
@@ -327,12 +342,21 @@ def yaml_examples(repo, rev, prefix):
         except yaml.YAMLError:
             continue
         for n, rule in enumerate(doc.get("rules") or []):
-            rid = rule.get("id", f"{path}:{n}")
-            for i, ex in enumerate(rule.get("examples") or []):
-                yield provider, "pos", f"{rid}:{i}", str(ex)
-            for key in ("negative_examples", "non_examples"):
-                for i, ex in enumerate(rule.get(key) or []):
-                    yield provider, "neg", f"{rid}:n{i}", str(ex)
+            rules.append((provider, rule.get("id", f"{path}:{n}"), rule))
+    compiled = {rid: _peer_regex(str(rule.get("pattern") or "")) for _, rid, rule in rules}
+    positives = {}
+    for _, rid, rule in rules:
+        for ex in rule.get("examples") or []:
+            positives.setdefault(str(ex), set()).add(rid)
+    for provider, rid, rule in rules:
+        for i, ex in enumerate(rule.get("examples") or []):
+            yield provider, "pos", f"{rid}:{i}", str(ex)
+        for key in ("negative_examples", "non_examples"):
+            for i, ex in enumerate(rule.get(key) or []):
+                ex = str(ex)
+                other = positives.get(ex, set()) - {rid}
+                other |= {r for r, rx in compiled.items() if r != rid and rx is not None and rx.search(ex)}
+                yield provider, "xneg" if other else "neg", f"{rid}:n{i}", ex
 
 
 # ---------------------------------------------------------------- running keyleak
@@ -391,14 +415,16 @@ def main():
     report = {}
     for (peer, provider, kind, _), g in groups.items():
         for scope in (("total",), ("provider", provider)):
-            r = report.setdefault(peer, {}).setdefault(scope, {"pos": 0, "pos_blk": 0, "neg": 0, "neg_blk": 0})
+            r = report.setdefault(peer, {}).setdefault(scope, {"pos": 0, "pos_blk": 0, "neg": 0, "neg_blk": 0, "xneg": 0, "xneg_blk": 0})
             r[kind] += 1
             r[kind + "_blk"] += g["blk"]
     pct = lambda a, b: f"{100 * a / b:5.1f} %" if b else "    —  "
-    print(f"{'peer':<12} {'positives':>9} {'blocked':>8}   {'negatives':>9} {'flagged':>8}")
+    print(f"{'peer':<12} {'positives':>9} {'blocked':>8}   {'negatives':>9} {'flagged':>8}   {'cross-rule':>10} {'blocked':>8}")
     for peer, scopes in report.items():
         t = scopes[("total",)]
-        print(f"{peer:<12} {t['pos']:>9} {pct(t['pos_blk'], t['pos']):>8}   {t['neg']:>9} {pct(t['neg_blk'], t['neg']):>8}")
+        print(f"{peer:<12} {t['pos']:>9} {pct(t['pos_blk'], t['pos']):>8}   {t['neg']:>9} {pct(t['neg_blk'], t['neg']):>8}"
+              f"   {t['xneg']:>10} {pct(t['xneg_blk'], t['xneg']):>8}")
+    print("(cross-rule: a rule's negative example that another rule of the same peer detects)")
     if args.providers:
         for peer, scopes in report.items():
             print(f"\n{peer}: per provider (positives blocked / negatives flagged)")

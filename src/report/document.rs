@@ -54,16 +54,30 @@ impl Document<'_> {
         v
     }
 
-    /// Reported findings per month of their commit date (`YYYY-MM`), oldest first. Findings
-    /// without a commit (working tree, staged) are not in the timeline.
-    pub fn by_month(&self) -> Vec<(&str, usize)> {
-        let mut m: BTreeMap<&str, usize> = BTreeMap::new();
+    /// Reported findings per month of their commit date (`YYYY-MM`), oldest first, each with
+    /// how many of them are still in their file at HEAD. Findings without a commit (working
+    /// tree, staged) are not in the timeline.
+    pub fn by_month(&self) -> Vec<Month<'_>> {
+        let mut m: BTreeMap<&str, Month<'_>> = BTreeMap::new();
         for f in self.reported() {
             if let Some(d) = f.date.as_deref().and_then(|d| d.get(..7)) {
-                *m.entry(d).or_default() += 1;
+                let e = m.entry(d).or_insert(Month {
+                    month: d,
+                    total: 0,
+                    at_head: 0,
+                });
+                e.total += 1;
+                e.at_head += usize::from(f.present_at_head == Some(true));
             }
         }
-        m.into_iter().collect()
+        m.into_values().collect()
+    }
+
+    /// Reported history findings still in their file at HEAD.
+    pub fn at_head(&self) -> usize {
+        self.reported()
+            .filter(|f| f.present_at_head == Some(true))
+            .count()
     }
 
     /// The first sentence of a rule's fix (the whole text is in the table's detail).
@@ -75,10 +89,29 @@ impl Document<'_> {
     }
 }
 
+/// One month of the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month<'a> {
+    /// `YYYY-MM`.
+    pub month: &'a str,
+    /// Findings committed that month.
+    pub total: usize,
+    /// Of those, still in their file at HEAD (the rest were deleted since, or are not known).
+    pub at_head: usize,
+}
+
 /// The first sentence of `text`: up to the first `. ` (or the whole text).
 pub fn first_sentence(text: &str) -> &str {
     match text.find(". ") {
         Some(i) => &text[..=i],
         None => text,
+    }
+}
+
+/// What a history finding's presence at HEAD means for its owner (none when not known).
+pub fn head_label(present: Option<bool>) -> Option<&'static str> {
+    match present? {
+        true => Some("still at HEAD"),
+        false => Some("deleted since (still in history)"),
     }
 }

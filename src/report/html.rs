@@ -14,7 +14,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::Report;
-use super::document::{Document, SEVERITIES, first_sentence};
+use super::document::{Document, Month, SEVERITIES, first_sentence};
 use super::json::{JsonFinding, JsonSkipped};
 
 /// Writes `report` as one HTML page.
@@ -44,7 +44,7 @@ svg{max-width:100%;height:auto}
 figure{background:#fff;border:1px solid var(--bd);border-radius:8px;margin:0;padding:12px}
 figcaption{font-weight:600;margin-bottom:6px}
 svg text{font:12px system-ui,sans-serif;fill:var(--fg)}
-.bar{fill:#5b6c8f}.sev-critical{fill:var(--c)}.sev-high{fill:var(--h)}.sev-medium{fill:var(--m)}.sev-low{fill:var(--l)}
+.bar{fill:#5b6c8f}.bar.head{fill:#b3001b}.sev-critical{fill:var(--c)}.sev-high{fill:var(--h)}.sev-medium{fill:var(--m)}.sev-low{fill:var(--l)}
 .tag{display:inline-block;border-radius:4px;padding:0 6px;color:#fff;font-weight:600;font-size:12px}
 .tag.critical{background:var(--c)}.tag.high{background:var(--h)}.tag.medium{background:var(--m);color:#222}.tag.low{background:var(--l)}
 .controls{display:flex;gap:8px;margin:8px 0}
@@ -55,6 +55,7 @@ th{cursor:pointer;user-select:none;background:#f0f0f3;position:sticky;top:0}
 td code{white-space:pre-wrap;word-break:break-all;font:12px ui-monospace,Menlo,Consolas,monospace}
 tr[hidden]{display:none}
 tr.sup td{opacity:.6}
+span.head{color:var(--c);font-weight:600}
 details summary{cursor:pointer;color:var(--mut)}
 "#;
 
@@ -124,6 +125,13 @@ pub fn render(doc: &Document<'_>, w: &mut dyn Write) -> io::Result<()> {
         writeln!(
             w,
             "<div class=\"card\"><b>{suppressed}</b><span class=\"mut\">suppressed</span></div>"
+        )?;
+    }
+    let at_head = doc.at_head();
+    if at_head > 0 {
+        writeln!(
+            w,
+            "<div class=\"card\" id=\"at-head\"><b>{at_head}</b><span class=\"mut\">still at HEAD</span></div>"
         )?;
     }
     if !doc.skipped.is_empty() {
@@ -265,11 +273,15 @@ fn row(doc: &Document<'_>, f: &JsonFinding, w: &mut dyn Write) -> io::Result<()>
     match (&f.commit, &f.date) {
         (Some(c), date) => write!(
             w,
-            "<td data-v=\"{}\"><code>{}</code><br><span class=\"mut\">{}<br>{}</span></td>",
+            "<td data-v=\"{}\"><code>{}</code><br><span class=\"mut\">{}<br>{}</span>{}</td>",
             esc(date.as_deref().unwrap_or("")),
             esc(c.get(..12).unwrap_or(c)),
             esc(date.as_deref().unwrap_or("")),
-            esc(f.author.as_deref().unwrap_or(""))
+            esc(f.author.as_deref().unwrap_or("")),
+            match super::document::head_label(f.present_at_head) {
+                Some(l) => format!("<br><span class=\"head\">{l}</span>"),
+                None => String::new(),
+            }
         )?,
         (None, _) => write!(w, "<td data-v=\"\"></td>")?,
     }
@@ -360,30 +372,39 @@ fn bar_chart(
     writeln!(w, "</svg></figure>")
 }
 
-/// Vertical bars: leaks introduced per month of their commit's date.
-fn timeline(w: &mut dyn Write, months: &[(&str, usize)]) -> io::Result<()> {
-    let max = months.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+/// Vertical bars: leaks introduced per month of their commit's date, the part still in its file
+/// at HEAD (to delete from the code as well as rotate) drawn apart at the bottom of each bar.
+fn timeline(w: &mut dyn Write, months: &[Month<'_>]) -> io::Result<()> {
+    let max = months.iter().map(|m| m.total).max().unwrap_or(1).max(1);
     let (plot_h, col_w) = (140usize, (560 / months.len().max(1)).clamp(3, 40));
     let width = months.len() * col_w + 20;
     writeln!(
         w,
-        "<figure id=\"chart-timeline\"><figcaption>When the secrets were committed (per month)</figcaption><svg role=\"img\" aria-label=\"Findings per month\" viewBox=\"0 0 {vw} {vh}\" width=\"{vw}\" height=\"{vh}\">",
+        "<figure id=\"chart-timeline\"><figcaption>When the secrets were committed (per month; red: still at HEAD)</figcaption><svg role=\"img\" aria-label=\"Findings per month\" viewBox=\"0 0 {vw} {vh}\" width=\"{vw}\" height=\"{vh}\">",
         vw = width.max(200),
         vh = plot_h + 40
     )?;
-    for (i, (month, n)) in months.iter().enumerate() {
-        let bar_h = (n * plot_h).div_ceil(max);
+    for (i, m) in months.iter().enumerate() {
+        let bar_h = (m.total * plot_h).div_ceil(max);
+        let head_h = (m.at_head * plot_h).div_ceil(max).min(bar_h);
+        let x = 10 + i * col_w;
+        let bw = col_w.saturating_sub(2).max(1);
+        let (month, n, h) = (esc(m.month), m.total, m.at_head);
         writeln!(
             w,
-            "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{bar_h}\"><title>{}: {n}</title></rect>",
-            10 + i * col_w,
+            "<rect class=\"bar\" x=\"{x}\" y=\"{}\" width=\"{bw}\" height=\"{bar_h}\"><title>{month}: {n} committed, {h} still at HEAD</title></rect>",
             10 + plot_h - bar_h,
-            col_w.saturating_sub(2).max(1),
-            esc(month)
         )?;
+        if head_h > 0 {
+            writeln!(
+                w,
+                "<rect class=\"bar head\" x=\"{x}\" y=\"{}\" width=\"{bw}\" height=\"{head_h}\"><title>{month}: {h} of {n} still at HEAD</title></rect>",
+                10 + plot_h - head_h,
+            )?;
+        }
     }
-    let first = months.first().map_or("", |m| m.0);
-    let last = months.last().map_or("", |m| m.0);
+    let first = months.first().map_or("", |m| m.month);
+    let last = months.last().map_or("", |m| m.month);
     writeln!(
         w,
         "<text x=\"10\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text></svg></figure>",

@@ -69,9 +69,9 @@ pub fn render(doc: &Document<'_>, w: &mut dyn Write) -> io::Result<()> {
     let months = doc.by_month();
     if !months.is_empty() {
         writeln!(w, "## When the secrets were committed\n")?;
-        writeln!(w, "| month | findings |\n|---|---:|")?;
-        for (m, n) in months {
-            writeln!(w, "| {} | {n} |", code(m))?;
+        writeln!(w, "| month | findings | still at HEAD |\n|---|---:|---:|")?;
+        for m in months {
+            writeln!(w, "| {} | {} | {} |", code(m.month), m.total, m.at_head)?;
         }
         writeln!(w)?;
     }
@@ -105,10 +105,12 @@ pub fn render(doc: &Document<'_>, w: &mut dyn Write) -> io::Result<()> {
             secret.push_str(&format!("<br>{}", code(&f.snippet)));
             let commit = match &f.commit {
                 Some(c) => format!(
-                    "{} {} {}",
+                    "{} {} {}{}",
                     code(c.get(..12).unwrap_or(c)),
                     code(f.date.as_deref().unwrap_or("")),
-                    code(f.author.as_deref().unwrap_or(""))
+                    code(f.author.as_deref().unwrap_or("")),
+                    super::document::head_label(f.present_at_head)
+                        .map_or(String::new(), |l| format!("<br>{l}"))
                 ),
                 None => String::new(),
             };

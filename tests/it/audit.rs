@@ -452,11 +452,13 @@ impl GitDaemon {
             .local_addr()
             .unwrap()
             .port();
-        let mut c = std::process::Command::new("git");
+        // `git daemon` runs `git-daemon` as a child of its own, which killing `git` would leave
+        // behind (holding the test harness's output pipe open); run it directly.
+        let exec_path = git_in(base, &["--exec-path"]);
+        let mut c = std::process::Command::new(Path::new(exec_path.trim()).join("git-daemon"));
         git_env(&mut c);
         let child = c
             .args([
-                "daemon",
                 "--export-all",
                 "--reuseaddr",
                 "--listen=127.0.0.1",
@@ -464,17 +466,25 @@ impl GitDaemon {
                 &format!("--base-path={}", base.display()),
             ])
             .arg(base)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("git daemon starts");
-        // Wait until it accepts connections (bounded).
-        for _ in 0..100 {
+        let mut daemon = GitDaemon { child, port };
+        // Wait until it accepts connections (bounded: a daemon that never listens fails here,
+        // not later as a confusing clone error).
+        for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+                return daemon;
+            }
+            if let Ok(Some(status)) = daemon.child.try_wait() {
+                panic!("git-daemon exited before listening: {status}");
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        GitDaemon { child, port }
+        let _ = daemon.child.kill();
+        panic!("git-daemon did not listen on 127.0.0.1:{port} within 10 s");
     }
 
     fn url(&self, name: &str) -> String {
@@ -644,4 +654,44 @@ fn audit_recipes_lint() {
         .output()
         .unwrap();
     assert!(out.status.success(), "actionlint: {}", stdout(&out));
+}
+
+/// The timeline says which leaks are still in their file at HEAD (delete from the code and
+/// rotate) and which were deleted since (rotate; the history still holds them): a card, a red
+/// part of the month's bar, the row's commit cell, and the Markdown month table.
+#[test]
+fn reports_show_which_secrets_are_still_at_head() {
+    let t = TestDir::new();
+    t.git(&["init", "-q", "-b", "main"]);
+    t.write("gone.env", format!("KEY={AWS_KEY}\n"));
+    t.write("kept.env", format!("KEY={AWS_KEY_2}\n"));
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-qm", "add"]);
+    t.write("gone.env", "KEY=\n");
+    t.git(&["commit", "-qam", "remove one"]);
+    let report = t.path().join("r.html");
+    t.keyleak()
+        .args(["git", ".", "-f", "html", "-o"])
+        .arg(&report)
+        .assert()
+        .code(1);
+    let page = std::fs::read_to_string(&report).unwrap();
+    let parsed = parse_html(&report);
+    let text = parsed["text"].as_str().unwrap();
+    assert!(text.contains("1still at HEAD"), "card: {text}");
+    assert_eq!(page.matches("class=\"bar head\"").count(), 1, "{page}");
+    assert!(page.contains("2 committed, 1 still at HEAD"), "{page}");
+    assert_eq!(text.matches("deleted since (still in history)").count(), 1);
+    let md = stdout(
+        &t.keyleak()
+            .args(["git", ".", "-f", "markdown"])
+            .output()
+            .unwrap(),
+    );
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| ` 20"))
+        .unwrap_or_else(|| panic!("month row: {md}"));
+    assert!(row.ends_with("| 2 | 1 |"), "{row}");
+    assert_eq!(md.matches("<br>still at HEAD").count(), 1, "{md}");
 }

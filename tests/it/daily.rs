@@ -6,9 +6,6 @@ use std::io::{Cursor, Write};
 
 use crate::util::*;
 
-/// A second fake AWS key id.
-const AWS_KEY_2: &str = "AKIAZ7XQ4RTWYP3MB2KD";
-
 /// A tree with two AWS key ids (high), a PEM key (high) and a known public test key (low).
 fn tree() -> TestDir {
     let t = TestDir::new();

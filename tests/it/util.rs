@@ -98,6 +98,8 @@ pub fn findings(o: &Output) -> Vec<serde_json::Value> {
 
 /// A fake AWS key id (format-valid, not a real credential).
 pub const AWS_KEY: &str = "AKIAQ3EGTR7HJKL2MNOP";
+/// A second, different AWS key id.
+pub const AWS_KEY_2: &str = "AKIAZ7XQ4RTWYP3MB2KD";
 
 /// `git` in `dir` with a fixed identity and no user or system configuration, for commands
 /// whose failure a test checks (`git commit` through a hook).
