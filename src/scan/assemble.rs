@@ -339,7 +339,14 @@ fn blank(s: &str) -> String {
 /// fixtures marked `# noqa: mock` were most of the generic rule's medium findings. A rule with a
 /// prefix or a checksum is never demoted this way (a real token stays real whatever the comment).
 fn says_not_real(hay: &[u8], end: usize) -> bool {
-    const WORDS: [&[u8]; 6] = [b"mock", b"fake", b"dummy", b"example", b"test", b"placeholder"];
+    const WORDS: [&[u8]; 6] = [
+        b"mock",
+        b"fake",
+        b"dummy",
+        b"example",
+        b"test",
+        b"placeholder",
+    ];
     let rest = &hay[end.min(hay.len())..];
     let rest = &rest[..rest.len().min(200)];
     let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
