@@ -6,8 +6,9 @@
 #      i.e. the file is never read;
 #   3. 100k empty files and a 50 MB single line: wall time;
 #   4. untrusted repositories (issue 13): one 0.9 MB blob of 20k `api_key = "…"` lines committed
-#      at 500 paths (history and --range), `.gitignore -> /dev/zero`, a FIFO `.gitignore`, and
-#      19 MB / 100 MB of mixed `\x41%41\u{41}` escapes: all must stay under 500 MB RSS.
+#      at 500 paths (history and --range), `.gitignore -> /dev/zero`, a FIFO `.gitignore`,
+#      19 MB / 100 MB of mixed `\x41%41\u{41}` escapes, files of nothing but keys (plain and
+#      escaped) and 100 MB of BOM-less UTF-16: all must stay under 500 MB RSS.
 # Usage: bench/hostile.sh [KEYLEAK_BINARY] [untrusted]
 #   (default binary: builds target/release/keyleak; `untrusted` runs only part 4)
 set -euo pipefail
@@ -62,7 +63,19 @@ with open(sys.argv[1], 'w') as f:
     gen "$work/esc-$mb" '\x41%41\u{41}' "$mb"
     timeit "\`\\x41%41\\u{41}\` × $mb MB" dir "$work/esc-$mb" --max-file-size 200MiB
     rm -f "$work/esc-$mb"
+    gen "$work/keys-$mb" $'AKIAQ3EGTR7HJKL2MNOP\n' "$mb"
+    timeit "\`AKIAQ3EGTR7HJKL2MNOP\\n\` × $mb MB (a key per line)" dir "$work/keys-$mb" --max-file-size 200MiB
+    rm -f "$work/keys-$mb"
   done
+  gen "$work/esc-keys" '\x41KIAQ3EGTR7HJKL2MNOP ' 100
+  timeit "\`\\x41KIAQ3EGTR7HJKL2MNOP \` × 100 MB (escaped keys, one line)" dir "$work/esc-keys" --max-file-size 200MiB
+  rm -f "$work/esc-keys"
+  python3 -c "
+import sys
+line = 'key = value number one two three\r\n'
+open(sys.argv[1], 'wb').write((line * (50 * 1024 * 1024 // len(line))).encode('utf-16-le'))" "$work/utf16"
+  timeit "100 MB of BOM-less UTF-16 text" dir "$work/utf16" --max-file-size 200MiB
+  rm -f "$work/utf16"
 }
 if [ "$only" = untrusted ]; then
   untrusted

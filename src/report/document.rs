@@ -21,6 +21,25 @@ pub struct Document<'a> {
     pub rules: &'a RuleSet,
 }
 
+/// Renders a scan's report through `render` (the HTML or Markdown reporter), as a document
+/// built from the report's JSON views.
+pub fn write_with(
+    report: &super::Report<'_>,
+    w: &mut dyn std::io::Write,
+    render: fn(&Document<'_>, &mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let (findings, skipped) = super::json::views(report);
+    render(
+        &Document {
+            findings: &findings,
+            skipped: &skipped,
+            notes: report.notes,
+            rules: report.rules,
+        },
+        w,
+    )
+}
+
 /// Severities, most severe first, as they appear in every output.
 pub const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 

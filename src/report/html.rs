@@ -19,16 +19,7 @@ use super::json::{JsonFinding, JsonSkipped};
 
 /// Writes `report` as one HTML page.
 pub fn write(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
-    let (findings, skipped) = super::json::views(report);
-    render(
-        &Document {
-            findings: &findings,
-            skipped: &skipped,
-            notes: report.notes,
-            rules: report.rules,
-        },
-        w,
-    )
+    super::document::write_with(report, w, render)
 }
 
 const STYLE: &str = r#"

@@ -13,16 +13,7 @@ use super::document::{Document, first_sentence};
 
 /// Writes `report` as Markdown.
 pub fn write(report: &Report<'_>, w: &mut dyn Write) -> io::Result<()> {
-    let (findings, skipped) = super::json::views(report);
-    render(
-        &Document {
-            findings: &findings,
-            skipped: &skipped,
-            notes: report.notes,
-            rules: report.rules,
-        },
-        w,
-    )
+    super::document::write_with(report, w, render)
 }
 
 /// Renders `doc` as Markdown.

@@ -1,4 +1,4 @@
-//! Published test keys (formats.md §D.5): Hardhat/Anvil accounts, BIP39 test vectors, AWS
+//! Published test keys: Hardhat/Anvil accounts, BIP39 test vectors, AWS
 //! documentation examples… Held as SHA-256 digests, so the binary does not re-publish them.
 //! A match is reported with `known_public: true` at low severity and never fails a scan.
 //!
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 const KNOWN: &[&str] = &[
     // Hardhat/Anvil default mnemonic (HARDHAT_NETWORK_MNEMONIC, anvil DEFAULT_MNEMONIC)
     "f79cd64f9cea237897b8133e4b905b361c6f166faa5a1c64c32280938f5b707e",
-    // Hardhat/Anvil accounts 0-19, m/44'/60'/0'/0/i (0-9 as in formats.md D.5; 10-19 derived offline, 0-9 reproduced to check the derivation)
+    // Hardhat/Anvil accounts 0-19, m/44'/60'/0'/0/i (0-9 as Hardhat's docs list them; 10-19 derived offline, 0-9 reproduced to check the derivation)
     "bc1a50966c9e6486bc4ebf880b51611a2a97fcb8e7a6976e9b81a9e3e8ca0e3c",
     "8335c55334821eefd4334369ff9c04a8594f161013cf9d87f58802d87297837e",
     "b26ab6529d20ebebb4192256f202984754f785481c64b1a1aed58cac93b3617e",

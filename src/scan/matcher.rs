@@ -4,7 +4,7 @@
 //! a hit, the hits become byte windows (hit − `window_before` .. hit + `window_after`), merged
 //! when they overlap, and the rule's regex runs once per merged window. A file with 600k
 //! hits on `secret` therefore costs one regex pass over the merged windows, not 600k
-//! (PERF-NOTES §3). Regex searches are bounded to the window but look-around (`\b`) sees the
+//! (bench/RESULTS.md, the pathological keyword files). Regex searches are bounded to the window but look-around (`\b`) sees the
 //! bytes outside it, so a window edge never manufactures a word boundary.
 
 use std::ops::Range;

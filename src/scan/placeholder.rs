@@ -1,5 +1,6 @@
 //! Recognises values that are templates, references or filler rather than secrets
-//! (formats.md §D.1): `your_api_key`, `${VAR}`, `xxxx`, `<API_KEY>`, `process.env.X`…
+//! (the kinds of gitleaks' global allowlist, `config/gitleaks.toml [allowlist]`, plus samples
+//! seen in real repositories): `your_api_key`, `${VAR}`, `xxxx`, `<API_KEY>`, `process.env.X`…
 
 /// Words whose presence marks a placeholder, lowercased.
 const PLACEHOLDER_WORDS: &[&str] = &[

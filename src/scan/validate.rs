@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn wif() {
-        // en.bitcoin.it/wiki/Wallet_import_format example key (formats.md B.2).
+        // en.bitcoin.it/wiki/Wallet_import_format example key.
         let uncompressed = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ";
         let compressed = "KwdMAjGmerYanjeui5SHS7JkmpZvVipYvB2LJGU1ZxJwYvP98617";
         let key = "0c28fca386c7a227600b2fe50b7cae11ec86d3bf1fbe471be89827e19d72aa1d";
@@ -413,7 +413,7 @@ mod tests {
 
     #[test]
     fn eth_private_key() {
-        // Hardhat/Anvil account #0 (formats.md D.5): a real, in-range key.
+        // Hardhat/Anvil account #0 (hardhat `HARDHAT_NETWORK_MNEMONIC`, m/44'/60'/0'/0/0): a real, in-range key.
         let k = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
         let n = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
         table(
@@ -523,7 +523,7 @@ mod tests {
         let good = macaroon(b"pypi.org", 32);
         assert!(
             good.starts_with("pypi-AgEIcHlwaS5vcmc"),
-            "formats.md C.3 prefix"
+            "every pypi.org token starts `pypi-AgEIcHlwaS5vcmc` (02 01 08 + location)"
         );
         let test = macaroon(b"test.pypi.org", 32);
         assert!(test.starts_with("pypi-AgENdGVzdC5weXBpLm9yZw"));
@@ -582,7 +582,7 @@ mod tests {
             ],
         );
         assert_eq!(aws_account_id(b"AKIAIOSFODNN7EXAMPLE"), None);
-        // The decode trufflehog's `aws` detector tests use (formats.md C.4).
+        // The decode trufflehog's `aws` detector tests use (trufflehog `pkg/detectors/aws`).
         assert_eq!(
             aws_account_id(b"ASIAY34FZKBOKMUTVV7A"),
             Some(609_629_065_308)
@@ -608,7 +608,7 @@ mod tests {
 
     #[test]
     fn base64_der() {
-        // An Ed25519 PKCS#8 private key: SEQUENCE of 46 bytes (formats.md C.4 prefix `MC4CAQAw…`).
+        // An Ed25519 PKCS#8 private key: SEQUENCE of 46 bytes (RFC 8410 §7: the DER starts `MC4CAQAw…` in base64).
         let mut der = hex::decode("302e020100300506032b657004220420").unwrap();
         der.extend_from_slice(&[9; 32]);
         let good = STANDARD.encode(&der);

@@ -207,7 +207,9 @@ impl<'a> FileScan<'a> {
         };
         if self.archives && archive::sniff(data).is_some() {
             let (odb, engine, max) = (&self.odb, self.engine, self.max);
-            let scan = scan_archive(odb, engine, max, &mut self.scratch, file, input);
+            let (mut scan, unreported) =
+                scan_archive(odb, engine, max, &mut self.scratch, file, input);
+            self.capped.input(&mut scan.findings, unreported);
             self.counters.scanned(data.len(), scan.findings.len());
             return Ok(scan);
         }
@@ -286,7 +288,8 @@ impl<'a> FileScan<'a> {
 }
 
 /// An archive has no lines to diff: what it adds is each member finding (path within the
-/// archive and fingerprint) that no old side of it already had.
+/// archive and fingerprint) that no old side of it already had. Also returns the matches its
+/// scan only counted ([`crate::scan::Scanned::unreported`]).
 fn scan_archive(
     odb: &git2::Odb<'_>,
     engine: &Engine,
@@ -294,7 +297,7 @@ fn scan_archive(
     scratch: &mut Scratch,
     file: &Changed,
     input: Input<'_>,
-) -> Scan {
+) -> (Scan, usize) {
     let scanned = scan_input(engine, input, scratch);
     let mut findings = scanned.findings;
     for old in file.olds.iter().flatten() {
@@ -312,10 +315,13 @@ fn scan_archive(
             .collect();
         findings.retain(|f| !had.contains(&(f.path.clone(), f.fingerprint.clone())));
     }
-    Scan {
-        findings,
-        skipped: scanned.skipped,
-    }
+    (
+        Scan {
+            findings,
+            skipped: scanned.skipped,
+        },
+        scanned.unreported,
+    )
 }
 
 /// What [`FileScan::scan`] found in one changed file.

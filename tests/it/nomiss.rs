@@ -433,6 +433,51 @@ fn strongly_secret_named_values_are_medium_weak_names_stay_low() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
+/// A comment on the line calling a generic value fake (hummingbot marks its test fixtures
+/// `# noqa: mock`) rates it low; a rule with a prefix is not talked down by a comment.
+#[test]
+fn a_comment_calling_a_generic_value_fake_makes_it_low() {
+    let t = TestDir::new();
+    t.write(
+        "test_auth.py",
+        "api_secret = \"13e5a6ca9cceebf1f3306c2c5376ab38570a114bc1b003b60d838f92be9d7930\"  # noqa: mock\n\
+         private_key = \"Zq8r1LmN4pQ7sT0vW3yA6cE9gJ2kM5oR8uX1zB4dF7hK\"  // dummy for tests\n",
+    );
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        rules_and_severities(&o),
+        [
+            ("generic-secret-named".to_string(), "low".to_string()),
+            ("generic-secret-named".to_string(), "low".to_string()),
+        ]
+    );
+    // The same values without the comments, and a prefixed key with one, still fail.
+    t.write(
+        "test_auth.py",
+        format!(
+            "api_secret = \"13e5a6ca9cceebf1f3306c2c5376ab38570a114bc1b003b60d838f92be9d7930\"\n\
+             aws = \"{AWS_KEY}\"  # fake\n"
+        ),
+    );
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let got = rules_and_severities(&o);
+    assert!(
+        got.contains(&("generic-secret-named".to_string(), "medium".to_string()))
+            && got.contains(&("aws-access-key-id".to_string(), "high".to_string())),
+        "{got:?}"
+    );
+}
+
 const BINANCE_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 const BINANCE_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 const BYBIT_KEY: &str = "T2mvbRkUo1ZP5lQbxA";

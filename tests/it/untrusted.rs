@@ -671,12 +671,9 @@ fn one_blob_of_many_findings_at_many_paths_is_bounded() {
     }
 }
 
-/// A file of thousands of generated `api_key = "…"` lines with one real key on the last line,
-/// next to one more generated value: the scan holds a bounded number of findings, the real
-/// (more severe) key is among the ones kept, the note says what was left out, and the value
-/// left out on the real key's line is hidden in its snippet like any other secret.
-#[test]
-fn a_flood_of_generated_keys_keeps_the_real_one_and_hides_the_rest() {
+/// Thousands of generated `api_key = "…"` lines, then one real key next to one more generated
+/// value: (the text, that last generated value).
+fn generated_flood() -> (String, String) {
     let mut x: u64 = 0x2545f4914f6cdd1d;
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut value = || -> String {
@@ -695,6 +692,16 @@ fn a_flood_of_generated_keys_keeps_the_real_one_and_hides_the_rest() {
     }
     let last = value();
     body.push_str(&format!("key_id = {AWS_KEY}, api_key = \"{last}\"\n"));
+    (body, last)
+}
+
+/// A file of thousands of generated `api_key = "…"` lines with one real key on the last line,
+/// next to one more generated value: the scan holds a bounded number of findings, the real
+/// (more severe) key is among the ones kept, the note says what was left out, and the value
+/// left out on the real key's line is hidden in its snippet like any other secret.
+#[test]
+fn a_flood_of_generated_keys_keeps_the_real_one_and_hides_the_rest() {
+    let (body, last) = generated_flood();
     let t = TestDir::new();
     t.write("gen.env", &body);
     let runs = [
@@ -726,4 +733,36 @@ fn a_flood_of_generated_keys_keeps_the_real_one_and_hides_the_rest() {
         assert!(!stdout(o).contains(&last[4..]), "{}", aws[0]["snippet"]);
         assert!(!err.contains(&last[4..]));
     }
+}
+
+/// The same flood inside a zip that a pull request adds: `--range` caps the archive's
+/// findings like a file's, keeps the real key and says what it left out.
+#[test]
+fn a_flood_in_an_archive_added_by_a_range_is_capped_and_said() {
+    use std::io::Write;
+    let (body, _) = generated_flood();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("conf/gen.env", opts).unwrap();
+    w.write_all(body.as_bytes()).unwrap();
+    let zip = w.finish().unwrap().into_inner();
+    let t = pr_repo(|t| {
+        t.write("dist/bundle.zip", &zip);
+    });
+    let o = range(&t, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("1 input(s) had more than 1000 findings each; up to "),
+        "{err}"
+    );
+    let f = findings(&o);
+    assert_eq!(f.len(), 1000);
+    assert!(
+        f.iter()
+            .any(|x| x["rule_id"] == "aws-access-key-id"
+                && x["path"] == "dist/bundle.zip!/conf/gen.env"),
+        "{f:?}"
+    );
 }

@@ -3,7 +3,7 @@
 //!
 //! Wordlists are the official ones from bitcoin/bips `bip-0039/*.txt`, taken verbatim (NFKD,
 //! as published) from the PyPI package `mnemonic` 0.21 (trezor/python-mnemonic), which ships
-//! them; `english.txt` has SHA-256 2f5eed53…b24dbda as formats.md B.1 requires. The
+//! them; `english.txt` has SHA-256 2f5eed53…b24dbda, the digest of bitcoin/bips' file. The
 //! `*.nfc.txt` files are the same lists in NFC (Python `unicodedata.normalize("NFC", w)`),
 //! generated for the four lists where NFC differs, because text in the wild is usually NFC
 //! (precomposed Hangul, kana with dakuten, é) while the published lists are NFKD.

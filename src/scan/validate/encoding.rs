@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 /// GitHub and npm use the "GMP" base62 order: digits, then upper case, then lower case
 /// (github.blog 2021-04-05 "Behind GitHub's new authentication token formats"; the scheme is
-/// spelled out in therootcompany/base62-token.js README and formats.md C.1).
+/// spelled out in therootcompany/base62-token.js README).
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The 6-character checksum GitHub and npm append to a token: CRC-32 (zlib/IEEE) of `body`
@@ -68,7 +68,7 @@ pub fn b64_url(s: &[u8]) -> Option<Vec<u8>> {
         .or_else(|| URL_SAFE_PAD_INDIFFERENT.decode(s).ok())
 }
 
-/// The order of the secp256k1 group, big-endian (SEC 2 §2.4.1; formats.md B.4).
+/// The order of the secp256k1 group, big-endian (SEC 2 §2.4.1).
 const SECP256K1_N: [u8; 32] = [
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe,
     0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41,

@@ -55,7 +55,7 @@ impl<'a> Packets<'a> {
     }
 }
 
-/// `pypi-` + base64url of a macaroon v2 whose location is PyPI or TestPyPI (formats.md C.3):
+/// `pypi-` + base64url of a macaroon v2 whose location is PyPI or TestPyPI (pypi/warehouse `macaroons`; tokens start `pypi-AgEIcHlwaS5vcmc`):
 /// version 2, header (location, identifier, EOS), caveats (each: optional location,
 /// identifier, optional verification id, EOS), EOS, then a 32-byte signature.
 pub fn pypi_macaroon(s: &[u8]) -> bool {
@@ -91,7 +91,8 @@ fn parse_macaroon(data: &[u8]) -> Option<()> {
     (sig.len() == 32 && p.pos == data.len()).then_some(())
 }
 
-/// Kraken API key: standard base64 of 42 bytes (formats.md A.2).
+/// Kraken API key: standard base64 of 42 bytes (56 characters; trufflehog's `kraken` detector
+/// and keys seen in public repositories).
 pub fn kraken_key(s: &[u8]) -> bool {
     b64_standard(s).is_some_and(|d| d.len() == 42)
 }
@@ -155,7 +156,7 @@ fn base32_decode(s: &[u8]) -> Option<[u8; 10]> {
     Some(out)
 }
 
-/// The 12-digit AWS account of a key id (trufflehog `GetAccountNumFromID`, formats.md C.4):
+/// The 12-digit AWS account of a key id (trufflehog `GetAccountNumFromID`):
 /// the first 6 decoded bytes as a 48-bit big-endian x, account = (x & 0x7fffffffff80) >> 7.
 /// Meaningless for old ids whose fifth character is `I` or `J`.
 pub fn aws_account_id(s: &[u8]) -> Option<u64> {
@@ -171,7 +172,8 @@ pub fn aws_account_id(s: &[u8]) -> Option<u64> {
 const KUCOIN_EPOCH: u64 = 1_483_228_800;
 
 /// KuCoin API key: a MongoDB ObjectId (24 hex) whose leading 4-byte timestamp lies between
-/// 2017-01-01 and one day from now (formats.md A.2).
+/// 2017-01-01 (KuCoin's launch) and one day from now: an ObjectId starts with its creation
+/// time in seconds.
 pub fn kucoin_objectid(s: &[u8]) -> bool {
     let mut b = [0u8; 12];
     if !super::encoding::hex_into(s, &mut b) {
