@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use flate2::read::MultiGzDecoder;
 
-use crate::model::{Skipped, human_bytes};
+use crate::model::{SkipKind, SkipReason, Skipped, human_bytes};
 
 /// Limits against archive bombs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +102,11 @@ pub fn expand(
     // the scan down with it.
     let r = catch_unwind(AssertUnwindSafe(|| cx.archive(path, kind, data, 1)));
     if r.is_err() {
-        cx.skip(path, "malformed archive (reader failed)".into());
+        cx.skip(
+            path,
+            SkipKind::UnreadableArchive,
+            "malformed archive (reader failed)".into(),
+        );
     }
     true
 }
@@ -175,11 +179,8 @@ struct Cx<'a, 'b> {
 }
 
 impl<'a> Cx<'a, '_> {
-    fn skip(&mut self, path: &str, reason: String) {
-        self.skipped.push(Skipped {
-            path: path.to_string(),
-            reason,
-        });
+    fn skip(&mut self, path: &str, kind: SkipKind, detail: String) {
+        self.skipped.push(Skipped::new(path, kind, detail));
     }
 
     fn meter<R: Read>(&self, r: R) -> Metered<'a, R> {
@@ -206,7 +207,7 @@ impl<'a> Cx<'a, '_> {
                 human_bytes(self.budget.total)
             )
         };
-        self.skip(&top, reason);
+        self.skip(&top, SkipKind::ArchiveBomb, reason);
         Stop
     }
 
@@ -217,6 +218,7 @@ impl<'a> Cx<'a, '_> {
             let top = path.split("!/").next().unwrap_or(path).to_string();
             self.skip(
                 &top,
+                SkipKind::ArchiveMemberLimit,
                 format!(
                     "archive has more than {} members: the rest was not scanned",
                     self.limits.max_members
@@ -242,7 +244,7 @@ impl<'a> Cx<'a, '_> {
         member: &str,
         r: impl Read,
         limit: u64,
-        why: &str,
+        why: &SkipReason,
     ) -> Result<Option<Vec<u8>>, Stop> {
         let mut buf = Vec::new();
         let res = self
@@ -253,11 +255,18 @@ impl<'a> Cx<'a, '_> {
             return Err(self.budget_spent(member));
         }
         if let Err(e) = res {
-            self.skip(member, format!("unreadable archive member: {e}"));
+            self.skip(
+                member,
+                SkipKind::UnreadableArchiveMember,
+                format!("unreadable archive member: {e}"),
+            );
             return Ok(None);
         }
         if buf.len() as u64 > limit {
-            self.skip(member, why.to_string());
+            self.skipped.push(Skipped {
+                path: member.to_string(),
+                reason: why.clone(),
+            });
             return Ok(None);
         }
         Ok(Some(buf))
@@ -265,19 +274,25 @@ impl<'a> Cx<'a, '_> {
 
     /// The size limit of a member whose compressed size the archive claims to be
     /// `compressed` (a lie can only make the limit stricter), and the reason to give.
-    fn member_limit(&self, compressed: Option<u64>) -> (u64, String) {
+    fn member_limit(&self, compressed: Option<u64>) -> (u64, SkipReason) {
         let size = self.limits.max_member_size;
         let mut limit = size;
-        let mut why = format!("too large (> {})", human_bytes(size));
+        let mut why = SkipReason::new(
+            SkipKind::TooLarge,
+            format!("too large (> {})", human_bytes(size)),
+        );
         if let Some(c) = compressed {
             let by_ratio = c
                 .saturating_mul(self.limits.max_ratio)
                 .max(self.limits.ratio_floor);
             if by_ratio < limit {
                 limit = by_ratio;
-                why = format!(
-                    "expands more than {}× (possible archive bomb)",
-                    self.limits.max_ratio
+                why = SkipReason::new(
+                    SkipKind::ArchiveBomb,
+                    format!(
+                        "expands more than {}× (possible archive bomb)",
+                        self.limits.max_ratio
+                    ),
                 );
             }
         }
@@ -290,6 +305,7 @@ impl<'a> Cx<'a, '_> {
             if depth >= self.limits.max_depth {
                 self.skip(
                     path,
+                    SkipKind::ArchiveTooDeep,
                     format!(
                         "archive nested more than {} levels deep",
                         self.limits.max_depth
@@ -311,6 +327,7 @@ impl<'a> Cx<'a, '_> {
         {
             self.skip(
                 path,
+                SkipKind::ArchiveMemberLimit,
                 format!(
                     "archive has {n} members (limit {}): not scanned",
                     self.limits.max_members
@@ -321,7 +338,11 @@ impl<'a> Cx<'a, '_> {
         let mut zip = match zip::ZipArchive::new(Cursor::new(data)) {
             Ok(z) => z,
             Err(e) => {
-                self.skip(path, format!("unreadable archive: {e}"));
+                self.skip(
+                    path,
+                    SkipKind::UnreadableArchive,
+                    format!("unreadable archive: {e}"),
+                );
                 return Ok(());
             }
         };
@@ -334,7 +355,11 @@ impl<'a> Cx<'a, '_> {
             let file = match zip.by_index(i) {
                 Ok(f) => f,
                 Err(e) => {
-                    self.skip(&member, format!("unreadable archive member: {e}"));
+                    self.skip(
+                        &member,
+                        SkipKind::UnreadableArchiveMember,
+                        format!("unreadable archive member: {e}"),
+                    );
                     continue;
                 }
             };
@@ -347,6 +372,7 @@ impl<'a> Cx<'a, '_> {
             if size > self.limits.ratio_floor && size / packed.max(1) > self.limits.max_ratio {
                 self.skip(
                     &member,
+                    SkipKind::ArchiveBomb,
                     format!(
                         "expands {}× to {} (limit {}×; possible archive bomb)",
                         size / packed.max(1),
@@ -378,7 +404,11 @@ impl<'a> Cx<'a, '_> {
             return Err(self.budget_spent(path));
         }
         if let Err(e) = res {
-            self.skip(path, format!("unreadable gzip data: {e}"));
+            self.skip(
+                path,
+                SkipKind::UnreadableArchive,
+                format!("unreadable gzip data: {e}"),
+            );
             return Ok(());
         }
         if sniff_tar_head(&head) {
@@ -396,11 +426,18 @@ impl<'a> Cx<'a, '_> {
             return Err(self.budget_spent(&member));
         }
         if let Err(e) = res {
-            self.skip(&member, format!("unreadable gzip data: {e}"));
+            self.skip(
+                &member,
+                SkipKind::UnreadableArchiveMember,
+                format!("unreadable gzip data: {e}"),
+            );
             return Ok(());
         }
         if buf.len() as u64 > limit {
-            self.skip(&member, why);
+            self.skipped.push(Skipped {
+                path: member.clone(),
+                reason: why,
+            });
             return Ok(());
         }
         self.member(&member, &buf, depth)
@@ -411,7 +448,11 @@ impl<'a> Cx<'a, '_> {
         let entries = match ar.entries() {
             Ok(e) => e,
             Err(e) => {
-                self.skip(path, format!("unreadable archive: {e}"));
+                self.skip(
+                    path,
+                    SkipKind::UnreadableArchive,
+                    format!("unreadable archive: {e}"),
+                );
                 return Ok(());
             }
         };
@@ -423,7 +464,11 @@ impl<'a> Cx<'a, '_> {
                         return Err(self.budget_spent(path));
                     }
                     // A broken header: the stream cannot be resynchronised.
-                    self.skip(path, format!("unreadable archive: {e}"));
+                    self.skip(
+                        path,
+                        SkipKind::UnreadableArchive,
+                        format!("unreadable archive: {e}"),
+                    );
                     return Ok(());
                 }
             };
@@ -441,11 +486,18 @@ impl<'a> Cx<'a, '_> {
                 return Err(self.budget_spent(&member));
             }
             if let Err(e) = res {
-                self.skip(&member, format!("unreadable archive member: {e}"));
+                self.skip(
+                    &member,
+                    SkipKind::UnreadableArchiveMember,
+                    format!("unreadable archive member: {e}"),
+                );
                 return Ok(());
             }
             if buf.len() as u64 > limit {
-                self.skip(&member, why);
+                self.skipped.push(Skipped {
+                    path: member.clone(),
+                    reason: why,
+                });
                 continue;
             }
             self.member(&member, &buf, depth)?;
@@ -556,7 +608,12 @@ mod tests {
         assert_eq!(out.with_key(), ["a.env"]);
         assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
         assert_eq!(out.skipped[0].path, "t.zip");
-        assert!(out.skipped[0].reason.contains("bomb"), "{:?}", out.skipped);
+        assert!(
+            out.skipped[0].reason.detail.contains("bomb"),
+            "{:?}",
+            out.skipped
+        );
+        assert_eq!(out.skipped[0].reason.kind, SkipKind::ArchiveBomb);
     }
 
     #[test]
@@ -574,7 +631,8 @@ mod tests {
         );
         assert_eq!(out.with_key(), ["ok.env"]);
         assert_eq!(out.skipped[0].path, "t.zip!/big.txt");
-        assert!(out.skipped[0].reason.starts_with("too large"));
+        assert!(out.skipped[0].reason.detail.starts_with("too large"));
+        assert_eq!(out.skipped[0].reason.kind, SkipKind::TooLarge);
 
         // A gzip stream has no trustworthy size: the meter stops it.
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -584,7 +642,13 @@ mod tests {
         assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
         // 5 MiB from ~5 KiB: over 100× the archive's size, so its budget runs out.
         assert_eq!(out.skipped[0].path, "x.txt.gz");
-        assert!(out.skipped[0].reason.contains("expands more than 100×"));
+        assert!(
+            out.skipped[0]
+                .reason
+                .detail
+                .contains("expands more than 100×")
+        );
+        assert_eq!(out.skipped[0].reason.kind, SkipKind::ArchiveBomb);
     }
 
     #[test]

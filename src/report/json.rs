@@ -170,7 +170,7 @@ pub fn views(report: &Report<'_>) -> (Vec<JsonFinding>, Vec<JsonSkipped>) {
         .iter()
         .map(|s| JsonSkipped {
             path: s.path.clone(),
-            reason: s.reason.clone(),
+            reason: s.reason.detail.clone(),
         })
         .collect();
     (findings, skipped)

@@ -26,7 +26,7 @@ use serde_sarif::sarif::{
 use super::Report;
 use super::json::JsonPart;
 use crate::finding::{Finding, Severity, Suppression as Suppressed};
-use crate::model::Skipped;
+use crate::model::{SkipKind, Skipped};
 use crate::rules::Rule;
 
 /// Where the log says its schema lives: the SchemaStore URL that GitHub's documentation and
@@ -493,7 +493,7 @@ fn invocation(report: &Report<'_>) -> Invocation {
 /// A skipped input. Binary files and symlink loops are skipped by design (`note`); anything
 /// else (too large, unreadable, corrupt) hid content the user expected scanned (`warning`).
 fn skipped(s: &Skipped) -> Notification {
-    let by_design = s.reason == "binary" || s.reason == "symlink loop";
+    let by_design = matches!(s.reason.kind, SkipKind::Binary | SkipKind::SymlinkLoop);
     let level = if by_design { "note" } else { "warning" };
     let mut n = Notification::builder()
         .level(json!(level))

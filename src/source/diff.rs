@@ -26,6 +26,7 @@ use super::{Capped, Counters, MAX_FINDINGS, Skipped, SourceOutput};
 use crate::decode::archive;
 use crate::finding::{Finding, GitInfo};
 use crate::model::{Input, Provenance};
+use crate::model::{SkipKind, SkipReason};
 use crate::scan::{Engine, Scratch, is_binary_input, scan_input};
 
 /// 1-based line numbers of a file, as sorted, disjoint, inclusive ranges.
@@ -198,7 +199,7 @@ impl<'a> FileScan<'a> {
 
     /// Findings of `file` on its added lines, under `provenance`, and the archive members
     /// that could not be read; `Err` is a skip reason.
-    fn scan(&mut self, file: &Changed, provenance: &Provenance) -> Result<Scan, String> {
+    fn scan(&mut self, file: &Changed, provenance: &Provenance) -> Result<Scan, SkipReason> {
         let obj = read_blob(&self.odb, file.blob, self.max)?;
         let data = obj.data();
         let input = Input {
@@ -214,7 +215,7 @@ impl<'a> FileScan<'a> {
             return Ok(scan);
         }
         if is_binary_input(self.engine, data) {
-            return Err("binary".into());
+            return Err(SkipReason::plain(SkipKind::Binary));
         }
         let mut lines: Option<Lines> = None;
         for old in &file.olds {
@@ -336,7 +337,7 @@ fn read_blob<'o>(
     odb: &'o git2::Odb<'_>,
     oid: Oid,
     max: u64,
-) -> Result<git2::OdbObject<'o>, String> {
+) -> Result<git2::OdbObject<'o>, SkipReason> {
     let (size, kind) = odb.read_header(oid).map_err(|e| read_reason(&e))?;
     if let Some(reason) = header_skip(kind, size as u64, max) {
         return Err(reason);

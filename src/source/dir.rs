@@ -19,7 +19,7 @@ use super::{
     Capped, Counters, MAX_FINDINGS, MAX_FINDINGS_PER_INPUT, Skipped, SourceOutput, human_bytes,
 };
 use crate::finding::Finding;
-use crate::model::{Input, Provenance};
+use crate::model::{Input, Provenance, SkipKind, SkipReason};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// What to walk and how.
@@ -127,10 +127,11 @@ fn walk_root(
                 // never ends). Inside a tree they are ignored like symlinks; one named on the
                 // command line is reported, so the user knows it was not scanned.
                 if entry.depth() == 0 && !ft.is_dir() {
-                    flush.local.skipped.push(Skipped {
-                        path: display_path(entry.path()),
-                        reason: "not a regular file".into(),
-                    });
+                    flush.local.skipped.push(Skipped::new(
+                        display_path(entry.path()),
+                        SkipKind::NotRegularFile,
+                        "not a regular file",
+                    ));
                 }
                 return WalkState::Continue;
             }
@@ -240,10 +241,11 @@ fn scan_file(
         scratch,
     );
     if scanned.verdict == Verdict::Binary {
-        local.skipped.push(Skipped {
-            path: provenance.display(),
-            reason: "binary".into(),
-        });
+        local.skipped.push(Skipped::new(
+            provenance.display(),
+            SkipKind::Binary,
+            "binary",
+        ));
         return;
     }
     let mut findings = scanned.findings;
@@ -302,18 +304,21 @@ impl Drop for FlushOnDrop<'_> {
 }
 
 /// Reads a whole file into `buf`, refusing files over `max` without reading them.
-fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), String> {
+fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), SkipReason> {
     buf.clear();
     let mut f = File::open(path).map_err(|e| io_reason_at(path, &e))?;
     let meta = f.metadata().map_err(|e| io_reason(&e))?;
     if !meta.is_file() {
-        return Err("not a regular file".into());
+        return Err(SkipReason::plain(SkipKind::NotRegularFile));
     }
     if meta.len() > max {
-        return Err(format!(
-            "too large ({} > {})",
-            human_bytes(meta.len()),
-            human_bytes(max)
+        return Err(SkipReason::new(
+            SkipKind::TooLarge,
+            format!(
+                "too large ({} > {})",
+                human_bytes(meta.len()),
+                human_bytes(max)
+            ),
         ));
     }
     // Read what the stat saw: with the exact size reserved, `read_to_end` needs no second
@@ -330,31 +335,34 @@ fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<(), String> {
         .map_err(|e| io_reason(&e))?;
     if buf.len() as u64 > max {
         buf.clear();
-        return Err(format!("too large (> {})", human_bytes(max)));
+        return Err(SkipReason::new(
+            SkipKind::TooLarge,
+            format!("too large (> {})", human_bytes(max)),
+        ));
     }
     Ok(())
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+fn io_reason(e: &std::io::Error) -> SkipReason {
     match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::NotFound => "vanished before it could be read".into(),
-        _ => e.to_string(),
+        std::io::ErrorKind::PermissionDenied => SkipReason::plain(SkipKind::PermissionDenied),
+        std::io::ErrorKind::NotFound => SkipReason::plain(SkipKind::Vanished),
+        _ => SkipReason::new(SkipKind::Unreadable, e.to_string()),
     }
 }
 
 /// [`io_reason`] for an error about `path`: a symlink whose target is missing is reported as
 /// such, not as a file that vanished.
-fn io_reason_at(path: &Path, e: &std::io::Error) -> String {
+fn io_reason_at(path: &Path, e: &std::io::Error) -> SkipReason {
     if e.kind() == std::io::ErrorKind::NotFound
         && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
     {
-        return "broken symlink".into();
+        return SkipReason::plain(SkipKind::BrokenSymlink);
     }
     io_reason(e)
 }
 
-fn walk_error(err: &ignore::Error) -> (String, String) {
+fn walk_error(err: &ignore::Error) -> (String, SkipReason) {
     let mut path = String::new();
     let mut e = err;
     loop {
@@ -371,9 +379,17 @@ fn walk_error(err: &ignore::Error) -> (String, String) {
                 return (path, reason);
             }
             ignore::Error::Loop { child, .. } => {
-                return (display_path(child), "symlink loop".into());
+                return (
+                    display_path(child),
+                    SkipReason::plain(SkipKind::SymlinkLoop),
+                );
             }
-            other => return (path, other.to_string()),
+            other => {
+                return (
+                    path,
+                    SkipReason::new(SkipKind::Unreadable, other.to_string()),
+                );
+            }
         }
     }
 }
@@ -401,15 +417,16 @@ mod tests {
         let mut buf = b"stale".to_vec();
         assert_eq!(
             read_file(&gone, 100, &mut buf),
-            Err("vanished before it could be read".into())
+            Err(SkipReason::new(
+                SkipKind::Vanished,
+                "vanished before it could be read"
+            ))
         );
         let big = dir.path().join("big.txt");
         std::fs::write(&big, [b'a'; 101]).unwrap();
-        assert!(
-            read_file(&big, 100, &mut buf)
-                .unwrap_err()
-                .starts_with("too large")
-        );
+        let big = read_file(&big, 100, &mut buf).unwrap_err();
+        assert_eq!(big.kind, SkipKind::TooLarge);
+        assert!(big.detail.starts_with("too large"), "{big}");
         assert!(buf.is_empty(), "nothing of a skipped file is kept");
         #[cfg(unix)]
         {
@@ -417,7 +434,7 @@ mod tests {
             std::os::unix::fs::symlink(&gone, &link).unwrap();
             assert_eq!(
                 read_file(&link, 100, &mut buf),
-                Err("broken symlink".into())
+                Err(SkipReason::new(SkipKind::BrokenSymlink, "broken symlink"))
             );
         }
     }

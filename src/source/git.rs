@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use super::{Capped, Counters, Skipped, SourceOutput, gittime, human_bytes};
 use crate::finding::{Finding, GitInfo};
 use crate::model::{Input, Provenance};
+use crate::model::{SkipKind, SkipReason};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// Which part of a repository to scan.
@@ -232,29 +233,30 @@ pub(crate) fn shallow_boundary(repo: &Repository) -> Vec<Oid> {
 }
 
 /// A blob's reason for not being scanned, when its header already tells (kind, size).
-pub(crate) fn header_skip(kind: ObjectType, size: u64, max: u64) -> Option<String> {
+pub(crate) fn header_skip(kind: ObjectType, size: u64, max: u64) -> Option<SkipReason> {
     if kind != ObjectType::Blob {
-        return Some(format!("corrupt object: expected a blob, found a {kind}"));
+        return Some(SkipReason::new(
+            SkipKind::CorruptObject,
+            format!("corrupt object: expected a blob, found a {kind}"),
+        ));
     }
     if size > max {
-        return Some(format!(
-            "too large ({} > {})",
-            human_bytes(size),
-            human_bytes(max)
+        return Some(SkipReason::new(
+            SkipKind::TooLarge,
+            format!("too large ({} > {})", human_bytes(size), human_bytes(max)),
         ));
     }
     None
 }
 
 /// A per-object read failure, as a `Skipped` reason.
-pub(crate) fn read_reason(e: &git2::Error) -> String {
-    match (e.class(), e.code()) {
-        (_, ErrorCode::NotFound) => format!("missing object: {}", e.message()),
-        (ErrorClass::Zlib | ErrorClass::Object | ErrorClass::Odb, _) => {
-            format!("corrupt object: {}", e.message())
-        }
-        _ => format!("unreadable object: {}", e.message()),
-    }
+pub(crate) fn read_reason(e: &git2::Error) -> SkipReason {
+    let kind = match (e.class(), e.code()) {
+        (_, ErrorCode::NotFound) => SkipKind::MissingObject,
+        (ErrorClass::Zlib | ErrorClass::Object | ErrorClass::Odb, _) => SkipKind::CorruptObject,
+        _ => SkipKind::UnreadableObject,
+    };
+    SkipReason::new(kind, format!("{}: {}", kind.label(), e.message()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -490,7 +492,7 @@ fn walk_commits(
 }
 
 /// What one commit introduced relative to its first parent: (path, blob or why not).
-type Changes = Vec<(Vec<u8>, Result<Oid, String>)>;
+type Changes = Vec<(Vec<u8>, Result<Oid, SkipReason>)>;
 
 /// Records, for each walked commit, the blobs it introduced relative to its first parent.
 /// Commits are diffed in parallel (each diff only reads trees), then recorded in walk order,
@@ -615,7 +617,7 @@ fn diff_trees(
 
 /// One scanned blob: its index, its findings (under its first path) or why it was skipped,
 /// and the matches its scan only counted ([`crate::scan::Scanned::unreported`]).
-type Scanned = (u32, Vec<Finding>, Option<String>, usize);
+type Scanned = (u32, Vec<Finding>, Option<SkipReason>, usize);
 
 /// Reads and scans every unique blob in parallel. Chunks are contiguous so each task reads
 /// blobs in walk order (neighbours in history share delta bases in the pack), and each task
@@ -641,7 +643,10 @@ fn scan_blobs(
             let repo = match Repository::open(git_dir) {
                 Ok(r) => r,
                 Err(e) => {
-                    let reason = format!("cannot open repository: {}", e.message());
+                    let reason = SkipReason::new(
+                        SkipKind::UnreadableRepository,
+                        format!("cannot open repository: {}", e.message()),
+                    );
                     results.extend(
                         chunk
                             .iter()
@@ -653,7 +658,10 @@ fn scan_blobs(
             let odb = match repo.odb() {
                 Ok(o) => o,
                 Err(e) => {
-                    let reason = format!("cannot open object database: {}", e.message());
+                    let reason = SkipReason::new(
+                        SkipKind::UnreadableRepository,
+                        format!("cannot open object database: {}", e.message()),
+                    );
                     results.extend(
                         chunk
                             .iter()
@@ -691,7 +699,7 @@ fn scan_blob(
     max: u64,
     engine: &Engine,
     scratch: &mut Scratch,
-) -> Result<(usize, Vec<Finding>, Option<String>, usize), String> {
+) -> Result<(usize, Vec<Finding>, Option<SkipReason>, usize), SkipReason> {
     let (size, kind) = odb.read_header(oid).map_err(|e| read_reason(&e))?;
     if let Some(reason) = header_skip(kind, size as u64, max) {
         return Err(reason);
@@ -708,16 +716,19 @@ fn scan_blob(
     };
     let scanned = scan_input(engine, input, scratch);
     match scanned.verdict {
-        Verdict::Binary => Err("binary".into()),
+        Verdict::Binary => Err(SkipReason::plain(SkipKind::Binary)),
         Verdict::Text => Ok((data.len(), scanned.findings, None, scanned.unreported)),
         // What could not be read inside an archive is summarised on the blob's skipped line.
         Verdict::Archive => {
             let note = scanned.skipped.first().map(|first| {
-                format!(
-                    "{} archive member(s) not scanned (first: {}: {})",
-                    scanned.skipped.len(),
-                    first.path,
-                    first.reason
+                SkipReason::new(
+                    SkipKind::ArchiveMembersSkipped,
+                    format!(
+                        "{} archive member(s) not scanned (first: {}: {})",
+                        scanned.skipped.len(),
+                        first.path,
+                        first.reason
+                    ),
                 )
             });
             Ok((data.len(), scanned.findings, note, scanned.unreported))

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use super::Skipped;
+use crate::model::SkipKind;
 use crate::policy_file::{self, Origin};
 
 /// Ignore files per directory inside a git work tree, highest precedence first.
@@ -191,10 +192,11 @@ impl Ignores {
                 self.skipped
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push(Skipped {
-                        path: super::dir::display_path(file),
-                        reason: format!("ignore file not applied: {}", e.message),
-                    });
+                    .push(Skipped::new(
+                        super::dir::display_path(file),
+                        SkipKind::IgnoreFileNotApplied,
+                        format!("ignore file not applied: {}", e.message),
+                    ));
                 return None;
             }
         };

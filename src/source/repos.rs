@@ -9,6 +9,7 @@ use super::git::{self, GitMode, GitOptions};
 use super::remote;
 use super::shard::Shard;
 use super::{Counters, Skipped, SourceOutput};
+use crate::model::SkipKind;
 use crate::scan::Engine;
 
 /// What to scan in each repository.
@@ -121,10 +122,11 @@ fn fail(all: &mut ReposOutput, name: &str, reason: String) {
     all.output
         .notes
         .push(format!("{name}: not scanned: {reason}"));
-    all.output.skipped.push(Skipped {
-        path: name.to_string(),
-        reason: format!("repository not scanned: {reason}"),
-    });
+    all.output.skipped.push(Skipped::new(
+        name,
+        SkipKind::RepositoryNotScanned,
+        format!("repository not scanned: {reason}"),
+    ));
 }
 
 #[cfg(test)]

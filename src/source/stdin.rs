@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use super::{Capped, Counters, Skipped, SourceOutput, human_bytes};
-use crate::model::{Input, Provenance};
+use crate::model::{Input, Provenance, SkipKind};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
 /// Reads `reader` to the end (at most `max` bytes) and scans it as `name`.
@@ -18,10 +18,11 @@ pub fn scan(
     reader.take(max + 1).read_to_end(&mut buf)?;
     let mut out = SourceOutput::default();
     if buf.len() as u64 > max {
-        out.skipped.push(Skipped {
-            path: name.to_string(),
-            reason: format!("too large (> {})", human_bytes(max)),
-        });
+        out.skipped.push(Skipped::new(
+            name,
+            SkipKind::TooLarge,
+            format!("too large (> {})", human_bytes(max)),
+        ));
         return Ok(out);
     }
     let provenance = Provenance::Stdin(name.to_string());
@@ -32,10 +33,8 @@ pub fn scan(
     // An archive piped in (`git show HEAD:app.jar | keyleak stdin`) is opened like on disk.
     let scanned = scan_input(engine, input, &mut Scratch::default());
     if scanned.verdict == Verdict::Binary {
-        out.skipped.push(Skipped {
-            path: name.to_string(),
-            reason: "binary".into(),
-        });
+        out.skipped
+            .push(Skipped::new(name, SkipKind::Binary, "binary"));
         return Ok(out);
     }
     let mut capped = Capped::default();

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use keyleak::config::Config;
 use keyleak::finding::{Confidence, Finding, GitInfo, Part, Secret, Severity, Span};
+use keyleak::model::SkipKind;
 use keyleak::report::{self, Format, Report, Stats};
 use keyleak::rules::RuleSet;
 use keyleak::scan::validate::Validator;
@@ -371,7 +372,7 @@ proptest! {
     fn reports_are_well_formed(f in finding(), show in any::<bool>()) {
         let findings = vec![f];
         let rules = RuleSet::default();
-        let skipped = vec![Skipped { path: "a\nb\u{1b}".into(), reason: "r\"\\".into() }];
+        let skipped = vec![Skipped::new("a\nb\u{1b}", SkipKind::Unreadable, "r\"\\")];
         let notes = vec!["n\u{0}".to_string()];
         let report = Report {
             findings: &findings,

@@ -8,6 +8,7 @@ use std::process::Command;
 use keyleak::finding::{
     Confidence, Finding, GitInfo, Part, Secret, Severity, Span, Suppression, fingerprint,
 };
+use keyleak::model::SkipKind;
 use keyleak::report::{Report, Stats, sarif};
 use keyleak::rules::RuleSet;
 use keyleak::source::Skipped;
@@ -220,18 +221,17 @@ fn sample() -> Sample {
         findings: vec![exchange, known, invalid, from_git, absolute],
         suppressed: vec![inline, baselined],
         skipped: vec![
-            Skipped {
-                path: "assets/logo with space.png".into(),
-                reason: "binary".into(),
-            },
-            Skipped {
-                path: "secrets/locked.env".into(),
-                reason: "permission denied".into(),
-            },
-            Skipped {
-                path: "big/dump.sql".into(),
-                reason: "too large (30.0 MiB > 25.0 MiB)".into(),
-            },
+            Skipped::new("assets/logo with space.png", SkipKind::Binary, "binary"),
+            Skipped::new(
+                "secrets/locked.env",
+                SkipKind::PermissionDenied,
+                "permission denied",
+            ),
+            Skipped::new(
+                "big/dump.sql",
+                SkipKind::TooLarge,
+                "too large (30.0 MiB > 25.0 MiB)",
+            ),
         ],
         notes: vec!["shallow clone: history stops at 0123456789ab".into()],
     }

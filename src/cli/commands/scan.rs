@@ -16,6 +16,7 @@ use crate::cli::settings::{Policy, ScanSettings, exists_or_bail, scan_root, trus
 use keyleak::config::Config;
 use keyleak::escape::control as esc;
 use keyleak::finding::{Suppression, VerifyStatus};
+use keyleak::model::SkipKind;
 use keyleak::report::{self, Report, Stats};
 use keyleak::source::git::{GitMode, GitOptions};
 use keyleak::source::shard::Shard;
@@ -459,37 +460,6 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Whether a skip reason is the archive member limit (`--max-archive-members` raises it).
-fn is_member_limit(reason: &str) -> bool {
-    reason.starts_with("archive has") && reason.contains("members")
-}
-
-/// The summary bucket of a skip reason: one per kind of reason, never per number in it
-/// (`too large (30 MiB > 25 MiB)` → `too large`; `archive has 12377 members (limit 10000)…`
-/// → `over the archive member limit`).
-fn skip_bucket(reason: &str) -> String {
-    if is_member_limit(reason) {
-        return "over the archive member limit".into();
-    }
-    if reason.contains("archive bomb") {
-        return "possible archive bomb".into();
-    }
-    let cut = reason.find([':', '(']).unwrap_or(reason.len());
-    let head = reason[..cut].trim_end();
-    // Any number left would split one reason into many buckets.
-    let mut out = String::with_capacity(head.len());
-    for c in head.chars() {
-        if c.is_ascii_digit() {
-            if !out.ends_with('N') {
-                out.push('N');
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str, hidden: usize) {
     let mut err = io::stderr().lock();
     let s = &report.stats;
@@ -511,7 +481,9 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str, hidde
     if !report.skipped.is_empty() {
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         for sk in report.skipped {
-            *reasons.entry(skip_bucket(&sk.reason)).or_default() += 1;
+            *reasons
+                .entry(sk.reason.kind.label().to_string())
+                .or_default() += 1;
         }
         let parts: Vec<String> = reasons
             .iter()
@@ -532,7 +504,11 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str, hidde
             let _ = writeln!(err, "keyleak: {l}");
         }
     }
-    if report.skipped.iter().any(|sk| is_member_limit(&sk.reason)) {
+    if report
+        .skipped
+        .iter()
+        .any(|sk| sk.reason.kind == SkipKind::ArchiveMemberLimit)
+    {
         let _ = writeln!(
             err,
             "keyleak: raise the archive member limit with --max-archive-members N"
@@ -547,7 +523,7 @@ fn print_summary(settings: &ScanSettings, report: &Report<'_>, unit: &str, hidde
                 err,
                 "keyleak: skipped {}: {}",
                 esc(&sk.path),
-                esc(&sk.reason)
+                esc(&sk.reason.detail)
             );
         }
     }
