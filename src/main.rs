@@ -38,7 +38,7 @@ fn main() -> ExitCode {
             }
             // Messages quote config values, globs, paths and rule ids from the scanned tree:
             // a newline in one must not start a line of its own (a CI workflow command).
-            let msg = format!("{err:#}");
+            let msg = cli::error_line(&err);
             eprintln!("keyleak: error: {}", keyleak::escape::control(&msg));
             ExitCode::from(cli::FATAL as u8)
         }

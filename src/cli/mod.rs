@@ -36,3 +36,54 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::InstallHook { repo, force } => commands::init::install_hook(repo, *force),
     }
 }
+
+/// The one-line message for a fatal error: each cause in the chain, joined by `: `, as
+/// anyhow's `{:#}` does, except a `git2::Error`, whose message the library's error already
+/// quotes (its own `Display` adds libgit2's class and code numbers, noise for a user).
+pub fn error_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .filter(|c| !c.is::<git2::Error>())
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+    use keyleak::source::git::GitError;
+
+    #[test]
+    fn a_git_error_keeps_its_source_and_is_printed_once() {
+        let cause = git2::Error::new(
+            git2::ErrorCode::NotFound,
+            git2::ErrorClass::Reference,
+            "revspec 'nope' not found",
+        );
+        let err = GitError::Git {
+            context: "--range `nope`: bad revision `nope`".into(),
+            source: cause,
+        };
+        let source = std::error::Error::source(&err).expect("the git2 error is the source");
+        assert_eq!(
+            source.downcast_ref::<git2::Error>().map(|e| e.code()),
+            Some(git2::ErrorCode::NotFound)
+        );
+        let err = Err::<(), _>(anyhow::Error::new(err))
+            .context("scanning")
+            .unwrap_err();
+        assert_eq!(
+            error_line(&err),
+            "scanning: --range `nope`: bad revision `nope`: revspec 'nope' not found"
+        );
+    }
+
+    #[test]
+    fn other_causes_are_joined_like_anyhow_alternate() {
+        let err = Err::<(), _>(std::io::Error::other("disk full"))
+            .context("writing report.json")
+            .unwrap_err();
+        assert_eq!(error_line(&err), format!("{err:#}"));
+    }
+}

@@ -38,6 +38,8 @@ pub struct Rule {
     /// A built-in candidate finder used instead of the regex.
     pub detector: Option<Detector>,
     regex: OnceLock<Regex>,
+    /// Why `regex` could not be built, once a build failed (the rule then never matches).
+    compile_error: OnceLock<String>,
     /// Minimum entropy of the secret.
     pub entropy: Option<f64>,
     /// Named validator.
@@ -163,6 +165,7 @@ impl Rule {
             pattern: parts.pattern,
             detector: parts.detector,
             regex: OnceLock::new(),
+            compile_error: OnceLock::new(),
             entropy: parts.entropy,
             validator: parts.validator,
             severity: parts.severity,
@@ -188,16 +191,20 @@ impl Rule {
     /// The compiled regex, built on first use.
     pub fn regex(&self) -> &Regex {
         self.regex.get_or_init(|| {
-            // Syntax was checked at load time; only a size limit can fail here. Say so
-            // rather than lose the rule silently.
+            // Syntax was checked at load time; only a size limit can fail here. Keep the
+            // reason so the caller can say so (see `RuleSet::compile_warnings`) rather than
+            // lose the rule silently.
             build_regex(&self.pattern).unwrap_or_else(|e| {
-                eprintln!(
-                    "keyleak: warning: rule `{}` ({}) cannot be compiled and is skipped: {e}",
-                    self.id, self.origin
-                );
+                let _ = self.compile_error.set(e);
                 build_regex(r"[^\x00-\xFF]").expect("a regex that never matches compiles")
             })
         })
+    }
+
+    /// Why the regex could not be compiled, if [`Rule::regex`] was called and failed: the
+    /// rule then matches nothing.
+    pub fn compile_error(&self) -> Option<&str> {
+        self.compile_error.get().map(String::as_str)
     }
 
     /// Whether the rule's regex has been compiled (for start-up measurements and tests).

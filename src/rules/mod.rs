@@ -188,6 +188,22 @@ impl RuleSet {
         self.rules.iter().find(|r| r.id == id)
     }
 
+    /// One warning per rule whose regex was needed but could not be compiled (a size limit;
+    /// syntax is checked at load time), for the caller to show: such a rule matched nothing.
+    pub fn compile_warnings(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter_map(|r| {
+                r.compile_error().map(|e| {
+                    format!(
+                        "rule `{}` ({}) cannot be compiled and is skipped: {e}",
+                        r.id, r.origin
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -536,6 +552,28 @@ negative_examples = ["demo_short"]
         assert!(!r.is_compiled());
         assert!(r.regex().is_match(b"x demo_abcd1234 y"));
         assert!(r.is_compiled());
+    }
+
+    #[test]
+    fn a_regex_over_the_size_limit_is_a_warning_for_the_caller() {
+        // Parses (so it loads), but its compiled automaton is far over the size limit.
+        let text = GOOD.replace(
+            r"\b(?P<secret>demo_[a-z0-9]{8})\b",
+            r"(?P<secret>demo_(?:[a-z0-9]{1000}){1000})",
+        );
+        assert_ne!(text, GOOD);
+        let s = load(&text).unwrap();
+        assert!(s.compile_warnings().is_empty(), "nothing compiled yet");
+        let r = s.get("demo-token").unwrap();
+        assert!(!r.regex().is_match(b"demo_abcd1234"));
+        assert!(r.compile_error().is_some());
+        let warnings = s.compile_warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0]
+                .starts_with("rule `demo-token` (t.toml) cannot be compiled and is skipped: "),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -182,7 +182,7 @@ impl<'a> FileScan<'a> {
     ) -> Result<Self, GitError> {
         let odb = repo
             .odb()
-            .map_err(|e| setup_err("cannot open the object database", &e))?;
+            .map_err(|e| setup_err("cannot open the object database", e))?;
         Ok(FileScan {
             odb,
             engine,
@@ -367,7 +367,7 @@ pub(crate) fn staged(
     }
     let head_tree = head_tree(repo)?;
     let files = staged_files(repo, head_tree.as_ref())
-        .map_err(|e| setup_err("cannot diff the index against HEAD", &e))?;
+        .map_err(|e| setup_err("cannot diff the index against HEAD", e))?;
     counters
         .total
         .store(files.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -482,9 +482,9 @@ fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>, GitError> {
         Ok(head) => head
             .peel_to_tree()
             .map(Some)
-            .map_err(|e| setup_err("cannot read HEAD", &e)),
+            .map_err(|e| setup_err("cannot read HEAD", e)),
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
-        Err(e) => Err(setup_err("cannot read HEAD", &e)),
+        Err(e) => Err(setup_err("cannot read HEAD", e)),
     }
 }
 
@@ -632,23 +632,23 @@ fn resolve_range(
                     )
                 }));
             }
-            Err(e) => return Err(setup_err(&format!("--range `{spec}`"), &e)),
+            Err(e) => return Err(setup_err(&format!("--range `{spec}`"), e)),
         }
     } else {
         base_oid
     };
     let mut walk = repo
         .revwalk()
-        .map_err(|e| setup_err("cannot walk history", &e))?;
+        .map_err(|e| setup_err("cannot walk history", e))?;
     walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-        .map_err(|e| setup_err("cannot walk history", &e))?;
+        .map_err(|e| setup_err("cannot walk history", e))?;
     walk.push(head_oid)
-        .map_err(|e| setup_err(&format!("--range `{spec}`"), &e))?;
+        .map_err(|e| setup_err(&format!("--range `{spec}`"), e))?;
     walk.hide(hide)
-        .map_err(|e| setup_err(&format!("--range `{spec}`"), &e))?;
+        .map_err(|e| setup_err(&format!("--range `{spec}`"), e))?;
     let commits: Vec<Oid> = walk
         .collect::<Result<_, _>>()
-        .map_err(|e| setup_err(&format!("--range `{spec}`"), &e))?;
+        .map_err(|e| setup_err(&format!("--range `{spec}`"), e))?;
     // In a shallow clone the walk can run into the boundary before reaching BASE: the range
     // then holds commits that are really in BASE's history and that cannot be told apart.
     let boundary: HashSet<Oid> = shallow_boundary(repo).into_iter().collect();
@@ -672,7 +672,7 @@ fn peel(repo: &Repository, rev: &str, spec: &str) -> Result<Oid, GitError> {
                  (`git fetch --deepen=<n>` or `git fetch origin {rev}`, or `fetch-depth: 0` in actions/checkout)"
             ))
         } else {
-            GitError::Other(format!("--range `{spec}`: bad revision `{rev}`: {}", e.message()))
+            setup_err(&format!("--range `{spec}`: bad revision `{rev}`"), e)
         }
     })?;
     match obj.peel(ObjectType::Commit) {

@@ -69,6 +69,17 @@ pub enum GitError {
     /// The path is not inside a repository.
     #[error("{0}: not a git repository")]
     NotARepo(String),
+    /// libgit2 failed: what was being done, and its error (kept as the source for callers
+    /// that look at its code or class). The message already includes libgit2's text, so a
+    /// caller printing the whole chain should stop at the `git2::Error`.
+    #[error("{context}: {}", .source.message())]
+    Git {
+        /// What was being done, e.g. `--range `A..B``.
+        context: String,
+        /// libgit2's error.
+        #[source]
+        source: git2::Error,
+    },
     /// Any other failure, with context.
     #[error("{0}")]
     Other(String),
@@ -145,10 +156,7 @@ pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
             "{shown}: the repository is owned by another user; if you trust it, run \
              `git config --global --add safe.directory <path>`"
         ))),
-        Err(e) => Err(GitError::Other(format!(
-            "{shown}: cannot open repository: {}",
-            e.message()
-        ))),
+        Err(e) => Err(setup_err(&format!("{shown}: cannot open repository"), e)),
     }
 }
 
@@ -177,8 +185,11 @@ fn tune_libgit2() {
 }
 
 /// A libgit2 error as a setup failure, with what was being done.
-pub(crate) fn setup_err(what: &str, e: &git2::Error) -> GitError {
-    GitError::Other(format!("{what}: {}", e.message()))
+pub(crate) fn setup_err(what: &str, e: git2::Error) -> GitError {
+    GitError::Git {
+        context: what.to_string(),
+        source: e,
+    }
 }
 
 /// A 12-digit abbreviation for messages and `Skipped` paths.
@@ -416,16 +427,16 @@ fn walk_commits(
 ) -> Result<Vec<Oid>, GitError> {
     let mut walk = repo
         .revwalk()
-        .map_err(|e| setup_err("cannot walk history", &e))?;
+        .map_err(|e| setup_err("cannot walk history", e))?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
-        .map_err(|e| setup_err("cannot walk history", &e))?;
+        .map_err(|e| setup_err("cannot walk history", e))?;
     let mut tips = 0;
     if limits.branches.is_empty() {
         // Every ref (branches, tags, remotes, stash, notes…) and a detached HEAD. Refs that do
         // not lead to a commit (a tag of a tree, a dangling ref) have no history to walk.
         let refs = repo
             .references()
-            .map_err(|e| setup_err("cannot list refs", &e))?;
+            .map_err(|e| setup_err("cannot list refs", e))?;
         for r in refs.flatten() {
             if let Ok(c) = r.peel_to_commit() {
                 tips += usize::from(walk.push(c.id()).is_ok());
@@ -439,9 +450,9 @@ fn walk_commits(
             let commit = repo
                 .revparse_single(name)
                 .and_then(|o| o.peel_to_commit())
-                .map_err(|e| GitError::Other(format!("--branch `{name}`: {}", e.message())))?;
+                .map_err(|e| setup_err(&format!("--branch `{name}`"), e))?;
             walk.push(commit.id())
-                .map_err(|e| setup_err(&format!("--branch `{name}`"), &e))?;
+                .map_err(|e| setup_err(&format!("--branch `{name}`"), e))?;
             tips += 1;
         }
     }

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
-use super::git::{GitError, open, short};
+use super::git::{GitError, open, setup_err, short};
 use crate::policy_file::MAX_POLICY_FILE;
 
 /// Tree entries of a symbolic link: the blob holds a target path, never content to trust.
@@ -51,7 +51,7 @@ pub fn read(repo: &Path, rev: &str, names: &[&str]) -> Result<TrustedTree, GitEr
     let tree = repo
         .find_commit(commit)
         .and_then(|c| c.tree())
-        .map_err(|e| GitError::Other(format!("--trust-from `{rev}`: {}", e.message())))?;
+        .map_err(|e| setup_err(&format!("--trust-from `{rev}`"), e))?;
     let mut files = BTreeMap::new();
     for name in names {
         if let Some(text) = read_file(&repo, &tree, rev, name)? {
@@ -76,9 +76,9 @@ pub fn changed(
     let repo = open(repo)?;
     let head = commit_of(&repo, head)?;
     let tree_of = |c: Oid| {
-        repo.find_commit(c).and_then(|c| c.tree()).map_err(|e| {
-            GitError::Other(format!("cannot read commit {}: {}", short(c), e.message()))
-        })
+        repo.find_commit(c)
+            .and_then(|c| c.tree())
+            .map_err(|e| setup_err(&format!("cannot read commit {}", short(c)), e))
     };
     let (old, new) = (tree_of(trusted.commit)?, tree_of(head)?);
     let entry = |t: &Tree<'_>, name: &str| {
@@ -109,11 +109,13 @@ fn commit_of(repo: &Repository, rev: &str) -> Result<Oid, GitError> {
         .and_then(|o| o.peel(ObjectType::Commit))
         .map(|c| c.id())
         .map_err(|e| {
-            GitError::Other(format!(
-                "--trust-from `{}`: not a commit in this repository: {}",
-                crate::escape::quote(rev, 64),
-                e.message()
-            ))
+            setup_err(
+                &format!(
+                    "--trust-from `{}`: not a commit in this repository",
+                    crate::escape::quote(rev, 64)
+                ),
+                e,
+            )
         })
 }
 
@@ -134,18 +136,12 @@ fn read_file(
     if entry.kind() != Some(ObjectType::Blob) {
         return refuse("is not a regular file");
     }
-    let odb = repo
-        .odb()
-        .map_err(|e| GitError::Other(format!("{at}: {}", e.message())))?;
-    let (size, _) = odb
-        .read_header(entry.id())
-        .map_err(|e| GitError::Other(format!("{at}: {}", e.message())))?;
+    let odb = repo.odb().map_err(|e| setup_err(&at, e))?;
+    let (size, _) = odb.read_header(entry.id()).map_err(|e| setup_err(&at, e))?;
     if size as u64 > MAX_POLICY_FILE {
         return refuse(&format!("is larger than {} MiB", MAX_POLICY_FILE >> 20));
     }
-    let obj = odb
-        .read(entry.id())
-        .map_err(|e| GitError::Other(format!("{at}: {}", e.message())))?;
+    let obj = odb.read(entry.id()).map_err(|e| setup_err(&at, e))?;
     match std::str::from_utf8(obj.data()) {
         Ok(s) => Ok(Some(s.to_string())),
         Err(e) => Err(GitError::Other(format!(

@@ -150,6 +150,7 @@ fn test(files: &[PathBuf], config: Option<&Path>) -> Result<Exit> {
     let total = rules.len();
     let engine = Engine::new(rules);
     let failures = check::check(&engine);
+    super::scan::print_rule_warnings(engine.rules());
     let mut err = std::io::stderr().lock();
     for f in &failures {
         writeln!(

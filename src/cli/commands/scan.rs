@@ -309,6 +309,7 @@ fn finish(
         color: settings.color,
     };
     write_report(settings, &report)?;
+    print_rule_warnings(settings.engine.rules());
     if settings.summary {
         print_summary(settings, &report, unit, hidden);
         if settings.verbose {
@@ -442,6 +443,15 @@ fn print_next_steps() {
          \x20 3. if it was reviewed and accepted, add its fingerprint to .keyleakignore.\n\
          \x20 Then commit again. To commit anyway, once: git commit --no-verify\n"
     );
+}
+
+/// Rules the scan needed but could not compile (they matched nothing): always said, summary
+/// or not, since findings may be missing.
+pub(crate) fn print_rule_warnings(rules: &keyleak::rules::RuleSet) {
+    let mut err = io::stderr().lock();
+    for w in rules.compile_warnings() {
+        let _ = writeln!(err, "keyleak: warning: {}", esc(&w));
+    }
 }
 
 /// "1 commit", "2 commits".
