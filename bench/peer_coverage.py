@@ -9,6 +9,9 @@ and Kingfisher (data/rules/*.yml) from their git repositories (bare or not), run
   blocked   share of positive examples on which keyleak fails a default scan
             (a finding at medium or above that is not a known public test key)
   flagged   share of negative examples on which it does the same
+  cross-rule  (Nosey Parker, Kingfisher) a rule's negative example that another rule of the same
+            peer detects (its pattern, compiled by Python's `re` where the syntax allows, matches
+            it, or it is that rule's positive example): counted apart, with its own blocked share
 
 Nothing extracted is written to this repository: examples live in memory only (and in the
 optional --json report, which you should keep outside the tree).
