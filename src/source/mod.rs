@@ -1,14 +1,11 @@
 //! Inputs: where bytes come from (a directory walk, git history, stdin) and what could not be
 //! read. Every source turns its inputs into findings through the shared [`crate::scan::Engine`].
 
-pub mod diff;
 pub mod dir;
 pub mod git;
 mod gitdir;
-mod gittime;
 pub mod head;
 mod ignores;
-mod index;
 pub mod remote;
 pub mod repos;
 pub mod shard;

@@ -1,272 +1,27 @@
-//! Git source: full history (every reachable blob once), staged changes, and commit ranges.
-//!
-//! This module owns opening the repository and the history mode; [`super::diff`] owns the
-//! added-lines modes (`--staged`, `--range`). Everything goes through `git2` (libgit2); the scan
-//! path never runs the `git` command and never writes to the repository (no index refresh, no
-//! lock files), so a scan can run in a pre-commit hook or on a read-only checkout.
-//!
-//! History mode works in two passes so that its cost is O(unique blobs), not O(commits × files):
-//!
-//! 1. **Walk.** Commits reachable from the refs are ordered oldest first (reverse topological).
-//!    Each commit's tree is diffed against its first parent's by walking both trees together
-//!    and skipping every subtree whose id did not change, so a commit costs what it changed,
-//!    not the size of the repository. The first commit that shows a blob at a path is where
-//!    that (blob, path) was introduced; later sightings are ignored. Only ids and interned
-//!    paths are kept, never contents.
-//! 2. **Scan.** The unique blobs are split into contiguous chunks and read in parallel, each
-//!    rayon task with its own `Repository` (libgit2 handles are not `Sync`), so zlib
-//!    decompression, the real bottleneck of a history scan, runs on every core. A blob is
-//!    scanned once and its findings are copied to each path it was introduced at.
+//! History mode: every blob reachable from the refs, scanned once, attributed to the oldest
+//! commit that introduced it at each path (see the module above for the two passes).
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use git2::{ErrorClass, ErrorCode, ObjectType, Oid, Repository, Sort, Tree};
+use git2::{Oid, Repository, Sort, Tree};
 use rayon::prelude::*;
 
-use super::{Capped, Counters, Skipped, SourceOutput, gittime, human_bytes};
+use super::repo::{
+    commit_info, display_git_path, header_skip, read_reason, setup_err, shallow_boundary, short,
+    tune_libgit2,
+};
+use super::{GitError, GitOptions};
 use crate::finding::{Finding, GitInfo};
-use crate::model::{Input, Provenance};
-use crate::model::{SkipKind, SkipReason};
+use crate::model::{Input, Provenance, SkipKind, SkipReason, Skipped};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
-
-/// Which part of a repository to scan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GitMode {
-    /// Every blob reachable from the refs (all refs when `branches` is empty).
-    History {
-        /// Only commits after this date (`YYYY-MM-DD` or RFC 3339).
-        since: Option<String>,
-        /// Walk at most this many commits.
-        max_count: Option<usize>,
-        /// Limit the refs walked.
-        branches: Vec<String>,
-    },
-    /// Lines added in the index compared with HEAD.
-    Staged,
-    /// Lines added by the commits in `BASE..HEAD`, `BASE...HEAD` or a single `REV`.
-    Range(String),
-}
-
-/// What to scan and how.
-#[derive(Debug, Clone)]
-pub struct GitOptions {
-    /// The repository (any path inside it).
-    pub repo: PathBuf,
-    /// Which part of it.
-    pub mode: GitMode,
-    /// Larger blobs are skipped.
-    pub max_file_size: u64,
-    /// Worker threads (0 = all cores).
-    pub threads: usize,
-    /// History only: scan only the blobs this shard owns (every shard walks every commit, so
-    /// provenance is the single run's).
-    pub shard: Option<super::shard::Shard>,
-}
-
-/// Setup failures of a git scan (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum GitError {
-    /// The path is not inside a repository.
-    #[error("{0}: not a git repository")]
-    NotARepo(String),
-    /// libgit2 failed: what was being done, and its error (kept as the source for callers
-    /// that look at its code or class). The message already includes libgit2's text, so a
-    /// caller printing the whole chain should stop at the `git2::Error`.
-    #[error("{context}: {}", .source.message())]
-    Git {
-        /// What was being done, e.g. `--range `A..B``.
-        context: String,
-        /// libgit2's error.
-        #[source]
-        source: git2::Error,
-    },
-    /// Any other failure, with context.
-    #[error("{0}")]
-    Other(String),
-}
-
-/// Scans `opts.repo` as `opts.mode` says.
-pub fn scan(
-    opts: &GitOptions,
-    engine: &Engine,
-    counters: &Counters,
-) -> Result<SourceOutput, GitError> {
-    // Opened inside the pool: a `Repository` may move to a thread but not be shared.
-    run_in_pool(opts.threads, || {
-        let repo = open(&opts.repo)?;
-        match &opts.mode {
-            GitMode::History {
-                since,
-                max_count,
-                branches,
-            } => {
-                let since = match since {
-                Some(s) => Some(gittime::parse_since(s).ok_or_else(|| {
-                    GitError::Other(format!(
-                        "--since `{s}`: expected a date such as 2024-01-31 or 2024-01-31T12:00:00+01:00"
-                    ))
-                })?),
-                None => None,
-            };
-                history(
-                    &repo,
-                    &Limits {
-                        since,
-                        max_count: *max_count,
-                        branches,
-                    },
-                    opts,
-                    engine,
-                    counters,
-                )
-            }
-            GitMode::Staged => super::diff::staged(&repo, opts, engine, counters),
-            GitMode::Range(spec) => super::diff::range(&repo, spec, opts, engine, counters),
-        }
-    })
-}
-
-/// Runs `f` on a pool of `threads` workers, or on rayon's global pool (all cores) for 0.
-fn run_in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    if threads == 0 {
-        return f();
-    }
-    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool.install(f),
-        // Could not spawn threads: still scan, just on the global pool.
-        Err(_) => f(),
-    }
-}
-
-/// Opens the repository containing `path` (a work tree, any directory inside it, or a bare
-/// repository), read-only in spirit: nothing here writes to it.
-pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
-    let shown = path.display().to_string();
-    if !path.exists() {
-        return Err(GitError::Other(format!(
-            "{shown}: no such file or directory"
-        )));
-    }
-    // FIFOs or device links among the control files would hang libgit2 (tarball audits).
-    super::gitdir::check(path).map_err(GitError::Other)?;
-    match Repository::discover(path) {
-        Ok(repo) => Ok(repo),
-        Err(e) if e.code() == ErrorCode::NotFound => Err(GitError::NotARepo(shown)),
-        Err(e) if e.code() == ErrorCode::Owner => Err(GitError::Other(format!(
-            "{shown}: the repository is owned by another user; if you trust it, run \
-             `git config --global --add safe.directory <path>`"
-        ))),
-        Err(e) => Err(setup_err(&format!("{shown}: cannot open repository"), e)),
-    }
-}
-
-/// Sets libgit2's process-wide knobs for a read-once scan, before any worker thread exists.
-fn tune_libgit2() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // libgit2 re-hashes every object it reads to check its id. A scanner only reads, a
-        // corrupt object still fails to inflate, and the SHA-1 (collision-detecting, so slow)
-        // would cost about as much CPU as the decompression that bounds a history scan.
-        git2::opts::strict_hash_verification(false);
-        // SAFETY: these only store integers in libgit2's global settings; `Once` runs them
-        // before this scan starts any thread that uses libgit2.
-        unsafe {
-            // Trees are read once per commit that changed them and blobs once; the object
-            // cache only churned (its stores and evictions cost 40 % of the walk on a 10k-commit
-            // history) and was most of the peak RSS.
-            let _ = git2::opts::set_cache_max_size(0);
-            // Packs are memory-mapped and every mapped page read counts in RSS: a full
-            // history touches the whole pack. Cap the mapped windows so memory stays bounded
-            // by this, not by the repository's size.
-            let _ = git2::opts::set_mwindow_size(32 << 20);
-            let _ = git2::opts::set_mwindow_mapped_limit(256 << 20);
-        }
-    });
-}
-
-/// A libgit2 error as a setup failure, with what was being done.
-pub(crate) fn setup_err(what: &str, e: git2::Error) -> GitError {
-    GitError::Git {
-        context: what.to_string(),
-        source: e,
-    }
-}
-
-/// A 12-digit abbreviation for messages and `Skipped` paths.
-pub(crate) fn short(oid: Oid) -> String {
-    let mut s = oid.to_string();
-    s.truncate(12);
-    s
-}
-
-/// A git path as shown in reports: git already uses `/`; bytes that are not UTF-8 become U+FFFD.
-pub(crate) fn display_git_path(path: &[u8]) -> String {
-    String::from_utf8_lossy(path).into_owned()
-}
-
-/// Author and date of a commit, as findings carry them.
-pub(crate) fn commit_info(repo: &Repository, commit: Oid) -> GitInfo {
-    let mut info = GitInfo {
-        commit: commit.to_string(),
-        ..GitInfo::default()
-    };
-    if let Ok(c) = repo.find_commit(commit) {
-        let author = c.author();
-        info.author = String::from_utf8_lossy(author.name_bytes()).into_owned();
-        info.email = String::from_utf8_lossy(author.email_bytes()).into_owned();
-        let when = author.when();
-        info.date = gittime::rfc3339(when.seconds(), when.offset_minutes());
-    }
-    info
-}
-
-/// Commits listed in `.git/shallow`: the boundary of a shallow clone, whose parents are missing.
-pub(crate) fn shallow_boundary(repo: &Repository) -> Vec<Oid> {
-    if !repo.is_shallow() {
-        return Vec::new();
-    }
-    let text = std::fs::read_to_string(repo.commondir().join("shallow")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| Oid::from_str(l.trim()).ok())
-        .collect()
-}
-
-/// A blob's reason for not being scanned, when its header already tells (kind, size).
-pub(crate) fn header_skip(kind: ObjectType, size: u64, max: u64) -> Option<SkipReason> {
-    if kind != ObjectType::Blob {
-        return Some(SkipReason::new(
-            SkipKind::CorruptObject,
-            format!("corrupt object: expected a blob, found a {kind}"),
-        ));
-    }
-    if size > max {
-        return Some(SkipReason::new(
-            SkipKind::TooLarge,
-            format!("too large ({} > {})", human_bytes(size), human_bytes(max)),
-        ));
-    }
-    None
-}
-
-/// A per-object read failure, as a `Skipped` reason.
-pub(crate) fn read_reason(e: &git2::Error) -> SkipReason {
-    let kind = match (e.class(), e.code()) {
-        (_, ErrorCode::NotFound) => SkipKind::MissingObject,
-        (ErrorClass::Zlib | ErrorClass::Object | ErrorClass::Odb, _) => SkipKind::CorruptObject,
-        _ => SkipKind::UnreadableObject,
-    };
-    SkipReason::new(kind, format!("{}: {}", kind.label(), e.message()))
-}
-
-// ---------------------------------------------------------------------------------------------
-// History
+use crate::source::{Capped, Counters, SourceOutput};
 
 /// The commit limits of history mode, resolved.
-struct Limits<'a> {
-    since: Option<i64>,
-    max_count: Option<usize>,
-    branches: &'a [String],
+pub(super) struct Limits<'a> {
+    pub(super) since: Option<i64>,
+    pub(super) max_count: Option<usize>,
+    pub(super) branches: &'a [String],
 }
 
 /// Where a blob was introduced: an interned path and the index of the commit in walk order.
@@ -325,7 +80,7 @@ impl Inventory {
     }
 }
 
-fn history(
+pub(super) fn history(
     repo: &Repository,
     limits: &Limits<'_>,
     opts: &GitOptions,
@@ -492,7 +247,7 @@ fn walk_commits(
 }
 
 /// What one commit introduced relative to its first parent: (path, blob or why not).
-type Changes = Vec<(Vec<u8>, Result<Oid, SkipReason>)>;
+type Introduced = Vec<(Vec<u8>, Result<Oid, SkipReason>)>;
 
 /// Records, for each walked commit, the blobs it introduced relative to its first parent.
 /// Commits are diffed in parallel (each diff only reads trees), then recorded in walk order,
@@ -506,7 +261,7 @@ fn collect_blobs(repo: &Repository, inv: &mut Inventory, counters: &Counters) {
     }
     let chunk = n.div_ceil(rayon::current_num_threads() * 16).max(1);
     let ids: Vec<u32> = (0..n as u32).collect();
-    let diffs: Vec<(u32, Changes)> = ids
+    let diffs: Vec<(u32, Introduced)> = ids
         .par_chunks(chunk)
         .flat_map_iter(|chunk| {
             let repo = Repository::open(git_dir);
@@ -517,7 +272,7 @@ fn collect_blobs(repo: &Repository, inv: &mut Inventory, counters: &Counters) {
                         .commits
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let changes = match &repo {
-                        Ok(repo) => commit_changes(repo, commits[ci as usize]),
+                        Ok(repo) => introduced_blobs(repo, commits[ci as usize]),
                         Err(e) => vec![(Vec::new(), Err(read_reason(e)))],
                     };
                     (ci, changes)
@@ -541,7 +296,14 @@ fn collect_blobs(repo: &Repository, inv: &mut Inventory, counters: &Counters) {
 
 /// The blobs `oid` introduced relative to its first parent; an unreadable commit or tree is
 /// one entry with the reason.
-fn commit_changes(repo: &Repository, oid: Oid) -> Changes {
+///
+/// Merge semantics: only the first parent counts. A blob a merge brings in from its other
+/// parents was introduced by a commit on that branch, which the walk (oldest first) has
+/// already recorded, so the oldest sighting still wins; a blob new in the merge itself (a
+/// conflict resolution) differs from the first parent and is recorded here. `--range` asks
+/// another question (which *lines* a merge adds against every parent, see
+/// [`super::range`]).
+fn introduced_blobs(repo: &Repository, oid: Oid) -> Introduced {
     let mut changes = Vec::new();
     let commit = match repo.find_commit(oid) {
         Ok(c) => c,

@@ -213,7 +213,7 @@ pub type Side = (u32, Oid);
 
 /// A path whose HEAD and index versions differ.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Change {
+pub struct Delta {
     /// Repository-relative path.
     pub path: Vec<u8>,
     /// In HEAD (`None`: added).
@@ -228,7 +228,7 @@ pub fn changes(
     repo: &Repository,
     idx: &IndexFile,
     head: Option<&Tree<'_>>,
-) -> Result<Vec<Change>, git2::Error> {
+) -> Result<Vec<Delta>, git2::Error> {
     let mut out = Vec::new();
     let mut prefix = Vec::new();
     compare_dir(
@@ -250,7 +250,7 @@ fn compare_dir(
     ct: Option<&CacheTree>,
     head: Option<&Tree<'_>>,
     prefix: &mut Vec<u8>,
-    out: &mut Vec<Change>,
+    out: &mut Vec<Delta>,
 ) -> Result<(), git2::Error> {
     let vouched = match (ct, head) {
         (Some(ct), Some(head)) => {
@@ -278,7 +278,7 @@ fn compare_dir(
                     (mode != MODE_TREE).then(|| (mode, e.id()))
                 });
                 if old != Some(new) {
-                    out.push(Change {
+                    out.push(Delta {
                         path: idx.path(&entries[i]).to_vec(),
                         old,
                         new: Some(new),
@@ -329,7 +329,7 @@ fn compare_dir(
                         // A HEAD file replaced by this directory is deleted.
                         let mut path = prefix.clone();
                         path.extend_from_slice(name);
-                        out.push(Change {
+                        out.push(Delta {
                             path,
                             old: Some((e.filemode() as u32, e.id())),
                             new: None,
@@ -366,7 +366,7 @@ fn compare_dir(
                 let sub = repo.find_tree(e.id())?;
                 deleted(repo, &sub, prefix, out)?;
             } else {
-                out.push(Change {
+                out.push(Delta {
                     path: prefix.clone(),
                     old: Some((mode, e.id())),
                     new: None,
@@ -383,7 +383,7 @@ fn deleted(
     repo: &Repository,
     tree: &Tree<'_>,
     prefix: &mut Vec<u8>,
-    out: &mut Vec<Change>,
+    out: &mut Vec<Delta>,
 ) -> Result<(), git2::Error> {
     let plen = prefix.len();
     for e in tree.iter() {
@@ -394,7 +394,7 @@ fn deleted(
             let sub = repo.find_tree(e.id())?;
             deleted(repo, &sub, prefix, out)?;
         } else {
-            out.push(Change {
+            out.push(Delta {
                 path: prefix.clone(),
                 old: Some((mode, e.id())),
                 new: None,
