@@ -35,6 +35,38 @@ pub(crate) struct Assembled {
 }
 
 impl Assembled {
+    /// A high, medium-confidence finding of `rule` on `line`, over file bytes `range`, with the
+    /// secret `secret`: the shape grouping and shadowing tests need.
+    #[cfg(test)]
+    pub fn test_finding(rule: &str, line: usize, range: Range<usize>, secret: String) -> Assembled {
+        Assembled::for_test(Finding {
+            rule_id: rule.into(),
+            rule_name: rule.into(),
+            severity: Severity::High,
+            confidence: Confidence::Medium,
+            path: "f".into(),
+            span: Span {
+                line,
+                column: 1,
+                end_line: line,
+                end_column: range.end - range.start + 1,
+            },
+            byte_range: (range.start, range.end),
+            secret: Secret::new(secret),
+            line_text: String::new(),
+            line_values: Vec::new(),
+            fingerprint: String::new(),
+            validation: "none".into(),
+            known_public: false,
+            parts: Vec::new(),
+            git: None,
+            decoded: Vec::new(),
+            suppressed: None,
+            marker: None,
+            verification: None,
+        })
+    }
+
     /// A finding with an empty window at its own byte range.
     #[cfg(test)]
     pub fn for_test(f: Finding) -> Assembled {

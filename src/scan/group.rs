@@ -157,37 +157,10 @@ pub(crate) fn group_credentials(rules: &RuleSet, findings: &mut Vec<Assembled>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Confidence, Finding, Secret, Severity, Span};
 
     /// A finding of `rule` on `line`, as assembly hands it to grouping.
     fn at(rule: &str, line: usize, n: usize) -> Assembled {
-        let f = Finding {
-            rule_id: rule.into(),
-            rule_name: rule.into(),
-            severity: Severity::High,
-            confidence: Confidence::Medium,
-            path: "f".into(),
-            span: Span {
-                line,
-                column: 1,
-                end_line: line,
-                end_column: 65,
-            },
-            byte_range: (n * 100, n * 100 + 64),
-            secret: Secret::new(format!("{rule}{n}")),
-            line_text: String::new(),
-            line_values: Vec::new(),
-            fingerprint: String::new(),
-            validation: "none".into(),
-            known_public: false,
-            parts: Vec::new(),
-            git: None,
-            decoded: Vec::new(),
-            suppressed: None,
-            marker: None,
-            verification: None,
-        };
-        Assembled::for_test(f)
+        Assembled::test_finding(rule, line, n * 100..n * 100 + 64, format!("{rule}{n}"))
     }
 
     /// `n` Binance credentials (key line, secret line) one after another, or all keys first

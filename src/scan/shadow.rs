@@ -147,37 +147,10 @@ fn overlapping_pairs(findings: &[Assembled], first: usize) -> Vec<(usize, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Finding, Secret, Span};
 
     /// A finding of `rule` at file bytes `start..end`, `depth` layers down.
     fn at(rule: &str, start: usize, end: usize, depth: usize) -> Assembled {
-        let f = Finding {
-            rule_id: rule.into(),
-            rule_name: rule.into(),
-            severity: Severity::High,
-            confidence: Confidence::Medium,
-            path: "f".into(),
-            span: Span {
-                line: 1,
-                column: start + 1,
-                end_line: 1,
-                end_column: end + 1,
-            },
-            byte_range: (start, end),
-            secret: Secret::new(format!("{rule}{start}")),
-            line_text: String::new(),
-            line_values: Vec::new(),
-            fingerprint: String::new(),
-            validation: "none".into(),
-            known_public: false,
-            parts: Vec::new(),
-            git: None,
-            decoded: Vec::new(),
-            suppressed: None,
-            marker: None,
-            verification: None,
-        };
-        let mut a = Assembled::for_test(f);
+        let mut a = Assembled::test_finding(rule, 1, start..end, format!("{rule}{start}"));
         a.depth = depth;
         a
     }

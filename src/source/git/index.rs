@@ -359,20 +359,7 @@ fn compare_dir(
             if seen.contains(e.name_bytes()) {
                 continue;
             }
-            let mode = e.filemode() as u32;
-            prefix.extend_from_slice(e.name_bytes());
-            if mode == MODE_TREE {
-                prefix.push(b'/');
-                let sub = repo.find_tree(e.id())?;
-                deleted(repo, &sub, prefix, out)?;
-            } else {
-                out.push(Delta {
-                    path: prefix.clone(),
-                    old: Some((mode, e.id())),
-                    new: None,
-                });
-            }
-            prefix.truncate(plen);
+            deleted_entry(repo, &e, prefix, out)?;
         }
     }
     Ok(())
@@ -385,23 +372,34 @@ fn deleted(
     prefix: &mut Vec<u8>,
     out: &mut Vec<Delta>,
 ) -> Result<(), git2::Error> {
-    let plen = prefix.len();
     for e in tree.iter() {
-        let mode = e.filemode() as u32;
-        prefix.extend_from_slice(e.name_bytes());
-        if mode == MODE_TREE {
-            prefix.push(b'/');
-            let sub = repo.find_tree(e.id())?;
-            deleted(repo, &sub, prefix, out)?;
-        } else {
-            out.push(Delta {
-                path: prefix.clone(),
-                old: Some((mode, e.id())),
-                new: None,
-            });
-        }
-        prefix.truncate(plen);
+        deleted_entry(repo, &e, prefix, out)?;
     }
+    Ok(())
+}
+
+/// Records the file `e` (under `prefix`), or every file below it when it is a tree, as deleted.
+fn deleted_entry(
+    repo: &Repository,
+    e: &git2::TreeEntry<'_>,
+    prefix: &mut Vec<u8>,
+    out: &mut Vec<Delta>,
+) -> Result<(), git2::Error> {
+    let plen = prefix.len();
+    let mode = e.filemode() as u32;
+    prefix.extend_from_slice(e.name_bytes());
+    if mode == MODE_TREE {
+        prefix.push(b'/');
+        let sub = repo.find_tree(e.id())?;
+        deleted(repo, &sub, prefix, out)?;
+    } else {
+        out.push(Delta {
+            path: prefix.clone(),
+            old: Some((mode, e.id())),
+            new: None,
+        });
+    }
+    prefix.truncate(plen);
     Ok(())
 }
 
