@@ -17,6 +17,7 @@ pub mod error;
 pub mod escape;
 pub mod filter;
 pub mod finding;
+pub mod glob;
 pub mod model;
 pub mod policy_file;
 pub mod report;
