@@ -290,9 +290,7 @@ impl Ctx<'_> {
         }
         chain.reverse();
         let depth = chain.len();
-        if let Some(cell) = self.notebook.and_then(|nb| nb.cell_at(file_r.start)) {
-            chain.insert(0, format!("notebook-cell:{cell}"));
-        }
+        f.notebook_cell = self.notebook.and_then(|nb| nb.cell_at(file_r.start));
         f.decoded = chain;
         f.byte_range = (file_r.start, file_r.end);
 
