@@ -19,6 +19,7 @@ pub mod location;
 pub mod markers;
 mod matcher;
 pub mod placeholder;
+mod repeats;
 mod shadow;
 mod unreported;
 pub mod validate;
