@@ -23,5 +23,6 @@ pub mod policy_file;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod simd;
 pub mod source;
 pub mod verify;
