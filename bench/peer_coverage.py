@@ -376,7 +376,7 @@ def yaml_examples(repo, rev, prefix):
 
 B64URL = "A-Za-z0-9_-"
 # The value of gitleaks' generated assignment contexts (`x_token = "v"`, `X_TOKEN=v`, `xToken: 'v'`).
-VALUE = r"""(?:=|:)[ \t]*["']?([^\s"']+)"""
+VALUE = r"""(?:[:?]*=|:)[ \t]*["']?([^\s"']+)"""
 
 # (name, pattern finding the provider's token in the example, keyleak validator, reason)
 KEYLEAK_CHECKS = [
@@ -398,6 +398,9 @@ KEYLEAK_CHECK_PROVIDERS = {"kraken": {"kraken"}}
 KEYLEAK_CHECK_EXCLUDE = {"jwt": {"aws"}}
 
 
+# Providers whose value check also applies to gitleaks' literal examples (every SonarQube one is
+# `12345678ABCDEFH…`, with a non-hex `H`).
+LITERAL_TOO = {"sonar"}
 # gitleaks groups of secrets sampled from its regex (literal examples end in `:pos<N>`).
 SAMPLED = re.compile(r":[0-9]+$")
 
@@ -468,6 +471,11 @@ def _fact_checks():
         (None, r"\bbedrock-api-key-[A-Za-z0-9+/=%]+",
          lambda t: (lambda raw: raw is not None and b"X-Amz-" in raw)(_b64decode(t[16:].replace("%3D", "="))),
          "Bedrock short-term key that does not encode a presigned URL (X-Amz-… parameters)"),
+        (None, r"\bxapp-[^\s\"']+", lambda t: re.fullmatch(r"xapp-[0-9]+-[A-Z0-9]+-[0-9]+-[0-9a-f]{64}", t),
+         "Slack app-level token not shaped xapp-<n>-<app id>-<digits>-<64 hex> (Slack app-level token docs)"),
+        (None, r"(?i:PresharedKey|PrivateKey)[ \t]*=[ \t]*([A-Za-z0-9+/]{43}=)",
+         lambda t: t[42] in "AEIMQUYcgkosw048",
+         "WireGuard key whose base64 does not encode 32 bytes (the 43rd character must carry 2 zero padding bits)"),
         # Value-only checks, for gitleaks' sampled secrets of that provider (its assignment contexts).
         ({"sonar"}, VALUE, lambda t: re.fullmatch(r"(?:sq[upa]_)?[0-9a-f]{40}", t),
          "SonarQube token whose 40 characters are not hex"),
@@ -492,7 +500,8 @@ def format_failures(examples, keyleak, cwd):
         if kind != "pos":
             continue
         for provs, pat, ok, reason in facts:
-            if provs is not None and (provider not in provs or peer != "gitleaks" or not SAMPLED.search(group)):
+            if provs is not None and (provider not in provs or peer != "gitleaks"
+                                      or not (SAMPLED.search(group) or provider in LITERAL_TOO)):
                 continue
             m = re.search(pat, text)
             if m and not ok(m.group(1) if m.re.groups else m.group(0)):

@@ -528,6 +528,8 @@ mod tests {
         assert!(!live(&tok(r#"{"alg":"NONE"}"#, r#"{"sub":"svc"}"#)), "unsigned");
         assert!(!live(&tok(hs, r#"{"role":"anon","iss":"supabase"}"#)), "public anon key");
         assert!(!live(&tok(hs, "[1]")), "not a JWT");
+        assert!(!live(&tok(hs, r#"{"some":"payload"}"#)), "no subject claim");
+        assert!(live(&tok(hs, r#"{"uid":45742}"#)), "a user id");
     }
 
     fn macaroon(location: &[u8], sig_len: usize) -> String {

@@ -125,9 +125,18 @@ pub fn jwt(s: &[u8]) -> bool {
     header_ok && sig_ok && json(p).is_some()
 }
 
+/// Payload claims that say whom or what a token authorises: RFC 7519's registered claims and the
+/// usual identity and permission claims. A payload with none of them (`{"some":"payload"}` in
+/// PyJWT's README) is a demonstration, not a session.
+const SUBJECT_CLAIMS: &[&str] = &[
+    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "uid", "user_id", "userId", "username",
+    "email", "role", "roles", "scope", "scp", "azp", "client_id", "permissions", "groups",
+];
+
 /// A JWT that still works as a credential when scanned: [`jwt`], signed (`alg` is not `none`),
-/// with no `exp` claim or an `exp` still ahead of now (an expired token cannot be replayed), and
-/// not a role that is public by design (Supabase's `anon` key ships in browser code).
+/// with no `exp` claim or an `exp` still ahead of now (an expired token cannot be replayed), a
+/// payload naming a subject or a permission ([`SUBJECT_CLAIMS`]), and not a role that is public
+/// by design (Supabase's `anon` key ships in browser code).
 pub fn jwt_live(s: &[u8]) -> bool {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -163,7 +172,8 @@ pub fn jwt_live_at(s: &[u8], now: u64) -> bool {
         None => true,
         Some(e) => e.as_f64().is_some_and(|t| t > now as f64),
     };
-    !unsigned && !public_role && unexpired
+    let names_subject = payload.keys().any(|k| SUBJECT_CLAIMS.contains(&k.as_str()));
+    !unsigned && !public_role && unexpired && names_subject
 }
 
 /// AWS access key id: a known 4-character prefix and 16 characters of RFC 4648 base32
