@@ -520,13 +520,34 @@ mod tests {
         let now = 1_800_000_000;
         let live = |t: &str| super::structure::jwt_live_at(t.as_bytes(), now);
         assert!(live(&tok(hs, r#"{"sub":"svc"}"#)), "no exp");
-        assert!(live(&tok(hs, r#"{"sub":"svc","exp":1900000000}"#)), "exp ahead");
-        assert!(live(&tok(hs, r#"{"role":"service_role","exp":2e9}"#)), "float exp ahead");
-        assert!(!live(&tok(hs, r#"{"sub":"svc","exp":1700000000}"#)), "expired");
-        assert!(!live(&tok(hs, r#"{"sub":"svc","exp":"never"}"#)), "exp not a date");
-        assert!(!live(&tok(r#"{"alg":"none"}"#, r#"{"sub":"svc"}"#)), "unsigned");
-        assert!(!live(&tok(r#"{"alg":"NONE"}"#, r#"{"sub":"svc"}"#)), "unsigned");
-        assert!(!live(&tok(hs, r#"{"role":"anon","iss":"supabase"}"#)), "public anon key");
+        assert!(
+            live(&tok(hs, r#"{"sub":"svc","exp":1900000000}"#)),
+            "exp ahead"
+        );
+        assert!(
+            live(&tok(hs, r#"{"role":"service_role","exp":2e9}"#)),
+            "float exp ahead"
+        );
+        assert!(
+            !live(&tok(hs, r#"{"sub":"svc","exp":1700000000}"#)),
+            "expired"
+        );
+        assert!(
+            !live(&tok(hs, r#"{"sub":"svc","exp":"never"}"#)),
+            "exp not a date"
+        );
+        assert!(
+            !live(&tok(r#"{"alg":"none"}"#, r#"{"sub":"svc"}"#)),
+            "unsigned"
+        );
+        assert!(
+            !live(&tok(r#"{"alg":"NONE"}"#, r#"{"sub":"svc"}"#)),
+            "unsigned"
+        );
+        assert!(
+            !live(&tok(hs, r#"{"role":"anon","iss":"supabase"}"#)),
+            "public anon key"
+        );
         assert!(!live(&tok(hs, "[1]")), "not a JWT");
         assert!(!live(&tok(hs, r#"{"some":"payload"}"#)), "no subject claim");
         assert!(live(&tok(hs, r#"{"uid":45742}"#)), "a user id");

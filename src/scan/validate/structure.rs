@@ -129,8 +129,26 @@ pub fn jwt(s: &[u8]) -> bool {
 /// usual identity and permission claims. A payload with none of them (`{"some":"payload"}` in
 /// PyJWT's README) is a demonstration, not a session.
 const SUBJECT_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "uid", "user_id", "userId", "username",
-    "email", "role", "roles", "scope", "scp", "azp", "client_id", "permissions", "groups",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "uid",
+    "user_id",
+    "userId",
+    "username",
+    "email",
+    "role",
+    "roles",
+    "scope",
+    "scp",
+    "azp",
+    "client_id",
+    "permissions",
+    "groups",
 ];
 
 /// A JWT that still works as a credential when scanned: [`jwt`], signed (`alg` is not `none`),
