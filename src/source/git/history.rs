@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 
 use git2::{Oid, Repository, Sort, Tree};
 use rayon::prelude::*;
@@ -95,7 +96,8 @@ pub(super) fn history(
         commits,
         ..Inventory::default()
     };
-    collect_blobs(repo, &mut inv, counters);
+    let packs = pack::open(&repo.commondir().join("objects"));
+    collect_blobs(repo, &packs, &mut inv, counters);
     if let Some(shard) = opts.shard {
         inv.blobs.retain(|b| shard.owns_blob(b.oid.as_bytes()));
         // Every shard walks every commit but counts only its share, so the shards' totals add
@@ -130,7 +132,7 @@ pub(super) fn history(
         }
     }
 
-    let scanned = scan_blobs(repo, &inv, opts.max_file_size, engine, counters);
+    let scanned = scan_blobs(repo, &packs, &inv, opts.max_file_size, engine, counters);
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
     let mut capped = Capped::default();
     for (blob, mut findings, skip, unreported) in scanned {
@@ -247,53 +249,220 @@ fn walk_commits(
     Ok(commits)
 }
 
-/// What one commit introduced relative to its first parent: (path, blob or why not).
-type Introduced = Vec<(Vec<u8>, Result<Oid, SkipReason>)>;
+/// Commits diffed before their changes are recorded: bounds what is held at once (a merge of a
+/// long-lived branch can introduce thousands of paths).
+const BATCH: usize = 2048;
 
 /// Records, for each walked commit, the blobs it introduced relative to its first parent.
-/// Commits are diffed in parallel (each diff only reads trees), then recorded in walk order,
-/// so the oldest commit that shows a (blob, path) still wins.
-fn collect_blobs(repo: &Repository, inv: &mut Inventory, counters: &Counters) {
+/// Commits are diffed in parallel (each diff only reads trees), a batch at a time, then
+/// recorded in walk order, so the oldest commit that shows a (blob, path) still wins.
+fn collect_blobs(repo: &Repository, packs: &pack::Packs, inv: &mut Inventory, counters: &Counters) {
     let git_dir = repo.path();
-    let commits = &inv.commits;
-    let n = commits.len();
-    if n == 0 {
-        return;
-    }
-    let chunk = n.div_ceil(rayon::current_num_threads() * 16).max(1);
-    let ids: Vec<u32> = (0..n as u32).collect();
-    let diffs: Vec<(u32, Introduced)> = ids
-        .par_chunks(chunk)
-        .flat_map_iter(|chunk| {
-            let repo = Repository::open(git_dir);
-            chunk
-                .iter()
-                .map(|&ci| {
-                    counters
-                        .commits
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let changes = match &repo {
-                        Ok(repo) => introduced_blobs(repo, commits[ci as usize]),
-                        Err(e) => vec![(Vec::new(), Err(read_reason(e)))],
-                    };
-                    (ci, changes)
-                })
-                .collect::<Vec<_>>()
-        })
+    let n = inv.commits.len();
+    // One walker (a libgit2 handle and a pack reader) per pool thread, kept across batches.
+    let walkers: Vec<Mutex<Option<Walker<'_>>>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new(None))
         .collect();
-    for (ci, changes) in diffs {
-        let oid = inv.commits[ci as usize];
-        for (path, blob) in changes {
-            match blob {
-                Ok(blob) => inv.record(blob, &path, ci),
-                Err(reason) => inv.skipped.push(Skipped {
-                    path: format!("{}:{}", short(oid), display_git_path(&path)),
-                    reason,
-                }),
+    for start in (0..n).step_by(BATCH) {
+        let commits = &inv.commits;
+        let diffs: Vec<(u32, Introduced)> = (start as u32..(start + BATCH).min(n) as u32)
+            .into_par_iter()
+            .with_min_len(16)
+            .map(|ci| {
+                counters
+                    .commits
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let slot = &walkers[rayon::current_thread_index().unwrap_or(0) % walkers.len()];
+                let mut held = slot.try_lock();
+                let mut spare = None;
+                let w = match held.as_deref_mut() {
+                    Ok(w) => w,
+                    Err(_) => &mut spare,
+                }
+                .get_or_insert_with(|| Walker {
+                    repo: Repository::open(git_dir),
+                    reader: pack::Reader::new(packs),
+                });
+                (ci, w.introduced(commits[ci as usize]))
+            })
+            .collect();
+        for (ci, changes) in diffs {
+            let oid = inv.commits[ci as usize];
+            for (path, blob) in changes {
+                match blob {
+                    Ok(blob) => inv.record(blob, &path, ci),
+                    Err(reason) => inv.skipped.push(Skipped {
+                        path: format!("{}:{}", short(oid), display_git_path(&path)),
+                        reason,
+                    }),
+                }
             }
         }
     }
 }
+
+/// What diffs commits on one thread: its libgit2 handle and its pack reader.
+struct Walker<'a> {
+    repo: Result<Repository, git2::Error>,
+    reader: pack::Reader<'a>,
+}
+
+impl Walker<'_> {
+    /// What `oid` introduced: trees read from the packs when they all can be (see
+    /// [`introduced_packed`]), else everything through libgit2 as [`introduced_blobs`] does.
+    fn introduced(&mut self, oid: Oid) -> Introduced {
+        match &self.repo {
+            Ok(repo) => introduced_packed(repo, &mut self.reader, oid)
+                .unwrap_or_else(|| introduced_blobs(repo, oid)),
+            Err(e) => vec![(Vec::new(), Err(read_reason(e)))],
+        }
+    }
+}
+
+/// [`introduced_blobs`] with the trees read by `reader` (commits still through libgit2, which
+/// applies grafts and the shallow boundary). `None` as soon as a tree cannot be read or is not
+/// in the plain form git writes (see [`tree_entries`]): the caller then does the whole commit
+/// again through libgit2, so what is reported, skipped or why, never depends on the reader.
+fn introduced_packed(
+    repo: &Repository,
+    reader: &mut pack::Reader<'_>,
+    oid: Oid,
+) -> Option<Introduced> {
+    let commit = repo.find_commit(oid).ok()?;
+    let mut tree = Vec::new();
+    if !reader.tree(commit.tree_id(), &mut tree) {
+        return None;
+    }
+    let parent = match commit.parent(0) {
+        Ok(p) => {
+            let mut t = Vec::new();
+            if !reader.tree(p.tree_id(), &mut t) {
+                return None;
+            }
+            Some(t)
+        }
+        // No parent (a root or a shallow boundary), or one that cannot be read: the whole
+        // tree is introduced here, as in `introduced_blobs`.
+        Err(_) => None,
+    };
+    let mut changes = Vec::new();
+    let mut path = Vec::with_capacity(256);
+    diff_packed(reader, parent.as_deref(), &tree, &mut path, &mut changes)?;
+    Some(changes)
+}
+
+/// [`diff_trees`] over raw trees read by `reader`; `None` when a tree cannot be read or parsed.
+fn diff_packed(
+    reader: &mut pack::Reader<'_>,
+    old: Option<&[u8]>,
+    new: &[u8],
+    path: &mut Vec<u8>,
+    changes: &mut Introduced,
+) -> Option<()> {
+    let new = tree_entries(new)?;
+    let old = match old {
+        Some(o) => tree_entries(o)?,
+        None => Vec::new(),
+    };
+    let mut by_name: Vec<&TreeEntry<'_>> = old.iter().collect();
+    by_name.sort_unstable_by_key(|e| e.name);
+    for entry in &new {
+        let before = by_name
+            .binary_search_by_key(&entry.name, |e| e.name)
+            .ok()
+            .map(|i| by_name[i]);
+        let unchanged = before.is_some_and(|b| {
+            b.id == entry.id && (b.mode == MODE_TREE) == (entry.mode == MODE_TREE)
+        });
+        if unchanged {
+            continue;
+        }
+        let len = path.len();
+        path.extend_from_slice(entry.name);
+        match entry.mode {
+            MODE_TREE => {
+                path.push(b'/');
+                let mut sub = Vec::new();
+                if !reader.tree(entry.id, &mut sub) {
+                    return None;
+                }
+                let old_sub = match before {
+                    Some(b) if b.mode == MODE_TREE => {
+                        let mut t = Vec::new();
+                        if !reader.tree(b.id, &mut t) {
+                            return None;
+                        }
+                        Some(t)
+                    }
+                    _ => None,
+                };
+                diff_packed(reader, old_sub.as_deref(), &sub, path, changes)?;
+            }
+            MODE_LINK | MODE_GITLINK => {}
+            _ => changes.push((path.clone(), Ok(entry.id))),
+        }
+        path.truncate(len);
+    }
+    Some(())
+}
+
+/// One entry of a raw tree.
+struct TreeEntry<'a> {
+    mode: i32,
+    name: &'a [u8],
+    id: Oid,
+}
+
+/// The entries of a raw tree (`<octal mode> <name>\0<20-byte id>`, repeated), or `None` unless
+/// it is in the form git writes: the modes git uses, non-empty names, strictly sorted in git's
+/// order (a subtree sorts as its name followed by `/`). libgit2 reads the same trees alike;
+/// anything odder is left to libgit2, whose lookups and errors history mode reports.
+fn tree_entries(mut raw: &[u8]) -> Option<Vec<TreeEntry<'_>>> {
+    let mut entries: Vec<TreeEntry<'_>> = Vec::new();
+    while !raw.is_empty() {
+        let space = memchr::memchr(b' ', raw)?;
+        let mut mode = 0i32;
+        for &d in &raw[..space] {
+            if !(b'0'..=b'7').contains(&d) || mode > 0o7777777 {
+                return None;
+            }
+            mode = mode * 8 + i32::from(d - b'0');
+        }
+        // libgit2's filemode() normalises 100664 to 100644, a plain file either way.
+        if ![
+            0o100644,
+            0o100755,
+            0o100664,
+            MODE_TREE,
+            MODE_LINK,
+            MODE_GITLINK,
+        ]
+        .contains(&mode)
+        {
+            return None;
+        }
+        let rest = &raw[space + 1..];
+        let nul = memchr::memchr(0, rest)?;
+        let name = &rest[..nul];
+        let id = Oid::from_bytes(rest.get(nul + 1..nul + 21)?).ok()?;
+        raw = &rest[nul + 21..];
+        if name.is_empty() {
+            return None;
+        }
+        if let Some(prev) = entries.last() {
+            let slash = |m: i32| (m == MODE_TREE).then_some(&b'/');
+            let a = prev.name.iter().chain(slash(prev.mode));
+            if a.cmp(name.iter().chain(slash(mode))) != std::cmp::Ordering::Less {
+                return None;
+            }
+        }
+        entries.push(TreeEntry { mode, name, id });
+    }
+    Some(entries)
+}
+
+/// What one commit introduced relative to its first parent: (path, blob or why not).
+type Introduced = Vec<(Vec<u8>, Result<Oid, SkipReason>)>;
 
 /// The blobs `oid` introduced relative to its first parent; an unreadable commit or tree is
 /// one entry with the reason.
@@ -387,18 +556,15 @@ type Scanned = (u32, Vec<Finding>, Option<SkipReason>, usize);
 /// blob, whichever path read it.
 fn scan_blobs(
     repo: &Repository,
+    packs: &pack::Packs,
     inv: &Inventory,
     max: u64,
     engine: &Engine,
     counters: &Counters,
 ) -> Vec<Scanned> {
     let oids: Vec<Oid> = inv.blobs.iter().map(|b| b.oid).collect();
-    let (read, mut scanned) = pack::read_blobs(
-        &repo.commondir().join("objects"),
-        &oids,
-        max,
-        Scratch::default,
-        |scratch, b, data| {
+    let (read, mut scanned) =
+        pack::read_blobs(packs, &oids, max, Scratch::default, |scratch, b, data| {
             let rec = &inv.blobs[b as usize];
             let path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
             scanned_blob(
@@ -407,8 +573,7 @@ fn scan_blobs(
                 scan_bytes(data, rec.oid, &path, engine, scratch),
                 counters,
             )
-        },
-    );
+        });
     let rest: Vec<u32> = (0..oids.len() as u32)
         .filter(|&b| !read[b as usize])
         .collect();

@@ -69,6 +69,13 @@ impl Pack {
     }
 }
 
+/// The largest tree [`Reader`] reads (a tree of a million entries is ~40 MiB); a pack entry that
+/// claims more is left to libgit2 rather than allocated.
+const TREE_LIMIT: usize = 256 << 20;
+/// What a [`Reader`] keeps of recently resolved objects, so that reading a tree whose delta
+/// base was read just before (the same directory one commit earlier) costs one delta.
+const READER_CACHE: usize = 16 << 20;
+
 /// One object of a pack that is wanted or is the base of one that is.
 struct Node {
     offset: u64,
@@ -95,13 +102,13 @@ struct Worker<S> {
     user: S,
 }
 
-/// Reads every blob of `wanted` that the pack files under `objects` hold, calling
+/// Reads every blob of `wanted` that the pack files hold, calling
 /// `visit(scratch, i, bytes)` for `wanted[i]` on some worker of the current rayon pool, at
 /// most once per blob; blobs over `max` bytes are not read. Returns which blobs were visited
 /// and what `visit` returned for them (in no particular order). Never fails: a pack or an
 /// object it cannot read leaves its blobs unvisited.
 pub(super) fn read_blobs<S, R, I, V>(
-    objects: &Path,
+    packs: &Packs,
     wanted: &[Oid],
     max: u64,
     init: I,
@@ -119,15 +126,15 @@ where
     let workers: Vec<Mutex<Option<Worker<S>>>> = (0..rayon::current_num_threads())
         .map(|_| Mutex::new(None))
         .collect();
-    for pack in packs(objects) {
+    for pack in &packs.0 {
         if placed.iter().all(|&p| p) {
             break;
         }
         // A pack the index or data parser rejects later (a panic on hostile bytes) must not
         // take the scan down: what it did not visit goes to libgit2.
         let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let plan = plan(&pack, wanted, &mut placed);
-            resolve(&pack, &plan, &workers, max, &init, &visit, &visited)
+            let plan = plan(pack, wanted, &mut placed);
+            resolve(pack, &plan, &workers, max, &init, &visit, &visited)
         }));
         if let Ok(mut r) = one {
             results.append(&mut r);
@@ -137,8 +144,15 @@ where
     (visited, results)
 }
 
-/// The readable packs under `objects/pack`, as (index, data) pairs, in name order.
-fn packs(objects: &Path) -> Vec<Pack> {
+/// The pack files of a repository, opened once for a history scan.
+pub(super) struct Packs(Vec<Pack>);
+
+/// The readable packs under `objects/pack`, in name order (none when there are none).
+pub(super) fn open(objects: &Path) -> Packs {
+    Packs(open_packs(objects))
+}
+
+fn open_packs(objects: &Path) -> Vec<Pack> {
     let Ok(dir) = std::fs::read_dir(objects.join("pack")) else {
         return Vec::new();
     };
@@ -163,7 +177,8 @@ fn packs(objects: &Path) -> Vec<Pack> {
             let map = Arc::new(unsafe { memmap2::MmapOptions::new().map(&file) }.ok()?);
             let data =
                 gix_pack::data::File::from_data(Mapped(map.clone()), pack, gix_hash::Kind::Sha1)
-                    .ok()?;
+                    .ok()?
+                    .with_alloc_limit_bytes(Some(TREE_LIMIT));
             (index.num_objects() == data.num_objects()).then_some(Pack {
                 index,
                 data,
@@ -463,6 +478,52 @@ fn varint(d: &mut &[u8]) -> Option<u64> {
         }
     }
     None
+}
+
+/// Reads trees from the packs one at a time (for the commit walk), resolving delta chains with
+/// a cache of recent results. Anything it cannot read is for libgit2.
+pub(super) struct Reader<'a> {
+    packs: &'a Packs,
+    inflate: gix_zlib::Inflate,
+    cache: gix_pack::cache::lru::MemoryCappedHashmap,
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(packs: &'a Packs) -> Self {
+        Reader {
+            packs,
+            inflate: gix_zlib::Inflate::default(),
+            cache: gix_pack::cache::lru::MemoryCappedHashmap::new(READER_CACHE),
+        }
+    }
+
+    /// The raw tree `id` into `out`, or false when no pack holds it, it is not a tree, or it
+    /// cannot be read.
+    pub(super) fn tree(&mut self, id: Oid, out: &mut Vec<u8>) -> bool {
+        let id = gix_hash::oid::from_bytes_unchecked(id.as_bytes());
+        for pack in &self.packs.0 {
+            let Some(i) = pack.index.lookup(id) else {
+                continue;
+            };
+            let Ok(entry) = pack.data.entry(pack.index.pack_offset_at_index(i)) else {
+                return false;
+            };
+            let in_pack = |base: &gix_hash::oid, _: &mut Vec<u8>| {
+                Ok(pack.index.lookup(base).and_then(|b| {
+                    let entry = pack.data.entry(pack.index.pack_offset_at_index(b)).ok()?;
+                    Some(gix_pack::data::decode::entry::ResolvedBase::InPack(entry))
+                }))
+            };
+            // Hostile bytes must not take the scan down: a panic is an unreadable tree.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pack.data
+                    .decode_entry(entry, out, &mut self.inflate, &in_pack, &mut self.cache)
+            }));
+            pack.read(4096);
+            return matches!(read, Ok(Ok(o)) if o.kind == gix_object::Kind::Tree);
+        }
+        false
+    }
 }
 
 #[cfg(test)]
