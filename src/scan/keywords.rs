@@ -62,6 +62,11 @@ struct Entry {
     keyword: u32,
     /// Where the keyword starts relative to the gram (1 for "any byte + first three").
     offset: i32,
+    /// The keyword's first (up to) 8 bytes folded like grams, and which bytes count: most
+    /// announced keywords are not there (`status` announces `tatum`), and one 8-byte load and
+    /// compare rejects them before the exact, byte-by-byte comparison.
+    head: u64,
+    head_mask: u64,
 }
 
 /// Finds keyword occurrences; shared between threads.
@@ -262,6 +267,12 @@ impl Keywords {
             let Some(start) = q.checked_add_signed(e.offset as isize) else {
                 continue;
             };
+            if let Some(x) = hay.get(start..start + 8) {
+                let x = u64::from_le_bytes(x.try_into().expect("8 bytes")) | FOLD;
+                if x & e.head_mask != e.head {
+                    continue;
+                }
+            }
             let kw = &self.keywords[e.keyword as usize];
             let end = start + kw.len();
             if hay
@@ -276,11 +287,21 @@ impl Keywords {
 
 fn grams_engine(keywords: &[Box<[u8]>]) -> Engine {
     let mut entries: Vec<Entry> = Vec::new();
+    let head = |kw: &[u8]| {
+        let n = kw.len().min(8);
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&kw[..n]);
+        let mask = if n == 8 { !0 } else { (1u64 << (8 * n)) - 1 };
+        ((u64::from_le_bytes(b) | FOLD) & mask, mask)
+    };
     let mut add = |bytes: [u8; 4], keyword: usize, offset: i32| {
+        let (head, head_mask) = head(&keywords[keyword]);
         entries.push(Entry {
             gram: gram(&bytes),
             keyword: keyword as u32,
             offset,
+            head,
+            head_mask,
         });
     };
     for (i, kw) in keywords.iter().enumerate() {
