@@ -408,7 +408,10 @@ cmd_scan() {
   esac
 
   count=$(python3 "$here/report.py" count "$sarif")
-  python3 "$here/report.py" annotations "$sarif" "$prefix"
+  # keyleak writes the annotations from its own SARIF (the escaping and the severity → level
+  # mapping of `-f github`); its exit code here says only whether it could.
+  keyleak merge "$sarif" -f github --path-prefix "$prefix" --exit-code 0 -q ||
+    die "keyleak could not write the annotations from $sarif (a \`version\` input older than the action needs \`keyleak merge -f github\`)"
   while IFS= read -r f; do
     [[ -n $f ]] || continue
     warn_at "$prefix$f" "this change edits $f: keyleak read it from the base commit instead (the edit applies once merged); review it"

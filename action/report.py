@@ -5,7 +5,6 @@
   relpath PATH START                PATH relative to START, "" when equal, with a trailing /
   inrepo PATH TOP                   PATH relative to TOP if inside it (by its text), else exit 1
   count SARIF                       the number of results
-  annotations SARIF PREFIX          one workflow command per result (::error / ::warning / ::notice)
   summary SARIF PREFIX WHAT FAIL_ON RC [CHANGED]
                                     a Markdown job summary, secrets redacted as in the SARIF;
                                     CHANGED: a file listing policy files the change edits
@@ -14,8 +13,10 @@
 
 Everything printed comes from keyleak's SARIF, which never holds an unredacted secret (the
 action never passes --show-secrets). Everything in it was written by whoever wrote the scanned
-change (paths, lines, rule names): it is escaped for the workflow-command syntax and made inert
-Markdown, so a line holding `![x](https://…)` or a path holding `\n::error …` shows as text.
+change (paths, lines, rule names): it is made inert Markdown, so a line holding
+`![x](https://…)` shows as text. The annotations are not written here: keyleak writes them from
+the same SARIF (`keyleak merge SARIF -f github`), with the escaping and severity levels of its
+`-f github` format.
 """
 
 import html
@@ -24,7 +25,6 @@ import os
 import sys
 import urllib.parse
 
-LEVEL_COMMAND = {"error": "error", "warning": "warning", "note": "notice", "none": "notice"}
 SEVERITY_ORDER = ["critical", "high", "medium", "low"]
 MAX_ROWS = 100
 
@@ -74,13 +74,11 @@ def results(sarif, added_allows=False):
             props = r.get("properties", {})
             index = r.get("ruleIndex")
             rule = rules[index] if isinstance(index, int) and 0 <= index < len(rules) else {}
-            level = r.get("level") or rule.get("defaultConfiguration", {}).get("level", "warning")
             out.append(
                 {
                     "rule_id": r.get("ruleId", "?"),
                     "rule_name": rule.get("shortDescription", {}).get("text") or rule.get("name", ""),
-                    "level": level,
-                    "severity": props.get("severity", {"error": "high", "warning": "medium"}.get(level, "low")),
+                    "severity": props.get("severity", ""),
                     "known_public": bool(props.get("known_public")),
                     "path": urllib.parse.unquote(loc.get("artifactLocation", {}).get("uri", "")),
                     "line": region.get("startLine", 1),
@@ -88,7 +86,6 @@ def results(sarif, added_allows=False):
                     "column": region.get("startColumn", 1),
                     "end_column": region.get("endColumn", region.get("startColumn", 1)),
                     "snippet": region.get("snippet", {}).get("text", ""),
-                    "message": r.get("message", {}).get("text", ""),
                     "commit": props.get("commit", ""),
                     "fingerprint": (r.get("partialFingerprints") or {}).get("keyleakFingerprint/v1", ""),
                     "fix": first_sentence((rule.get("help") or {}).get("text", "")),
@@ -117,51 +114,6 @@ def control(s):
         else:
             out.append(c)
     return "".join(out)
-
-
-def escape_property(s):
-    return (
-        control(s)
-        .replace("%", "%25")
-        .replace("\r", "%0D")
-        .replace("\n", "%0A")
-        .replace(":", "%3A")
-        .replace(",", "%2C")
-    )
-
-
-def escape_data(s):
-    return control(s).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def annotations(sarif, prefix):
-    for f in results(sarif, added_allows=True):
-        print(
-            "::warning file={},line={},endLine={},title={}::{}".format(
-                escape_property(prefix + f["path"]),
-                f["line"],
-                f["end_line"],
-                escape_property("keyleak: suppressed by this change"),
-                escape_data(
-                    "A keyleak:allow comment added by this change suppresses a {} finding ({}).".format(
-                        f["rule_id"], f["severity"]
-                    )
-                ),
-            )
-        )
-    for f in results(sarif):
-        print(
-            "::{} file={},line={},endLine={},col={},endColumn={},title={}::{}".format(
-                LEVEL_COMMAND.get(f["level"], "warning"),
-                escape_property(prefix + f["path"]),
-                f["line"],
-                f["end_line"],
-                f["column"],
-                f["end_column"],
-                escape_property("keyleak: " + f["rule_id"]),
-                escape_data(f["message"]),
-            )
-        )
 
 
 def inert(s):
@@ -307,8 +259,6 @@ def main(argv):
         print(rel)
     elif cmd == "count":
         print(len(results(*args)))
-    elif cmd == "annotations":
-        annotations(*args)
     elif cmd == "summary":
         summary(*args)
     elif cmd == "added-allows":

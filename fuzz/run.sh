@@ -11,7 +11,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(matcher rules config validators report)
+  targets=(matcher rules config validators report archives simd)
 fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "run.sh: needs nightly and cargo-fuzz (rustup toolchain install nightly; cargo install cargo-fuzz)" >&2

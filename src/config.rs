@@ -335,9 +335,7 @@ pub fn work_tree_top(dir: &Path) -> Option<PathBuf> {
 }
 
 fn check_glob(g: &Spanned<String>) -> Result<(), String> {
-    globset::Glob::new(g.get_ref())
-        .map(|_| ())
-        .map_err(|e| format!("invalid glob: {}", e.kind()))
+    crate::glob::Globs::check(g.get_ref()).map_err(|e| format!("invalid glob: {}", e.message))
 }
 
 fn last_line(s: &str) -> String {

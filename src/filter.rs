@@ -5,11 +5,10 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-
 use crate::config::Config;
 use crate::error::LoadError;
 use crate::finding::{Finding, Marker, Suppression};
+use crate::glob::Globs;
 use crate::scan::markers;
 
 /// Name of the ignore file at the scan root.
@@ -18,7 +17,7 @@ pub const IGNORE_FILE: &str = ".keyleakignore";
 /// Every suppression source, compiled.
 #[derive(Debug, Default)]
 pub struct Filters {
-    paths: Option<GlobSet>,
+    paths: Globs,
     regexes: Vec<regex::bytes::Regex>,
     stopwords: Vec<String>,
     fingerprints: HashSet<String>,
@@ -31,26 +30,6 @@ pub struct Filters {
     inline: bool,
 }
 
-/// Builds a glob set where `*` does not cross `/` and a pattern without `/` matches at any depth
-/// (gitignore semantics).
-pub fn glob_set(patterns: &[String]) -> Result<GlobSet, globset::Error> {
-    let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        let p = p.trim_start_matches("./");
-        let anchored = p.trim_end_matches('/');
-        let variants: Vec<String> = if anchored.contains('/') {
-            let base = anchored.trim_start_matches('/').to_string();
-            vec![base.clone(), format!("{base}/**")]
-        } else {
-            vec![format!("**/{anchored}"), format!("**/{anchored}/**")]
-        };
-        for v in variants {
-            b.add(GlobBuilder::new(&v).literal_separator(true).build()?);
-        }
-    }
-    b.build()
-}
-
 impl Filters {
     /// Compiles the allowlists of `config`, the ignore file's fingerprints and a baseline.
     pub fn new(
@@ -59,14 +38,8 @@ impl Filters {
         baseline: HashSet<String>,
     ) -> Result<Filters, LoadError> {
         let cfg_path = config.path.clone().unwrap_or_default();
-        let paths = if config.allow_paths.is_empty() {
-            None
-        } else {
-            Some(
-                glob_set(&config.allow_paths)
-                    .map_err(|e| LoadError::whole(&cfg_path, e.to_string()))?,
-            )
-        };
+        let paths = Globs::new(&config.allow_paths)
+            .map_err(|e| LoadError::whole(&cfg_path, e.to_string()))?;
         let regexes = config
             .allow_regexes
             .iter()
@@ -117,15 +90,13 @@ impl Filters {
             Some(Marker::Other(_)) if self.other_markers => return Some(Suppression::OtherMarker),
             _ => {}
         }
-        if let Some(p) = &self.paths {
-            let path = f.path.trim_start_matches("./");
-            if p.is_match(path)
-                || (!self.base.is_empty()
-                    && !path.starts_with('/')
-                    && p.is_match(format!("{}{path}", self.base)))
-            {
-                return Some(Suppression::AllowPath);
-            }
+        let path = f.path.as_str();
+        if self.paths.is_match(path, false)
+            || (!self.base.is_empty()
+                && !path.starts_with('/')
+                && self.paths.is_match(&format!("{}{path}", self.base), false))
+        {
+            return Some(Suppression::AllowPath);
         }
         let secret = f.secret.as_bytes();
         if self.regexes.iter().any(|r| r.is_match(secret)) {
@@ -225,30 +196,4 @@ pub fn parse_ignore(path: &Path, text: &str) -> Result<HashSet<String>, LoadErro
         out.insert(l.to_ascii_lowercase());
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs_follow_gitignore_shape() {
-        let g = glob_set(&[
-            "tests/fixtures/**".into(),
-            "*.min.js".into(),
-            "vendor".into(),
-        ])
-        .unwrap();
-        for (p, want) in [
-            ("tests/fixtures/a/b.txt", true),
-            ("src/tests/fixtures/a", false),
-            ("web/app.min.js", true),
-            ("app.min.js", true),
-            ("vendor/x/y.go", true),
-            ("a/vendor/y.go", true),
-            ("src/main.rs", false),
-        ] {
-            assert_eq!(g.is_match(p), want, "{p}");
-        }
-    }
 }

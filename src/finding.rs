@@ -299,6 +299,9 @@ pub struct Finding {
     pub git: Option<GitInfo>,
     /// Encoding layers the secret was found under (`base64`, …), outermost first.
     pub decoded: Vec<String>,
+    /// The Jupyter notebook cell holding the secret (1-based, top to bottom as Jupyter shows
+    /// them), for a finding in a notebook's source or output.
+    pub notebook_cell: Option<usize>,
     /// Set when a filter suppressed this finding.
     pub suppressed: Option<Suppression>,
     /// A suppression comment on the finding's lines, found by the scan.
@@ -308,6 +311,16 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// `decoded` as reports show it: the notebook cell first (`notebook-cell:N`), then the
+    /// encoding layers.
+    pub fn decoded_shown(&self) -> Vec<String> {
+        self.notebook_cell
+            .map(|c| format!("notebook-cell:{c}"))
+            .into_iter()
+            .chain(self.decoded.iter().cloned())
+            .collect()
+    }
+
     /// The line with this finding's values redacted (unless `show`) by their byte ranges,
     /// trimmed to 200 characters. Other findings' values were redacted when the line was cut.
     pub fn snippet(&self, show: bool) -> String {

@@ -26,7 +26,10 @@ fuzz_target!(|text: &str| {
             if let Err(e) = cfg.apply(&mut rules) {
                 check(e.pos);
             }
-            let _ = keyleak::filter::glob_set(&cfg.exclude);
+            // Validation and matching compile globs with the same code: a config that loads
+            // has globs that compile.
+            keyleak::glob::Globs::new(&cfg.exclude).expect("exclude globs compile");
+            keyleak::glob::Globs::new(&cfg.allow_paths).expect("allow globs compile");
         }
         Err(e) => check(e.pos),
     }

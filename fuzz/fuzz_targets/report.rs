@@ -8,6 +8,7 @@ use keyleak::finding::{Confidence, Finding, Secret, Severity, Span};
 use keyleak::report::{self, Format, Report, Stats};
 use keyleak::rules::RuleSet;
 use keyleak::scan::Scratch;
+use keyleak::model::SkipKind;
 use keyleak::source::Skipped;
 use libfuzzer_sys::fuzz_target;
 
@@ -32,16 +33,19 @@ fuzz_target!(|data: &[u8]| {
         fingerprint: keyleak::finding::fingerprint("r", &secret),
         secret: Secret::new(secret),
         line_text: rest.repeat(if data.len() < 64 { 2000 } else { 1 }),
+        line_values: vec![],
         validation: "none".into(),
         known_public: false,
         parts: vec![],
         git: None,
         decoded: vec![rest],
+        notebook_cell: Some(data.len()),
         suppressed: None,
         marker: None,
+        verification: None,
     });
     let rules = RuleSet::default();
-    let skipped = vec![Skipped { path, reason: "r".into() }];
+    let skipped = vec![Skipped::new(path, SkipKind::Unreadable, "r")];
     for show in [false, true] {
         let report = Report {
             findings: &findings,

@@ -136,9 +136,14 @@ pub struct MergeArgs {
     /// The shard reports (all JSON/JSONL, or all SARIF).
     #[arg(required = true, value_name = "REPORT")]
     pub reports: Vec<PathBuf>,
-    /// Output format (default: the inputs' own): json, jsonl, sarif, html, markdown.
+    /// Output format (default: the inputs' own): json, jsonl, sarif, html, markdown; github
+    /// (workflow annotations) from SARIF reports.
     #[arg(short = 'f', long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// With `-f github`: put PREFIX before every path (the repository's directory in the
+    /// workspace, with a trailing `/`).
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub path_prefix: String,
     /// Write the merged report to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,

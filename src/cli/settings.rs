@@ -250,6 +250,11 @@ impl ScanSettings {
         if let Some(p) = &ignore_file {
             loaded.push(format!("fingerprint ignore file: {p}"));
         }
+        loaded.push(format!(
+            "scan kernels: {} ({}=portable|sse2 caps them)",
+            keyleak::simd::level().name(),
+            keyleak::simd::ENV
+        ));
         let mut filters = Filters::new(&config, ignored, baseline).map_err(anyhow::Error::new)?;
         if args.no_inline_allow {
             filters = filters.without_inline();

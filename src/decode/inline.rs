@@ -13,6 +13,8 @@
 //! escape region (which grows while escapes keep coming, a whole file on one line) is decoded
 //! in overlapping pieces of [`MAX_ESCAPE_PIECE`] bytes.
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_imports))]
+use crate::simd::{Kind, Level};
 use std::ops::Range;
 
 use base64::Engine as _;
@@ -216,16 +218,15 @@ impl Masks {
     }
 
     /// Classifies the chunk at the start of `hay` (zero-padded past its end).
-    fn fill(&mut self, hay: &[u8]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { fill_avx2(self, hay) };
-        } else {
-            fill_with(self, hay, class_mask);
+    fn fill(&mut self, level: Level, hay: &[u8]) {
+        match level.kind() {
+            // SAFETY: a `Level` of AVX2 exists only where the CPU supports it.
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx2 => unsafe { fill_avx2(self, hay) },
+            #[cfg(target_arch = "x86_64")]
+            Kind::Sse2 => fill_with(self, hay, class_mask_sse2),
+            _ => fill_with(self, hay, class_mask_portable),
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        fill_with(self, hay, class_mask);
         for b in 0..CHUNK_BLOCKS {
             self.starts[b] = run_starts(self.alphabet[b], self.alphabet[b + 1]);
         }
@@ -258,13 +259,18 @@ unsafe fn fill_avx2(m: &mut Masks, hay: &[u8]) {
 
 /// Appends every [`TokenRun`] of `hay` to `out`, in order.
 pub fn token_runs(hay: &[u8], out: &mut Vec<TokenRun>) {
+    token_runs_at(crate::simd::level(), hay, out)
+}
+
+/// [`token_runs`] with the kernels of `level` (the result is the same at every level).
+pub fn token_runs_at(level: Level, hay: &[u8], out: &mut Vec<TokenRun>) {
     let n = hay.len();
     let mut m = Masks::new();
     // No run starts before `skip` (set past each run found, so a run is reported once).
     let mut skip = 0;
     let mut base = 0;
     while base < n {
-        m.fill(&hay[base..]);
+        m.fill(level, &hay[base..]);
         for b in 0..CHUNK_BLOCKS {
             if m.starts[b] == 0 {
                 continue;
@@ -380,7 +386,7 @@ unsafe fn class_mask_avx2(block: &[u8]) -> [u64; 3] {
 
 /// Alphabet, uppercase and lowercase bit masks of 64 bytes (bit k for `block[k]`), SSE2.
 #[cfg(target_arch = "x86_64")]
-fn class_mask(block: &[u8]) -> [u64; 3] {
+fn class_mask_sse2(block: &[u8]) -> [u64; 3] {
     use std::arch::x86_64::*;
     assert!(block.len() >= 64);
     let mut out = [0u64; 3];
@@ -413,8 +419,7 @@ fn class_mask(block: &[u8]) -> [u64; 3] {
 }
 
 /// Alphabet, uppercase and lowercase bit masks of 64 bytes (bit k for `block[k]`).
-#[cfg(not(target_arch = "x86_64"))]
-fn class_mask(block: &[u8]) -> [u64; 3] {
+fn class_mask_portable(block: &[u8]) -> [u64; 3] {
     let mut out = [0u64; 3];
     for (k, &b) in block[..64].iter().enumerate() {
         let c = CLASS[b as usize];
@@ -884,11 +889,14 @@ mod tests {
                 bits(&|c| c & B64_UPPER != 0),
                 bits(&|c| c & B64_LOWER != 0),
             ];
-            assert_eq!(class_mask(block), want);
+            assert_eq!(class_mask_portable(block), want);
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: AVX2 is available, checked just above.
-                assert_eq!(unsafe { class_mask_avx2(block) }, want);
+            {
+                assert_eq!(class_mask_sse2(block), want);
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: AVX2 is available, checked just above.
+                    assert_eq!(unsafe { class_mask_avx2(block) }, want);
+                }
             }
         }
     }

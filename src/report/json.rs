@@ -116,7 +116,7 @@ impl JsonFinding {
                     column: p.span.column,
                 })
                 .collect(),
-            decoded: f.decoded.clone(),
+            decoded: f.decoded_shown(),
             commit: git.map(|g| g.commit.clone()),
             author: git.map(|g| g.author.clone()),
             email: git.map(|g| g.email.clone()),

@@ -279,7 +279,7 @@ fn result_key(r: &Value) -> (bool, Option<String>, String, u64, u64, String, Str
 }
 
 /// The display path a location URI was made from (`sarif::path_to_uri` in reverse).
-fn uri_path(uri: &str) -> String {
+pub(crate) fn uri_path(uri: &str) -> String {
     let rest = uri.strip_prefix("file://").unwrap_or(uri);
     let bytes = rest.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

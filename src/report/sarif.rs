@@ -294,8 +294,9 @@ fn message(f: &Finding, show: bool) -> String {
         let names: Vec<&str> = f.parts.iter().map(|p| p.name.as_str()).collect();
         msg.push_str(&format!("; credential parts: {}", names.join(", ")));
     }
-    if !f.decoded.is_empty() {
-        msg.push_str(&format!("; found after decoding {}", f.decoded.join(", ")));
+    let decoded = f.decoded_shown();
+    if !decoded.is_empty() {
+        msg.push_str(&format!("; found after decoding {}", decoded.join(", ")));
     }
     if let Some(g) = &f.git {
         msg.push_str(&format!(
@@ -362,8 +363,9 @@ fn properties(f: &Finding, show: bool) -> BTreeMap<String, Value> {
             .collect();
         p.insert("parts".into(), json!(parts));
     }
-    if !f.decoded.is_empty() {
-        p.insert("decoded".into(), json!(f.decoded));
+    let decoded = f.decoded_shown();
+    if !decoded.is_empty() {
+        p.insert("decoded".into(), json!(decoded));
     }
     if let Some(v) = &f.verification {
         p.insert("verification".into(), json!(v));

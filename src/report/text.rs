@@ -183,12 +183,13 @@ fn write_one(report: &Report<'_>, p: &Paint, f: &Finding, w: &mut dyn Write) -> 
             None => {}
         }
     }
-    if !f.decoded.is_empty() {
+    let decoded = f.decoded_shown();
+    if !decoded.is_empty() {
         writeln!(
             w,
             "  {}  {}",
             p.wrap("2", "decoded    "),
-            esc(&f.decoded.join(" → "))
+            esc(&decoded.join(" → "))
         )?;
     }
     writeln!(

@@ -19,6 +19,8 @@
 //!
 //! Which candidates are real is the validators' job (`bip39`, `solana-keypair`).
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_imports))]
+use crate::simd::{Kind, Level};
 use std::ops::Range;
 use std::str::FromStr;
 
@@ -220,9 +222,23 @@ fn chain47(w: u128) -> u64 {
 }
 
 /// Bit k of the first mask set when `block[k]` is a phrase byte (`CLASS` non-zero), of the
-/// second when it is a separator (`CLASS == SEP`).
-#[cfg(target_arch = "x86_64")]
+/// second when it is a separator (`CLASS == SEP`), with the kernel of the process's level.
 fn masks(block: &[u8; 64]) -> (u64, u64) {
+    masks_at(crate::simd::level(), block)
+}
+
+/// [`masks`] with the kernel of `level` (the same masks at every level).
+pub fn masks_at(level: Level, block: &[u8; 64]) -> (u64, u64) {
+    match level.kind() {
+        #[cfg(target_arch = "x86_64")]
+        Kind::Sse2 | Kind::Avx2 => masks_sse2(block),
+        _ => masks_portable(block),
+    }
+}
+
+/// [`masks`] with SSE2, the x86_64 baseline.
+#[cfg(target_arch = "x86_64")]
+fn masks_sse2(block: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::*;
     let (mut phrase, mut sep) = (0u64, 0u64);
     for lane in 0..4 {
@@ -256,10 +272,8 @@ fn masks(block: &[u8; 64]) -> (u64, u64) {
     (phrase, sep)
 }
 
-/// Bit k of the first mask set when `block[k]` is a phrase byte (`CLASS` non-zero), of the
-/// second when it is a separator (`CLASS == SEP`).
-#[cfg(not(target_arch = "x86_64"))]
-fn masks(block: &[u8; 64]) -> (u64, u64) {
+/// [`masks`], a byte at a time: every target.
+fn masks_portable(block: &[u8; 64]) -> (u64, u64) {
     block.iter().enumerate().fold((0, 0), |(p, s), (k, &b)| {
         let c = CLASS[usize::from(b)];
         (p | (u64::from(c != 0) << k), s | (u64::from(c == SEP) << k))
@@ -509,7 +523,9 @@ mod tests {
                 })
             };
             let want = (bits(&|c| c != 0), bits(&|c| c == SEP));
-            assert_eq!(masks(&block), want, "bytes {start}..");
+            for level in crate::simd::available() {
+                assert_eq!(masks_at(level, &block), want, "{level:?}, bytes {start}..");
+            }
         }
     }
 

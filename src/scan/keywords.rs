@@ -25,6 +25,8 @@
 //! Unlike a leftmost-longest automaton this reports overlapping and nested occurrences too
 //! (`secret` inside `aws_secret`), so no rule is hidden behind a longer keyword.
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_imports))]
+use crate::simd::{Kind, Level};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::common_grams::COMMON_GRAMS;
@@ -191,7 +193,13 @@ impl Keywords {
     /// Calls `hit(keyword index, start, end)` for every occurrence of every keyword in `hay`,
     /// overlapping ones included, in roughly ascending order of position (a hit can come up to
     /// a keyword's length before an earlier-reported one).
-    pub fn for_each(&self, hay: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
+    pub fn for_each(&self, hay: &[u8], hit: impl FnMut(usize, usize, usize)) {
+        self.for_each_at(crate::simd::level(), hay, hit)
+    }
+
+    /// [`Keywords::for_each`] with the kernels of `level` (the hits are the same at every
+    /// level).
+    pub fn for_each_at(&self, level: Level, hay: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
         match &self.engine {
             Engine::Empty => {}
             Engine::Automaton(ac) => {
@@ -213,10 +221,12 @@ impl Keywords {
                 };
                 let mut q = 0;
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU supports AVX2, checked just above.
+                if level.kind() == Kind::Avx2 {
+                    // SAFETY: a `Level` of AVX2 exists only where the CPU supports it.
                     q = unsafe { avx2::scan(hay, bitmap, &mut verify) };
                 }
+                #[cfg(not(target_arch = "x86_64"))]
+                let _ = level;
                 // Grams at q, q+2, q+4 from one 8-byte load; the last few positions go
                 // through a zero-padded copy (a padding byte is one of the "any byte" values).
                 while q + 8 <= hay.len() {

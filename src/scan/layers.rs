@@ -5,7 +5,6 @@
 //! fingerprint is the plain one. A secret seen both plain and decoded at the same place is
 //! reported once. Notebooks are unescaped as a whole first ([`notebook`]).
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::decode::inline::Decoded;
@@ -17,7 +16,7 @@ use crate::model::TokenRun;
 use super::assemble::{self, Assembled, Window, span_of, to_finding};
 use super::location::LineIndex;
 use super::unreported::Unreported;
-use super::{Engine, MAX_KEPT, RawMatch, Scratch, group, shadow};
+use super::{Engine, MAX_KEPT, RawMatch, Scratch, group, repeats, shadow};
 use crate::finding::Severity;
 
 /// Bytes of the encoded span's line, just before it, matched together with the decoded bytes,
@@ -290,9 +289,7 @@ impl Ctx<'_> {
         }
         chain.reverse();
         let depth = chain.len();
-        if let Some(cell) = self.notebook.and_then(|nb| nb.cell_at(file_r.start)) {
-            chain.insert(0, format!("notebook-cell:{cell}"));
-        }
+        f.notebook_cell = self.notebook.and_then(|nb| nb.cell_at(file_r.start));
         f.decoded = chain;
         f.byte_range = (file_r.start, file_r.end);
 
@@ -376,20 +373,7 @@ impl Ctx<'_> {
             ..
         } = self;
         if findings.iter().any(|a| a.depth > 0) {
-            findings.sort_by_key(|a| a.depth);
-            let mut seen: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-            findings.retain(|a| {
-                let (s, e) = a.f.byte_range;
-                let ranges = seen.entry(a.f.fingerprint.clone()).or_default();
-                if ranges
-                    .iter()
-                    .any(|&(a, b)| a < e.max(s + 1) && s < b.max(a + 1))
-                {
-                    return false;
-                }
-                ranges.push((s, e));
-                true
-            });
+            repeats::drop_repeats(&mut findings);
             shadow::drop_shadowed_across_layers(engine.rules(), &mut findings);
         }
         group::group_credentials(engine.rules(), &mut findings);

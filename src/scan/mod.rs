@@ -19,6 +19,7 @@ pub mod location;
 pub mod markers;
 mod matcher;
 pub mod placeholder;
+mod repeats;
 mod shadow;
 mod unreported;
 pub mod validate;
@@ -280,6 +281,21 @@ confidence = "high"
             "{} + {unreported}",
             found.len()
         );
+    }
+
+    /// A notebook cell is a place, not a layer: `decoded` holds only encodings.
+    #[test]
+    fn notebook_cell_is_not_an_encoding_layer() {
+        let engine = Engine::new(RuleSet::builtin().unwrap());
+        let nb = concat!(
+            r#"{"cells": [{"cell_type": "code", "source": ["a = 1\n"]},"#,
+            r#" {"cell_type": "code", "source": ["k = \"QUtJQVo3WFE0UlRXWVAzTUIyS0Q=\"\n"]}]}"#
+        );
+        let found = engine.scan("n.ipynb", nb.as_bytes(), &mut Scratch::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].decoded, ["base64"]);
+        assert_eq!(found[0].notebook_cell, Some(2));
+        assert_eq!(found[0].decoded_shown(), ["notebook-cell:2", "base64"]);
     }
 
     #[test]

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use globset::GlobSet;
 use ignore::{WalkBuilder, WalkState};
 
 use super::worktree::{WorkTree, ignored_notes};
@@ -19,6 +18,7 @@ use super::{
     Capped, Counters, MAX_FINDINGS, MAX_FINDINGS_PER_INPUT, Skipped, SourceOutput, human_bytes,
 };
 use crate::finding::Finding;
+use crate::glob::Globs;
 use crate::model::{Input, Provenance, SkipKind, SkipReason};
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
 
@@ -31,8 +31,9 @@ pub struct DirOptions {
     pub max_file_size: u64,
     /// Also scan what `.gitignore`/`.ignore` exclude.
     pub no_ignore: bool,
-    /// Paths (relative to their root) to leave out entirely.
-    pub exclude: GlobSet,
+    /// Paths (relative to their root, or as shown) never read: an excluded directory is not
+    /// opened.
+    pub exclude: Globs,
     /// Worker threads (0 = all cores).
     pub threads: usize,
     /// Scan only the files this shard owns (by display path).
@@ -79,6 +80,10 @@ fn walk_root(
     let ignores =
         (!opts.no_ignore).then(|| std::sync::Arc::new(super::ignores::Ignores::new(root)));
     let filter = ignores.clone();
+    let excluded = Excluded {
+        root: root.to_path_buf(),
+        globs: opts.exclude.clone(),
+    };
     builder
         .hidden(false)
         .follow_links(false)
@@ -93,11 +98,12 @@ fn walk_root(
             if e.file_name() == ".git" {
                 return false;
             }
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            if e.depth() > 0 && excluded.walked(e.path(), is_dir) {
+                return false;
+            }
             match &filter {
-                Some(ig) if e.depth() > 0 => {
-                    let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-                    !ig.is_ignored(e.path(), is_dir)
-                }
+                Some(ig) if e.depth() > 0 => !ig.is_ignored(e.path(), is_dir),
                 _ => true,
             }
         });
@@ -217,12 +223,10 @@ fn scan_file(
     if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
         return;
     }
-    let exclude = &opts.exclude;
-    if !exclude.is_empty() {
-        let rel = path.strip_prefix(root).unwrap_or(path);
-        if exclude.is_match(rel) || exclude.is_match(path) {
-            return;
-        }
+    // Files the walk did not list (named on the command line, tracked but ignored) are checked
+    // here with every directory above them.
+    if excluded(root, &opts.exclude, path) {
+        return;
     }
     if let Err(reason) = read_file(path, opts.max_file_size, buf) {
         local.skipped.push(Skipped {
@@ -253,6 +257,36 @@ fn scan_file(
     counters.scanned(buf.len(), findings.len());
     local.findings.extend(findings);
     local.skipped.extend(scanned.skipped);
+}
+
+/// `[scan] exclude` for the walk of one root, which checks the directories above a path on the
+/// way down: a path is matched relative to the root and as shown (so a config at the
+/// repository top naming `sub/vendor/**` applies to `keyleak dir sub`).
+struct Excluded {
+    root: PathBuf,
+    globs: Globs,
+}
+
+impl Excluded {
+    fn walked(&self, path: &Path, is_dir: bool) -> bool {
+        if self.globs.is_empty() {
+            return false;
+        }
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        let here = matches!(display_path(&self.root).as_str(), "" | ".");
+        self.globs.is_match_here(&display_path(rel), is_dir)
+            || (!here && self.globs.is_match(&display_path(path), is_dir))
+    }
+}
+
+/// [`Excluded`] for a file found another way (named on the command line, tracked but
+/// ignored): every directory above it counts.
+fn excluded(root: &Path, globs: &Globs, path: &Path) -> bool {
+    if globs.is_empty() {
+        return false;
+    }
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    globs.is_match(&display_path(rel), false) || globs.is_match(&display_path(path), false)
 }
 
 /// The finding caps of one walk, shared by its workers.

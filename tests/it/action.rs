@@ -1205,3 +1205,66 @@ fn markdown_in_the_secret_line_is_inert_in_the_summary() {
         r.summary
     );
 }
+
+/// The action's annotations come from keyleak itself (`keyleak merge SARIF -f github`), so a
+/// hostile file name is escaped and a severity mapped exactly as `-f github` does it: the same
+/// command, place and title on every line, with the repository's place in the workspace before
+/// the path.
+#[test]
+fn annotations_from_sarif_match_the_github_format() {
+    let t = TestDir::new();
+    let name = "a,b:c%d.env";
+    t.write(name, format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"));
+    // AWS's documentation key: a known public test key, a notice.
+    t.write("doc.txt", "AKIAIOSFODNN7EXAMPLE\n");
+    let direct = t
+        .keyleak()
+        .args(["dir", ".", "-f", "github"])
+        .output()
+        .unwrap();
+    assert_eq!(direct.status.code(), Some(1), "{}", stderr(&direct));
+    t.keyleak()
+        .args(["dir", ".", "-f", "sarif", "-o", "out.sarif"])
+        .assert()
+        .code(1);
+    let merged = t
+        .keyleak()
+        .args([
+            "merge",
+            "out.sarif",
+            "-f",
+            "github",
+            "--path-prefix",
+            "sub/",
+        ])
+        .args(["--exit-code", "0", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
+    // Everything up to the message: command, file, region, title.
+    let heads = |s: String, prefix: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| {
+                let head = &l[..l.find(",title=").unwrap()
+                    + l[l.find(",title=").unwrap()..].find("::").unwrap()];
+                head.replacen("file=", &format!("file={prefix}"), 1)
+            })
+            .collect()
+    };
+    let want = heads(stdout(&direct), "sub/");
+    assert_eq!(want.len(), 2, "{want:?}");
+    assert!(
+        want[0].starts_with("::error file=sub/a%2Cb%3Ac%25d.env,line=1,endLine=1,col=19,"),
+        "{want:?}"
+    );
+    assert!(
+        want[1].starts_with("::notice file=sub/doc.txt,"),
+        "{want:?}"
+    );
+    assert_eq!(heads(stdout(&merged), ""), want);
+    // Options that would be ignored are refused.
+    t.keyleak()
+        .args(["merge", "out.sarif", "--path-prefix", "x/"])
+        .assert()
+        .code(2);
+}

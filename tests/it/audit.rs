@@ -305,7 +305,10 @@ fn merge_refuses_what_it_cannot_combine() {
     for (args, msg) in [
         (vec!["merge", "a.json", "b.sarif"], "mix"),
         (vec!["merge", "junk.json"], "not a keyleak"),
-        (vec!["merge", "b.sarif", "-f", "html"], "SARIF only"),
+        (
+            vec!["merge", "b.sarif", "-f", "html"],
+            "SARIF or github annotations only",
+        ),
         (vec!["merge", "missing.json"], "missing.json"),
     ] {
         let out = t.keyleak().args(&args).output().unwrap();

@@ -105,6 +105,86 @@ fn scan_exclude_never_reads_the_path() {
     );
 }
 
+/// An excluded directory is pruned by the walk, not listed and then filtered: a FIFO posing as
+/// its `.ignore` (which the walk reads for every directory it lists) is never touched, so it
+/// is not in the skip counts, and the scan does not hang on it either.
+#[cfg(unix)]
+#[test]
+fn excluded_directories_are_never_listed() {
+    let t = TestDir::new();
+    t.write(
+        "keyleak.toml",
+        "[scan]\nexclude = [\"vendor/**\", \"deps/\", \"*.gen\", \"!keep.gen\", \"#odd\"]\n",
+    );
+    for d in ["vendor", "deps", "src/deps"] {
+        t.write(&format!("{d}/a.txt"), AWS_KEY);
+        let ok = std::process::Command::new("mkfifo")
+            .arg(t.path().join(d).join(".ignore"))
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mkfifo");
+    }
+    t.write("x.gen", AWS_KEY);
+    t.write("keep.gen", AWS_KEY);
+    t.write("#odd", AWS_KEY);
+    t.write("open.txt", AWS_KEY);
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "-f", "json"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut paths: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    // `deps/` has no `/` before its end, so it matches at any depth; `!keep.gen` re-includes.
+    assert_eq!(paths, ["keep.gen", "open.txt"]);
+    assert_eq!(v["skipped"], serde_json::json!([]), "{}", stderr(&o));
+    // Without the exclusions the same tree reads those directories (and their FIFO `.ignore`
+    // files are reported, not opened), so the test above can tell pruning from filtering.
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "-f", "json", "--no-config"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 3, "{}", stdout(&o));
+    assert_eq!(v["findings"].as_array().unwrap().len(), 7);
+}
+
+/// A path named on the command line under an excluded directory is still excluded, and the
+/// glob dialect is checked at load time.
+#[test]
+fn excluded_paths_named_directly_and_invalid_globs() {
+    let t = TestDir::new();
+    // In a work tree the config at its top applies to paths below it.
+    t.git(&["init", "-q"]);
+    t.write("keyleak.toml", "[scan]\nexclude = [\"vendor/**\"]\n");
+    t.write("vendor/a/b.txt", AWS_KEY);
+    t.keyleak().args(["dir", "vendor/a/b.txt"]).assert().code(0);
+    t.keyleak().args(["dir", "vendor/a"]).assert().code(0);
+    t.keyleak()
+        .args(["dir", "vendor/a", "--no-config"])
+        .assert()
+        .code(1);
+    t.write("keyleak.toml", "[scan]\nexclude = [\"ok\", \"a[b\"]\n");
+    t.keyleak()
+        .args(["dir", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "keyleak.toml:2:18: invalid glob: unclosed character class",
+        ));
+}
+
 #[test]
 fn rules_disable_enable_only_and_severity() {
     let t = TestDir::new();

@@ -137,6 +137,57 @@ fn notebook_cells_and_outputs() {
     assert_eq!(decoded(&f[1]), ["notebook-cell:3"]);
 }
 
+/// The cell is where a finding is, not an encoding: it comes first in `decoded`, before the
+/// layers the secret was found under, in every report.
+#[test]
+fn notebook_cell_then_encoding_layers() {
+    let t = TestDir::new();
+    let nb = r##"{"cells": [
+ {"cell_type": "markdown", "metadata": {}, "source": ["# Notes\n"]},
+ {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,
+  "source": ["blob = \"QUtJQVo3WFE0UlRXWVAzTUIyS0Q=\"\n"]}
+ ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+"##;
+    t.write("n.ipynb", nb);
+    let (o, f, _) = scan_json(&t, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(decoded(&f[0]), ["notebook-cell:2", "base64"]);
+    assert_eq!(f[0]["line"], 4);
+    assert_eq!(
+        f[0]["fingerprint"],
+        plain_fingerprint("AKIAZ7XQ4RTWYP3MB2KD")
+    );
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "--no-progress"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&o).contains("notebook-cell:2 → base64"),
+        "{}",
+        stdout(&o)
+    );
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "-f", "sarif", "--no-progress"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = &v["runs"][0]["results"][0];
+    assert_eq!(
+        r["properties"]["decoded"],
+        serde_json::json!(["notebook-cell:2", "base64"])
+    );
+    assert!(
+        r["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("found after decoding notebook-cell:2, base64"),
+        "{r}"
+    );
+}
+
 #[test]
 fn no_decode_turns_it_off() {
     let t = TestDir::new();

@@ -293,3 +293,104 @@ fn a_flood_of_grouped_credentials_is_grouped_pair_by_pair() {
         );
     }
 }
+
+/// `n` lines of one AWS key id, alternately plain inside a percent-encoded URL (found plain and
+/// again decoded over the same bytes) and base64-encoded (found one layer down).
+fn repeated_key_flood(n: usize) -> String {
+    const B64: &str = "QUtJQVo3WFE0UlRXWVAzTUIyS0Q="; // AKIAZ7XQ4RTWYP3MB2KD
+    (0..n)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("https://example.com/u{i}?key=AKIAZ7XQ4RTWYP3MB2KD&sig=a%2Fb%3D%3D\n")
+            } else {
+                format!("v{i}: {B64}\n")
+            }
+        })
+        .collect()
+}
+
+/// A flood of one secret repeated plain and encoded in one input: each place is reported once
+/// (the plain and decoded copies over the same bytes are one finding), in line order, the same
+/// way for 600 lines and for 40,000 (past the per-input cap, which says so). The pairwise
+/// repeat check looked at every earlier finding of the same secret for each new one
+/// (`scan::repeats` now sorts and sweeps).
+#[test]
+fn a_flood_of_one_repeated_secret_is_one_finding_per_place() {
+    let scan = |n: usize| {
+        let o = keyleak()
+            .args(["stdin", "--name", "flood.txt", "-f", "json"])
+            .write_stdin(repeated_key_flood(n))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let lines: Vec<(u64, usize)> = findings(&o)
+            .iter()
+            .map(|f| {
+                assert_eq!(f["rule_id"], "aws-access-key-id", "{f}");
+                let depth = f["decoded"].as_array().map_or(0, |d| d.len());
+                (f["line"].as_u64().unwrap(), depth)
+            })
+            .collect();
+        (lines, stderr(&o))
+    };
+    let want = |n: usize| -> Vec<(u64, usize)> {
+        (0..n)
+            .map(|i| (i as u64 + 1, usize::from(i % 2 == 1)))
+            .collect()
+    };
+    let (small, err) = scan(600);
+    assert!(
+        small == want(600),
+        "{err}: {:?}",
+        &small[..small.len().min(20)]
+    );
+    assert!(!err.contains("more than 1000 findings"), "{err}");
+    // Past the cap the most severe are kept, the earlier first among equals: the plain ones,
+    // found before the decoding pass. Still one finding per place, in line order.
+    let (large, err) = scan(40_000);
+    let plain: Vec<(u64, usize)> = (0..1_000).map(|i| (2 * i + 1, 0)).collect();
+    assert!(large == plain, "{err}: {:?}", &large[..large.len().min(20)]);
+    assert!(
+        err.contains("1 input(s) had more than 1000 findings each"),
+        "{err}"
+    );
+}
+
+/// The vector kernels (AVX2, SSE2) and the portable ones a non-x86 build runs give the same
+/// report, byte for byte, over this repository's rules, sources, tests and fixtures (keywords
+/// in every case, token runs, seed phrases, encoded secrets). `KEYLEAK_SIMD` caps the level;
+/// `-v` says which one ran, so the comparison is known to cover each.
+#[test]
+fn every_simd_level_gives_the_same_report() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |level: Option<&str>| {
+        let mut c = keyleak();
+        c.args(["dir", "-f", "jsonl", "--no-ignore", "--no-config", "-v"]);
+        for d in ["patterns", "src", "tests", "fixtures"] {
+            c.arg(root.join(d));
+        }
+        if let Some(l) = level {
+            c.env("KEYLEAK_SIMD", l);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let kernels = stderr(&o)
+            .lines()
+            .find_map(|l| l.strip_prefix("keyleak: scan kernels: "))
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .unwrap_or_else(|| panic!("-v names no kernels: {}", stderr(&o)));
+        (o.stdout, kernels)
+    };
+    let (portable, k) = run(Some("portable"));
+    assert_eq!(k, "portable");
+    assert!(portable.split(|&b| b == b'\n').count() > 500);
+    let (sse2, k) = run(Some("sse2"));
+    let (best, best_k) = run(None);
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(k, "sse2");
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        assert_eq!(best_k, if avx2 { "avx2" } else { "sse2" });
+    }
+    assert!(sse2 == portable, "sse2 and portable reports differ");
+    assert!(best == portable, "{best_k} and portable reports differ");
+}

@@ -559,6 +559,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                     repository: None,
                 }),
                 decoded: vec![],
+                notebook_cell: None,
                 suppressed: None,
                 marker: None,
                 verification: None,

@@ -91,6 +91,7 @@ fn finding(rule_id: &str, rule_name: &str, path: &str, secret: &[u8], line_text:
         parts: Vec::new(),
         git: None,
         decoded: Vec::new(),
+        notebook_cell: None,
         suppressed: None,
         marker: None,
         verification: None,

@@ -11,7 +11,7 @@ use crate::cli::commands::scan::write_output;
 use keyleak::finding::Severity;
 use keyleak::report::document::Document;
 use keyleak::report::merge::{self, Shard};
-use keyleak::report::{Format, html, json, markdown};
+use keyleak::report::{Format, github, html, json, markdown};
 use keyleak::rules::RuleSet;
 
 /// `keyleak merge`.
@@ -41,6 +41,9 @@ pub fn run(args: &MergeArgs) -> Result<Exit> {
         None if lines => Format::Jsonl,
         None => Format::Json,
     };
+    if !args.path_prefix.is_empty() && format != Format::Github {
+        bail!("--path-prefix applies to -f github only");
+    }
 
     let (total, failing, by_severity) = if sarif_in.is_empty() {
         let doc = merge::merge_json(json_in)?;
@@ -62,7 +65,7 @@ pub fn run(args: &MergeArgs) -> Result<Exit> {
                 }
             }
             _ => Err(std::io::Error::other(
-                "JSON and JSONL reports merge into json, jsonl, html or markdown (scan with -f sarif to merge SARIF)",
+                "JSON and JSONL reports merge into json, jsonl, html or markdown (scan with -f sarif to merge SARIF or write github annotations)",
             )),
         };
         write_output(args.output.as_deref(), false, &write)?;
@@ -79,13 +82,17 @@ pub fn run(args: &MergeArgs) -> Result<Exit> {
             fail_on,
         )
     } else {
-        if format != Format::Sarif {
+        if format != Format::Sarif && format != Format::Github {
             bail!(
-                "SARIF reports merge into SARIF only (scan with -f json to get the other formats)"
+                "SARIF reports merge into SARIF or github annotations only (scan with -f json to \
+                 get the other formats)"
             );
         }
         let log = merge::merge_sarif(sarif_in)?;
         write_output(args.output.as_deref(), false, &|w: &mut dyn Write| {
+            if format == Format::Github {
+                return github::write_sarif(&log, &args.path_prefix, w);
+            }
             serde_json::to_writer_pretty(&mut *w, &log)?;
             w.write_all(b"\n")
         })?;

@@ -43,7 +43,7 @@ pub fn run_dir(args: &DirArgs) -> Result<Exit> {
         paths: args.paths.clone(),
         max_file_size: settings.max_file_size,
         no_ignore: args.no_ignore,
-        exclude: keyleak::filter::glob_set(&exclude).context("[scan] exclude")?,
+        exclude: keyleak::glob::Globs::new(&exclude).context("[scan] exclude")?,
         threads: settings.threads,
         shard: parse_shard(args.shard.as_deref())?,
     };
@@ -149,8 +149,8 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
         keyleak::source::head::mark_at_head(&repo, &mut out.findings);
     }
     if !settings.config.exclude.is_empty() {
-        let ex = keyleak::filter::glob_set(&settings.config.exclude).context("[scan] exclude")?;
-        out.findings.retain(|f| !ex.is_match(&f.path));
+        let ex = keyleak::glob::Globs::new(&settings.config.exclude).context("[scan] exclude")?;
+        out.findings.retain(|f| !ex.is_match(&f.path, false));
     }
     if let (Some(t), Some(spec)) = (&trusted, &args.range) {
         let head = keyleak::source::trusted::range_head(spec);
@@ -199,8 +199,8 @@ fn run_repos(
     progress.finish();
     let mut out = result.output;
     if !settings.config.exclude.is_empty() {
-        let ex = keyleak::filter::glob_set(&settings.config.exclude).context("[scan] exclude")?;
-        out.findings.retain(|f| !ex.is_match(&f.path));
+        let ex = keyleak::glob::Globs::new(&settings.config.exclude).context("[scan] exclude")?;
+        out.findings.retain(|f| !ex.is_match(&f.path, false));
     }
     let exit = finish(&settings, out, &counters, start, "blobs", Scope::Tree)?;
     // A repository that could not be scanned is never a clean pass.
