@@ -32,7 +32,7 @@ git reset -q --hard HEAD
 mapfile -t files < <(git ls-files | awk 'NR % 5000 == 1' | head -10)
 for f in "${files[@]}"; do printf 'print("staged change %s")\n' "$f" >> "$f"; done
 printf 'AWS_ACCESS_KEY_ID=AKIA%s\n' "$(python3 -c 'import random;r=random.Random(3);print("".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16)))')" >> "${files[0]}"
-git add -- "${files[@]}"
+git add -f -- "${files[@]}"
 nstaged=$(git diff --cached --name-only | wc -l)
 ntracked=$(git ls-files | wc -l)
 
