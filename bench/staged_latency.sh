@@ -6,7 +6,9 @@
 #   RUNS=20 bench/staged_latency.sh
 #   STAGED_REPO=DIR bench/staged_latency.sh   # an existing work tree instead (e.g. the Linux tree
 #                                             # committed once: 79k tracked files); its `main`/HEAD
-#                                             # commit is restored after each run
+#                                             # commit is restored after each run; it appends
+#                                             # to files, so DIR must not share inodes (cp -al)
+#                                             # with a corpus
 #
 # The repository is made once under $KEYLEAK_BENCH_DIR (default /work/bench-corpus)/staged-50k
 # with bench/gen_history.py (one commit of 50k files). Exits 0 with a "skipped" line when
