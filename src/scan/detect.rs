@@ -171,12 +171,13 @@ fn find_word_runs(hay: &[u8], out: &mut Vec<Range<usize>>) {
         return;
     }
     let blocks = n.div_ceil(64);
+    let level = crate::simd::level();
     let mask = |b: usize| -> u64 {
         let pos = 64 * b;
         if pos + 64 <= n {
-            masks(hay[pos..pos + 64].try_into().expect("64 bytes")).0
+            masks_at(level, hay[pos..pos + 64].try_into().expect("64 bytes")).0
         } else {
-            masks(&block(hay, b)).0
+            masks_at(level, &block(hay, b)).0
         }
     };
     // No stretch starts before `skip` (set past each stretch handled).
@@ -222,12 +223,9 @@ fn chain47(w: u128) -> u64 {
 }
 
 /// Bit k of the first mask set when `block[k]` is a phrase byte (`CLASS` non-zero), of the
-/// second when it is a separator (`CLASS == SEP`), with the kernel of the process's level.
-fn masks(block: &[u8; 64]) -> (u64, u64) {
-    masks_at(crate::simd::level(), block)
-}
-
-/// [`masks`] with the kernel of `level` (the same masks at every level).
+/// second when it is a separator (`CLASS == SEP`), with the kernel of `level` (the same masks
+/// at every level).
+#[inline]
 pub fn masks_at(level: Level, block: &[u8; 64]) -> (u64, u64) {
     match level.kind() {
         #[cfg(target_arch = "x86_64")]
@@ -236,7 +234,7 @@ pub fn masks_at(level: Level, block: &[u8; 64]) -> (u64, u64) {
     }
 }
 
-/// [`masks`] with SSE2, the x86_64 baseline.
+/// [`masks_at`] with SSE2, the x86_64 baseline.
 #[cfg(target_arch = "x86_64")]
 fn masks_sse2(block: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::*;
@@ -272,7 +270,7 @@ fn masks_sse2(block: &[u8; 64]) -> (u64, u64) {
     (phrase, sep)
 }
 
-/// [`masks`], a byte at a time: every target.
+/// [`masks_at`], a byte at a time: every target.
 fn masks_portable(block: &[u8; 64]) -> (u64, u64) {
     block.iter().enumerate().fold((0, 0), |(p, s), (k, &b)| {
         let c = CLASS[usize::from(b)];
@@ -299,6 +297,7 @@ fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) 
         return runs_in_stretch_bytes(hay, s, e, out);
     }
     let mut seps = SepBits {
+        level: crate::simd::level(),
         hay,
         end: e,
         block: usize::MAX,
@@ -331,6 +330,7 @@ fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) 
 
 /// Separator bits of `hay[..end]`, one 64-byte block at a time.
 struct SepBits<'a> {
+    level: Level,
     hay: &'a [u8],
     end: usize,
     block: usize,
@@ -345,7 +345,7 @@ impl SepBits<'_> {
             let b = p / 64;
             if b != self.block {
                 self.block = b;
-                self.mask = masks(&block(self.hay, b)).1;
+                self.mask = masks_at(self.level, &block(self.hay, b)).1;
             }
             let m = if sep { self.mask } else { !self.mask } >> (p % 64);
             if m != 0 {

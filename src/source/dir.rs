@@ -80,10 +80,7 @@ fn walk_root(
     let ignores =
         (!opts.no_ignore).then(|| std::sync::Arc::new(super::ignores::Ignores::new(root)));
     let filter = ignores.clone();
-    let excluded = Excluded {
-        root: root.to_path_buf(),
-        globs: opts.exclude.clone(),
-    };
+    let excluded = Excluded::new(root, &opts.exclude);
     builder
         .hidden(false)
         .follow_links(false)
@@ -151,8 +148,11 @@ fn walk_root(
                     flush.local.ignore_files.push(display_path(path));
                 }
             }
+            // A file named on the command line was not checked on the way down.
+            if entry.depth() == 0 && excluded_file(root, &opts.exclude, path) {
+                return WalkState::Continue;
+            }
             scan_file(
-                root,
                 path,
                 opts,
                 engine,
@@ -180,8 +180,10 @@ fn walk_root(
     let mut scratch = Scratch::default();
     let mut buf = Vec::new();
     for path in tree.tracked_not_visited(&visited) {
+        if excluded_file(root, &opts.exclude, &path) {
+            continue;
+        }
         scan_file(
-            root,
             &path,
             opts,
             engine,
@@ -205,11 +207,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Reads and scans one file found under `root` (unless `[scan] exclude` names it or another
-/// shard owns it).
+/// Reads and scans one file found under `root` (unless another shard owns it; the callers
+/// leave out what `[scan] exclude` names).
 #[allow(clippy::too_many_arguments)]
 fn scan_file(
-    root: &Path,
     path: &Path,
     opts: &DirOptions,
     engine: &Engine,
@@ -221,11 +222,6 @@ fn scan_file(
 ) {
     let display = display_path(path);
     if opts.shard.is_some_and(|s| !s.owns_path(&display)) {
-        return;
-    }
-    // Files the walk did not list (named on the command line, tracked but ignored) are checked
-    // here with every directory above them.
-    if excluded(root, &opts.exclude, path) {
         return;
     }
     if let Err(reason) = read_file(path, opts.max_file_size, buf) {
@@ -259,29 +255,45 @@ fn scan_file(
     local.skipped.extend(scanned.skipped);
 }
 
-/// `[scan] exclude` for the walk of one root, which checks the directories above a path on the
-/// way down: a path is matched relative to the root and as shown (so a config at the
-/// repository top naming `sub/vendor/**` applies to `keyleak dir sub`).
+/// `[scan] exclude` for the walk of one root, which checks each entry on the way down (so the
+/// directories above it were checked already): a path is matched relative to the root and as
+/// shown (so a config at the repository top naming `sub/vendor/**` applies to
+/// `keyleak dir sub`).
 struct Excluded {
     root: PathBuf,
     globs: Globs,
+    /// The root is the current directory: paths as shown are the relative ones.
+    here: bool,
+    /// The root, as shown, is itself excluded (or lies in an excluded directory).
+    all: bool,
 }
 
 impl Excluded {
+    fn new(root: &Path, globs: &Globs) -> Excluded {
+        let shown = display_path(root);
+        let here = matches!(shown.as_str(), "" | ".");
+        Excluded {
+            root: root.to_path_buf(),
+            globs: globs.clone(),
+            here,
+            all: !here && globs.is_match(&shown, true),
+        }
+    }
+
     fn walked(&self, path: &Path, is_dir: bool) -> bool {
         if self.globs.is_empty() {
             return false;
         }
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
-        let here = matches!(display_path(&self.root).as_str(), "" | ".");
-        self.globs.is_match_here(&display_path(rel), is_dir)
-            || (!here && self.globs.is_match(&display_path(path), is_dir))
+        self.all
+            || self.globs.is_match_here(&display_path(rel), is_dir)
+            || (!self.here && self.globs.is_match_here(&display_path(path), is_dir))
     }
 }
 
 /// [`Excluded`] for a file found another way (named on the command line, tracked but
 /// ignored): every directory above it counts.
-fn excluded(root: &Path, globs: &Globs, path: &Path) -> bool {
+fn excluded_file(root: &Path, globs: &Globs, path: &Path) -> bool {
     if globs.is_empty() {
         return false;
     }
