@@ -6,8 +6,11 @@ Extracts, at run time, the positive and negative examples of gitleaks
 and Kingfisher (data/rules/*.yml) from their git repositories (bare or not), runs
 `keyleak stdin -f jsonl` on each, and reports per peer and per provider (the peer's rule file):
 
-  blocked   share of positive examples on which keyleak fails a default scan
+  blocked   share of format-valid positive examples on which keyleak fails a default scan
             (a finding at medium or above that is not a known public test key)
+  format-invalid  positives whose token fails the provider's real format (a checksum, fixed
+            structure or alphabet; see `format_failures`): counted apart, with the reason, so the
+            headline share is over format-valid examples as issue 14 asks
   flagged   share of negative examples on which it does the same
   cross-rule  (Nosey Parker, Kingfisher) a rule's negative example that another rule of the same
             peer detects (its pattern, compiled by Python's `re` where the syntax allows, matches
@@ -362,6 +365,177 @@ def yaml_examples(repo, rev, prefix):
                 yield provider, "xneg" if other else "neg", f"{rid}:n{i}", ex
 
 
+# ---------------------------------------------------------------- format validity
+#
+# Issue 14's bar is over *format-valid* examples. A positive fails the provider's real format when
+# it holds a token of that provider whose checksum, fixed structure or alphabet is wrong (gitleaks'
+# generated secrets are sampled from loose regexes; some peers' literal examples are hand-edited).
+# Such positives are reported in their own column, with the reason, not dropped. Checksums and
+# structures keyleak implements are decided by keyleak itself (a custom rule per check carrying
+# the built-in validator, run with `-c`); the others are facts written out here with their source.
+
+B64URL = "A-Za-z0-9_-"
+# The value of gitleaks' generated assignment contexts (`x_token = "v"`, `X_TOKEN=v`, `xToken: 'v'`).
+VALUE = r"""(?:[:?]*=|:)[ \t]*["']?([^\s"']+)"""
+
+# (name, pattern finding the provider's token in the example, keyleak validator, reason)
+KEYLEAK_CHECKS = [
+    ("github", r"\bgh[pousr]_[A-Za-z0-9]{36}\b|\bghr_[A-Za-z0-9]{76}\b", "github-crc32",
+     "GitHub token whose last 6 characters are not the CRC-32 of its body"),
+    ("npm", r"\bnpm_[A-Za-z0-9]{36}\b", "npm-crc32",
+     "npm token whose last 6 characters are not the CRC-32 of its body"),
+    ("pypi", r"\bpypi-[A-Za-z0-9_-]{20,}", "pypi-macaroon",
+     "PyPI token that is not a base64url macaroon for pypi.org"),
+    ("jwt", r"\bey[A-Za-z0-9_-]{8,}\.ey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", "jwt",
+     "JWT whose header or payload is not base64url JSON"),
+    ("kraken", r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{80,100}(?![A-Za-z0-9+/=_-])", "kraken-secret",
+     "Kraken private key that is not base64 of 64 bytes"),
+]
+# Which provider file a keyleak check applies to (the kraken check would match any long run).
+KEYLEAK_CHECK_PROVIDERS = {"kraken": {"kraken"}}
+# Provider files a check does not apply to: an AWS example's credential is its key pair, not the
+# (hand-edited) JWT-shaped session token next to it.
+KEYLEAK_CHECK_EXCLUDE = {"jwt": {"aws"}}
+
+
+# Providers whose value check also applies to gitleaks' literal examples (every SonarQube one is
+# `12345678ABCDEFH…`, with a non-hex `H`).
+LITERAL_TOO = {"sonar"}
+# gitleaks groups of secrets sampled from its regex (literal examples end in `:pos<N>`).
+SAMPLED = re.compile(r":[0-9]+$")
+
+
+def _b64decode(s):
+    import base64
+    s = s.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+    except ValueError:
+        return None
+
+
+def _json_b64(s):
+    raw = _b64decode(s)
+    if raw is None:
+        return False
+    try:
+        return isinstance(json.loads(raw.decode()), dict)
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khced6mua7l"
+
+
+def _bech32_ok(s):
+    """BIP-173 checksum (age identities are Bech32 with HRP `age-secret-key-`)."""
+    s = s.lower()
+    hrp, _, data = s.rpartition("1")
+    if not hrp or any(c not in BECH32 for c in data):
+        return False
+    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for v in [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + [BECH32.index(c) for c in data]:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk == 1
+
+
+def _fact_checks():
+    """(providers or None, pattern, predicate → True when valid, reason). With providers the check
+    applies only to gitleaks' sampled secrets of those rule files and judges the assigned value
+    (group 1); without, to any positive holding a match."""
+    return [
+        (None, r"\bgithub_pat_[A-Za-z0-9_]{60,}", lambda t: re.fullmatch(r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}", t),
+         "fine-grained GitHub PAT not shaped github_pat_<22>_<59> (GitHub's token-format post)"),
+        (None, r"\b[sr]k_(?:live|test|prod)_[A-Za-z0-9]+", lambda t: not t.split("_")[1] == "prod",
+         "Stripe issues sk_/rk_ keys only as _live_ and _test_ (Stripe API keys docs); _prod_ does not exist"),
+        (None, r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/]+",
+         lambda t: re.search(r"/(?:services|workflows|triggers)/T[A-Z0-9]{8,12}/", t),
+         "Slack webhook URL without a workspace id path segment (T + uppercase letters and digits; Slack incoming-webhook docs)"),
+        (None, r"\bsq0csp-\S+", lambda t: re.fullmatch(r"sq0csp-[%s]{43}" % B64URL, t.rstrip("\"'\\")),
+         "Square OAuth secret with characters outside base64url or not 43 long"),
+        (None, r"\bSG\.[^\s\"']+", lambda t: re.fullmatch(r"SG\.[%s]{22}\.[%s]{43}" % (B64URL, B64URL), t),
+         "SendGrid key not shaped SG.<22>.<43> (base64url)"),
+        (None, r"\beyJrIjoi[A-Za-z0-9+/=_-]+", lambda t: _json_b64(t),
+         "Grafana API key whose base64 body is not JSON"),
+        (None, r"\b[pst]k\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", lambda t: _json_b64(t.split(".")[1]),
+         "Mapbox token whose middle part is not base64url JSON"),
+        (None, r"\bAGE-SECRET-KEY-1[A-Za-z0-9]{58}\b", _bech32_ok,
+         "age secret key with a wrong Bech32 checksum (age spec: Bech32 encoding)"),
+        (None, r"\bABSK[A-Za-z0-9+/=]{20,}",
+         lambda t: (lambda raw: raw is not None and raw.startswith(b"BedrockAPIKey-") and all(32 <= b < 127 for b in raw))(_b64decode(t[4:])),
+         "Bedrock long-term key whose base64 is not the printable BedrockAPIKey-<id>:<secret> it encodes"),
+        (None, r"\bbedrock-api-key-[A-Za-z0-9+/=%]+",
+         lambda t: (lambda raw: raw is not None and b"X-Amz-" in raw)(_b64decode(t[16:].replace("%3D", "="))),
+         "Bedrock short-term key that does not encode a presigned URL (X-Amz-… parameters)"),
+        (None, r"\bxapp-[^\s\"']+", lambda t: re.fullmatch(r"xapp-[0-9]+-[A-Z0-9]+-[0-9]+-[0-9a-f]{64}", t),
+         "Slack app-level token not shaped xapp-<n>-<app id>-<digits>-<64 hex> (Slack app-level token docs)"),
+        (None, r"(?i:PresharedKey|PrivateKey)[ \t]*=[ \t]*([A-Za-z0-9+/]{43}=)",
+         lambda t: t[42] in "AEIMQUYcgkosw048",
+         "WireGuard key whose base64 does not encode 32 bytes (the 43rd character must carry 2 zero padding bits)"),
+        # Value-only checks, for gitleaks' sampled secrets of that provider (its assignment contexts).
+        ({"sonar"}, VALUE, lambda t: re.fullmatch(r"(?:sq[upa]_)?[0-9a-f]{40}", t),
+         "SonarQube token whose 40 characters are not hex"),
+        ({"okta"}, VALUE, lambda t: re.fullmatch(r"00[%s]{40}" % B64URL, t),
+         "Okta API token with characters outside base64url"),
+        ({"fastly"}, VALUE, lambda t: re.fullmatch(r"[%s]{32}" % B64URL, t),
+         "Fastly API token with characters outside base64url"),
+        ({"netlify"}, VALUE, lambda t: re.fullmatch(r"[%s]{40,46}" % B64URL, t),
+         "Netlify access token with characters outside base64url"),
+        ({"trello"}, VALUE, lambda t: re.fullmatch(r"[0-9a-f]{32}|[0-9a-f]{64}|ATTA[0-9a-f]{64,72}", t),
+         "Trello key or token that is not hex (Trello REST API docs: 32-hex key, 64-hex token)"),
+        ({"yandex"}, VALUE, lambda t: not t.startswith("t1.") or re.fullmatch(r"t1\.[%s]{20,}={0,2}\.[%s]{86}={0,2}" % (B64URL, B64URL), t),
+         "Yandex IAM token whose header segment is not the long base64url of real tokens (t1.9euel…)"),
+    ]
+
+
+def format_failures(examples, keyleak, cwd):
+    """{index in examples: reason} for positives that fail their provider's real format."""
+    out = {}
+    facts = _fact_checks()
+    for n, (peer, provider, kind, group, text) in enumerate(examples):
+        if kind != "pos":
+            continue
+        for provs, pat, ok, reason in facts:
+            if provs is not None and (provider not in provs or peer != "gitleaks"
+                                      or not (SAMPLED.search(group) or provider in LITERAL_TOO)):
+                continue
+            m = re.search(pat, text)
+            if m and not ok(m.group(1) if m.re.groups else m.group(0)):
+                out[n] = reason
+                break
+    # keyleak's own validators: one run per check over every candidate token, one per line.
+    for name, pat, validator, reason in KEYLEAK_CHECKS:
+        provs = KEYLEAK_CHECK_PROVIDERS.get(name)
+        cands = []
+        for n, (peer, provider, kind, group, text) in enumerate(examples):
+            if kind != "pos" or n in out or (provs and provider not in provs) or provider in KEYLEAK_CHECK_EXCLUDE.get(name, ()):
+                continue
+            m = re.search(pat, text)
+            if m:
+                cands.append((n, m.group(0)))
+        if not cands:
+            continue
+        cfg = os.path.join(cwd, f"format-{name}.toml")
+        with open(cfg, "w") as f:
+            f.write(f'[rules]\nenable_only = ["fv-{name}"]\n\n[[rule]]\nid = "fv-{name}"\nname = "format check"\n'
+                    f'regex = \'\'\'(?m)^(?P<secret>[^\\n]+)$\'\'\'\nprefilter = false\nvalidator = "{validator}"\n'
+                    'severity = "high"\nconfidence = "high"\nplaceholder_filter = false\n')
+        data = "\n".join(tok for _, tok in cands) + "\n"
+        res = subprocess.run([keyleak, "stdin", "-c", cfg, "-f", "jsonl", "--no-decode"], input=data.encode(),
+                             cwd=cwd, capture_output=True)
+        if res.returncode not in (0, 1):
+            raise SystemExit(f"keyleak format check {name} failed: {res.stderr.decode()[:400]}")
+        valid_lines = {json.loads(l)["line"] for l in res.stdout.decode().splitlines() if l.strip()}
+        for i, (n, _) in enumerate(cands):
+            if i + 1 not in valid_lines:
+                out[n] = reason
+    return out
+
+
 # ---------------------------------------------------------------- running keyleak
 
 def blocks(keyleak, cwd, text):
@@ -408,39 +582,48 @@ def main():
         sys.exit("no examples: pass at least one of --gitleaks/--noseyparker/--kingfisher")
     with tempfile.TemporaryDirectory() as cwd, concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda e: blocks(keyleak, cwd, e[4]), examples))
-    # Aggregate per group (one secret in several contexts counts once: blocked if any context blocks).
+        bad_format = format_failures(examples, keyleak, cwd)
+    # Aggregate per group (one secret in several contexts counts once: blocked if any context
+    # blocks; format-invalid if any context holds a token that fails the provider's format).
     groups = {}
-    for (peer, provider, kind, group, text), (blk, anyf, rules) in zip(examples, results):
-        g = groups.setdefault((peer, provider, kind, group), {"blk": False, "any": False, "text": text, "rules": set()})
+    for n, ((peer, provider, kind, group, text), (blk, anyf, rules)) in enumerate(zip(examples, results)):
+        g = groups.setdefault((peer, provider, kind, group), {"blk": False, "any": False, "text": text, "rules": set(), "fmt": None})
         g["blk"] |= blk
         g["any"] |= anyf
         g["rules"] |= set(rules)
+        g["fmt"] = g["fmt"] or bad_format.get(n)
     report = {}
     for (peer, provider, kind, _), g in groups.items():
+        k = "bad" if kind == "pos" and g["fmt"] else kind
         for scope in (("total",), ("provider", provider)):
-            r = report.setdefault(peer, {}).setdefault(scope, {"pos": 0, "pos_blk": 0, "neg": 0, "neg_blk": 0, "xneg": 0, "xneg_blk": 0})
-            r[kind] += 1
-            r[kind + "_blk"] += g["blk"]
+            r = report.setdefault(peer, {}).setdefault(scope, {"pos": 0, "pos_blk": 0, "bad": 0, "bad_blk": 0, "neg": 0, "neg_blk": 0, "xneg": 0, "xneg_blk": 0})
+            r[k] += 1
+            r[k + "_blk"] += g["blk"]
     pct = lambda a, b: f"{100 * a / b:5.1f} %" if b else "    —  "
-    print(f"{'peer':<12} {'positives':>9} {'blocked':>8}   {'negatives':>9} {'flagged':>8}   {'cross-rule':>10} {'blocked':>8}")
+    print(f"{'peer':<12} {'positives':>9} {'blocked':>8}   {'format-invalid':>14} {'blocked':>8}   {'negatives':>9} {'flagged':>8}   {'cross-rule':>10} {'blocked':>8}")
     for peer, scopes in report.items():
         t = scopes[("total",)]
-        print(f"{peer:<12} {t['pos']:>9} {pct(t['pos_blk'], t['pos']):>8}   {t['neg']:>9} {pct(t['neg_blk'], t['neg']):>8}"
-              f"   {t['xneg']:>10} {pct(t['xneg_blk'], t['xneg']):>8}")
-    print("(cross-rule: a rule's negative example that another rule of the same peer detects)")
+        print(f"{peer:<12} {t['pos']:>9} {pct(t['pos_blk'], t['pos']):>8}   {t['bad']:>14} {pct(t['bad_blk'], t['bad']):>8}"
+              f"   {t['neg']:>9} {pct(t['neg_blk'], t['neg']):>8}   {t['xneg']:>10} {pct(t['xneg_blk'], t['xneg']):>8}")
+    print("(positives: format-valid ones; format-invalid: positives whose token fails the provider's real\n"
+          " format — checksum, structure, alphabet — listed with --misses; cross-rule: a rule's negative\n"
+          " example that another rule of the same peer detects)")
     if args.providers:
         for peer, scopes in report.items():
-            print(f"\n{peer}: per provider (positives blocked / negatives flagged)")
+            print(f"\n{peer}: per provider (format-valid positives blocked / negatives flagged / format-invalid)")
             for scope, r in sorted(scopes.items(), key=lambda kv: kv[0]):
                 if scope[0] == "provider":
-                    print(f"  {scope[1]:<28} {r['pos_blk']:>4}/{r['pos']:<4} {pct(r['pos_blk'], r['pos'])}   {r['neg_blk']:>3}/{r['neg']:<3}")
+                    print(f"  {scope[1]:<28} {r['pos_blk']:>4}/{r['pos']:<4} {pct(r['pos_blk'], r['pos'])}   {r['neg_blk']:>3}/{r['neg']:<3}   {r['bad']:>3}")
     if args.misses:
         for peer in report:
-            missed = [(k, g) for k, g in groups.items() if k[0] == peer and k[2] == "pos" and not g["blk"]]
+            missed = [(k, g) for k, g in groups.items() if k[0] == peer and k[2] == "pos" and not g["fmt"] and not g["blk"]]
+            invalid = [(k, g) for k, g in groups.items() if k[0] == peer and k[2] == "pos" and g["fmt"]]
             flagged = [(k, g) for k, g in groups.items() if k[0] == peer and k[2] == "neg" and g["blk"]]
-            print(f"\n{peer}: {len(missed)} missed positives, {len(flagged)} flagged negatives")
+            print(f"\n{peer}: {len(missed)} missed positives, {len(invalid)} format-invalid, {len(flagged)} flagged negatives")
             for k, g in missed[: args.misses]:
                 print(f"  MISS {k[1]} {k[3]}: {g['text'][:160]!r}")
+            for k, g in invalid[: args.misses]:
+                print(f"  INVALID{' (blocked)' if g['blk'] else ''} {k[1]} {k[3]} [{g['fmt']}]: {g['text'][:120]!r}")
             for k, g in flagged[: args.misses]:
                 print(f"  FLAG {k[1]} {k[3]} {sorted(g['rules'])}: {g['text'][:160]!r}")
     if args.json:

@@ -122,6 +122,8 @@ const KNOWN: &[&str] = &[
     // Published GitHub token samples (kingfisher rule example; base62-token.js README)
     "fc63f901e57839da27ac0d96d1741dceff52b89d7b5f31daf6d22bb6c6fea6d3",
     "976b57ee8acdfcf45f76bcc5e329a23655bd0e1e7eeffd8ec98bab6ca6cdd660",
+    // jwt.io's default example token (HS256, `{"sub":"1234567890","name":"John Doe","iat":1516239022}`)
+    "7f75367e7881255134e1375e723d1dea8ad5f6a4fdb79d938df1f1754a830606",
 ];
 
 /// Separators between the words of a phrase written as a list (`"a", "b"`) or one per line.

@@ -51,6 +51,8 @@ pub enum Validator {
     SolanaKeypair,
     /// JWT: header base64url-decodes to JSON with `alg`.
     Jwt,
+    /// JWT that still authenticates: signed, not expired (or no `exp`), not a public `anon` role.
+    JwtLive,
     /// AWS access key id: known prefix and a 16-character base32 body that decodes.
     AwsKeyId,
     /// KuCoin key: a MongoDB ObjectId whose timestamp is 2017..now.
@@ -79,6 +81,7 @@ impl Validator {
             Validator::EthPrivateKey => "eth-private-key",
             Validator::SolanaKeypair => "solana-keypair",
             Validator::Jwt => "jwt",
+            Validator::JwtLive => "jwt-live",
             Validator::AwsKeyId => "aws-key-id",
             Validator::KucoinObjectId => "kucoin-objectid",
             Validator::Base64Der => "base64-der",
@@ -100,6 +103,7 @@ impl Validator {
         Validator::EthPrivateKey,
         Validator::SolanaKeypair,
         Validator::Jwt,
+        Validator::JwtLive,
         Validator::AwsKeyId,
         Validator::KucoinObjectId,
         Validator::Base64Der,
@@ -130,6 +134,7 @@ impl Validator {
             Validator::EthPrivateKey => whole(keys::eth_private_key(s)),
             Validator::SolanaKeypair => whole(keys::solana_keypair(s)),
             Validator::Jwt => whole(structure::jwt(s)),
+            Validator::JwtLive => whole(structure::jwt_live(s)),
             Validator::AwsKeyId => whole(structure::aws_key_id(s)),
             Validator::KucoinObjectId => whole(structure::kucoin_objectid(s)),
             Validator::Base64Der => whole(structure::base64_der(s)),
@@ -500,6 +505,52 @@ mod tests {
                 (&good.replacen("SflK", "Sfl+", 1), false),
             ],
         );
+    }
+
+    #[test]
+    fn jwt_live() {
+        let tok = |header: &str, payload: &str| {
+            format!(
+                "{}.{}.c2lnbmF0dXJlLWJ5dGVz",
+                URL_SAFE_NO_PAD.encode(header),
+                URL_SAFE_NO_PAD.encode(payload)
+            )
+        };
+        let hs = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let now = 1_800_000_000;
+        let live = |t: &str| super::structure::jwt_live_at(t.as_bytes(), now);
+        assert!(live(&tok(hs, r#"{"sub":"svc"}"#)), "no exp");
+        assert!(
+            live(&tok(hs, r#"{"sub":"svc","exp":1900000000}"#)),
+            "exp ahead"
+        );
+        assert!(
+            live(&tok(hs, r#"{"role":"service_role","exp":2e9}"#)),
+            "float exp ahead"
+        );
+        assert!(
+            !live(&tok(hs, r#"{"sub":"svc","exp":1700000000}"#)),
+            "expired"
+        );
+        assert!(
+            !live(&tok(hs, r#"{"sub":"svc","exp":"never"}"#)),
+            "exp not a date"
+        );
+        assert!(
+            !live(&tok(r#"{"alg":"none"}"#, r#"{"sub":"svc"}"#)),
+            "unsigned"
+        );
+        assert!(
+            !live(&tok(r#"{"alg":"NONE"}"#, r#"{"sub":"svc"}"#)),
+            "unsigned"
+        );
+        assert!(
+            !live(&tok(hs, r#"{"role":"anon","iss":"supabase"}"#)),
+            "public anon key"
+        );
+        assert!(!live(&tok(hs, "[1]")), "not a JWT");
+        assert!(!live(&tok(hs, r#"{"some":"payload"}"#)), "no subject claim");
+        assert!(live(&tok(hs, r#"{"uid":45742}"#)), "a user id");
     }
 
     fn macaroon(location: &[u8], sig_len: usize) -> String {

@@ -25,13 +25,14 @@ fn scan(input: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A JWT of about `len` characters: RS256-shaped, with a valid JSON header and payload.
+/// A JWT of about `len` characters: RS256-shaped, with a valid JSON header and payload, and an
+/// `exp` in 2100, so it still authenticates (`jwt-live`, the rule that fails a scan).
 fn jwt(len: usize) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#);
     let groups: Vec<String> = (0..len / 12).map(|i| format!("\"grp{i}\"")).collect();
     let payload = URL_SAFE_NO_PAD.encode(
         format!(
-            r#"{{"iss":"https://idp.test","sub":"u81","groups":[{}],"exp":1918000000}}"#,
+            r#"{{"iss":"https://idp.test","sub":"u81","groups":[{}],"exp":4102444800}}"#,
             groups.join(",")
         )
         .as_bytes(),
@@ -53,7 +54,7 @@ fn long_jwts_are_found_whole() {
             let found = scan(&input);
             assert_eq!(
                 found,
-                [("jwt".to_string(), "low".to_string())],
+                [("jwt-live".to_string(), "medium".to_string())],
                 "JWT of {} chars",
                 token.len()
             );

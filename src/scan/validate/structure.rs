@@ -125,6 +125,75 @@ pub fn jwt(s: &[u8]) -> bool {
     header_ok && sig_ok && json(p).is_some()
 }
 
+/// Payload claims that say whom or what a token authorises: RFC 7519's registered claims and the
+/// usual identity and permission claims. A payload with none of them (`{"some":"payload"}` in
+/// PyJWT's README) is a demonstration, not a session.
+const SUBJECT_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "uid",
+    "user_id",
+    "userId",
+    "username",
+    "email",
+    "role",
+    "roles",
+    "scope",
+    "scp",
+    "azp",
+    "client_id",
+    "permissions",
+    "groups",
+];
+
+/// A JWT that still works as a credential when scanned: [`jwt`], signed (`alg` is not `none`),
+/// with no `exp` claim or an `exp` still ahead of now (an expired token cannot be replayed), a
+/// payload naming a subject or a permission ([`SUBJECT_CLAIMS`]), and not a role that is public
+/// by design (Supabase's `anon` key ships in browser code).
+pub fn jwt_live(s: &[u8]) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(u64::MAX, |d| d.as_secs());
+    jwt_live_at(s, now)
+}
+
+/// [`jwt_live`] at a given time (seconds since the epoch), for tests.
+pub fn jwt_live_at(s: &[u8], now: u64) -> bool {
+    if !jwt(s) {
+        return false;
+    }
+    let mut parts = s.split(|&b| b == b'.');
+    let (Some(h), Some(p)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let object = |seg: &[u8]| -> Option<serde_json::Map<String, serde_json::Value>> {
+        match serde_json::from_slice(&b64_url(seg)?).ok()? {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        }
+    };
+    let (Some(header), Some(payload)) = (object(h), object(p)) else {
+        return false;
+    };
+    let unsigned = header
+        .get("alg")
+        .and_then(serde_json::Value::as_str)
+        .is_none_or(|a| a.eq_ignore_ascii_case("none"));
+    let public_role = payload.get("role").and_then(serde_json::Value::as_str) == Some("anon");
+    // A non-numeric `exp` is not a date a server would honour: treat it as expired.
+    let unexpired = match payload.get("exp") {
+        None => true,
+        Some(e) => e.as_f64().is_some_and(|t| t > now as f64),
+    };
+    let names_subject = payload.keys().any(|k| SUBJECT_CLAIMS.contains(&k.as_str()));
+    !unsigned && !public_role && unexpired && names_subject
+}
+
 /// AWS access key id: a known 4-character prefix and 16 characters of RFC 4648 base32
 /// (`A-Z2-7`), which decode to 10 bytes. Real keys come in every shape that decodes, so this
 /// is the whole check; [`aws_account_id`] recovers the account for reporting.

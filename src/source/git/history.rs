@@ -7,6 +7,7 @@ use std::path::Path;
 use git2::{Oid, Repository, Sort, Tree};
 use rayon::prelude::*;
 
+use super::pack;
 use super::repo::{
     commit_info, display_git_path, header_skip, read_reason, setup_err, shallow_boundary, short,
     tune_libgit2,
@@ -129,7 +130,7 @@ pub(super) fn history(
         }
     }
 
-    let scanned = scan_blobs(repo.path(), &inv, opts.max_file_size, engine, counters);
+    let scanned = scan_blobs(repo, &inv, opts.max_file_size, engine, counters);
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
     let mut capped = Capped::default();
     for (blob, mut findings, skip, unreported) in scanned {
@@ -381,24 +382,83 @@ fn diff_trees(
 /// and the matches its scan only counted ([`crate::scan::Scanned::unreported`]).
 type Scanned = (u32, Vec<Finding>, Option<SkipReason>, usize);
 
-/// Reads and scans every unique blob in parallel. Chunks are contiguous so each task reads
-/// blobs in walk order (neighbours in history share delta bases in the pack), and each task
-/// opens its own `Repository`.
+/// Reads and scans every unique blob in parallel: first all the packs hold (see [`super::pack`]),
+/// then the rest through libgit2, which also says why a blob cannot be scanned. Sorted by
+/// blob, whichever path read it.
 fn scan_blobs(
-    git_dir: &Path,
+    repo: &Repository,
     inv: &Inventory,
     max: u64,
     engine: &Engine,
     counters: &Counters,
 ) -> Vec<Scanned> {
-    let n = inv.blobs.len();
+    let oids: Vec<Oid> = inv.blobs.iter().map(|b| b.oid).collect();
+    let (read, mut scanned) = pack::read_blobs(
+        &repo.commondir().join("objects"),
+        &oids,
+        max,
+        Scratch::default,
+        |scratch, b, data| {
+            let rec = &inv.blobs[b as usize];
+            let path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
+            scanned_blob(
+                b,
+                rec.locs.len(),
+                scan_bytes(data, rec.oid, &path, engine, scratch),
+                counters,
+            )
+        },
+    );
+    let rest: Vec<u32> = (0..oids.len() as u32)
+        .filter(|&b| !read[b as usize])
+        .collect();
+    scanned.extend(scan_blobs_libgit2(
+        repo.path(),
+        inv,
+        &rest,
+        max,
+        engine,
+        counters,
+    ));
+    scanned.sort_unstable_by_key(|s| s.0);
+    scanned
+}
+
+/// What one blob's scan leaves to report (nothing for a clean blob), counted for progress.
+fn scanned_blob(
+    b: u32,
+    paths: usize,
+    result: Result<(usize, Vec<Finding>, Option<SkipReason>, usize), SkipReason>,
+    counters: &Counters,
+) -> Option<Scanned> {
+    match result {
+        Ok((len, findings, note, unreported)) => {
+            counters.scanned(len, findings.len() * paths);
+            (!findings.is_empty() || note.is_some() || unreported > 0)
+                .then_some((b, findings, note, unreported))
+        }
+        Err(reason) => Some((b, Vec::new(), Some(reason), 0)),
+    }
+}
+
+/// Reads and scans the blobs `ids` through libgit2, in parallel. Chunks are contiguous so each
+/// task reads blobs in walk order (neighbours in history share delta bases in the pack), and
+/// each task opens its own `Repository`.
+fn scan_blobs_libgit2(
+    git_dir: &Path,
+    inv: &Inventory,
+    ids: &[u32],
+    max: u64,
+    engine: &Engine,
+    counters: &Counters,
+) -> Vec<Scanned> {
+    let n = ids.len();
     if n == 0 {
         return Vec::new();
     }
     // Enough chunks to balance uneven blob sizes, few enough that opening a handle per chunk
     // (config, refs and pack indexes: well under a millisecond) is noise.
     let chunk = n.div_ceil(rayon::current_num_threads() * 16).max(1);
-    let ids: Vec<u32> = (0..n as u32).collect();
     ids.par_chunks(chunk)
         .flat_map_iter(|chunk| {
             let mut results = Vec::new();
@@ -436,15 +496,8 @@ fn scan_blobs(
             for &b in chunk {
                 let rec = &inv.blobs[b as usize];
                 let path = display_git_path(&inv.paths[rec.locs[0].path as usize]);
-                match scan_blob(&odb, rec.oid, &path, max, engine, &mut scratch) {
-                    Ok((len, findings, note, unreported)) => {
-                        counters.scanned(len, findings.len() * rec.locs.len());
-                        if !findings.is_empty() || note.is_some() || unreported > 0 {
-                            results.push((b, findings, note, unreported));
-                        }
-                    }
-                    Err(reason) => results.push((b, Vec::new(), Some(reason), 0)),
-                }
+                let result = scan_blob(&odb, rec.oid, &path, max, engine, &mut scratch);
+                results.extend(scanned_blob(b, rec.locs.len(), result, counters));
             }
             results
         })
@@ -467,7 +520,17 @@ fn scan_blob(
         return Err(reason);
     }
     let obj = odb.read(oid).map_err(|e| read_reason(&e))?;
-    let data = obj.data();
+    scan_bytes(obj.data(), oid, path, engine, scratch)
+}
+
+/// Scans one blob's bytes under `path`; see [`scan_blob`].
+fn scan_bytes(
+    data: &[u8],
+    oid: Oid,
+    path: &str,
+    engine: &Engine,
+    scratch: &mut Scratch,
+) -> Result<(usize, Vec<Finding>, Option<SkipReason>, usize), SkipReason> {
     let provenance = Provenance::Blob {
         path: path.to_string(),
         blob: oid.to_string(),

@@ -3,9 +3,11 @@
 //! One module per job: [`repo`] opens the repository and holds the helpers the modes share,
 //! [`history`] walks the history, [`added`] finds the lines a change adds (shared by
 //! [`staged`] and [`range`]), [`index`] reads `.git/index` for `--staged`, and [`time`]
-//! formats and parses commit times. Everything goes through `git2` (libgit2); the scan
-//! path never runs the `git` command and never writes to the repository (no index refresh, no
-//! lock files), so a scan can run in a pre-commit hook or on a read-only checkout.
+//! formats and parses commit times. Everything goes through `git2` (libgit2), except that
+//! history mode reads the blobs it can straight from the pack files ([`pack`], with
+//! gitoxide's pack parser); the scan path never runs the `git` command and never writes to the
+//! repository (no index refresh, no lock files), so a scan can run in a pre-commit hook or on a
+//! read-only checkout.
 //!
 //! History mode works in two passes so that its cost is O(unique blobs), not O(commits × files):
 //!
@@ -15,14 +17,17 @@
 //!    not the size of the repository. The first commit that shows a blob at a path is where
 //!    that (blob, path) was introduced; later sightings are ignored. Only ids and interned
 //!    paths are kept, never contents.
-//! 2. **Scan.** The unique blobs are split into contiguous chunks and read in parallel, each
-//!    rayon task with its own `Repository` (libgit2 handles are not `Sync`), so zlib
-//!    decompression, the real bottleneck of a history scan, runs on every core. A blob is
-//!    scanned once and its findings are copied to each path it was introduced at.
+//! 2. **Scan.** The unique blobs are read in parallel and scanned once each; a blob's findings
+//!    are copied to each path it was introduced at. Blobs in pack files are read in pack order
+//!    as delta trees, so each object is inflated once and each delta applied once ([`pack`]);
+//!    the rest (loose objects, alternates, anything the pack reader rejects) are read through
+//!    libgit2 in contiguous chunks, one `Repository` per rayon task (libgit2 handles are not
+//!    `Sync`).
 
 mod added;
 mod history;
 pub(crate) mod index;
+mod pack;
 mod range;
 mod repo;
 mod staged;

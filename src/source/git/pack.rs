@@ -1,0 +1,499 @@
+//! The fast path of history mode: the wanted blobs read straight from the repository's pack
+//! files, each object inflated once.
+//!
+//! libgit2 reads one object at a time: a blob stored as a delta costs its whole delta chain
+//! (up to 50 inflates and applies, minus what its small base cache keeps) plus an allocation
+//! and a copy per step. Here the wanted blobs of a pack and the bases they need form a forest
+//! (each delta under its base); each tree is walked depth first, so every object is inflated
+//! once and a delta is applied once to its parent's bytes, kept in a per-depth buffer that is
+//! reused from object to object. Trees are spread over the rayon pool.
+//!
+//! This path only has to be fast, not complete: whatever it does not read (loose objects,
+//! other object directories, a delta whose base is elsewhere, anything corrupt, a blob over
+//! the size limit) is reported as not read, and the caller reads it through libgit2, which
+//! says precisely why it cannot be scanned when that is the case.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as MapEntry;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use git2::Oid;
+use gix_pack::data::entry::Header;
+use rayon::prelude::*;
+
+const NONE: u32 = u32::MAX;
+
+/// What a worker holds at most for the chain it is in (the bytes of every ancestor of the
+/// object being read); a deeper or larger chain is left to libgit2, which holds one at a time.
+const CHAIN_BUDGET: usize = 256 << 20;
+/// Buffers a worker keeps between trees; larger ones are released after the tree.
+const KEEP_BETWEEN_TREES: usize = 16 << 20;
+/// Every page of a mapped pack that was read counts in the resident set until it is unmapped:
+/// after this many bytes read from it, the pages are dropped from the mapping (they stay in the
+/// page cache, so a page still needed comes back without any disk read).
+const RELEASE_EVERY: u64 = 16 << 20;
+
+/// A pack file mapped read-only (shared: dropping its pages loses nothing).
+struct Mapped(Arc<memmap2::Mmap>);
+
+impl Deref for Mapped {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// One pack: its index, its data, and the mapping of its data, to release pages from.
+struct Pack {
+    index: gix_pack::index::File,
+    data: gix_pack::data::File<Mapped>,
+    map: Arc<memmap2::Mmap>,
+    /// Compressed bytes read since the pages were last released.
+    read: AtomicU64,
+}
+
+impl Pack {
+    fn read(&self, bytes: usize) {
+        let before = self.read.fetch_add(bytes as u64, Ordering::Relaxed);
+        if before / RELEASE_EVERY != (before + bytes as u64) / RELEASE_EVERY {
+            // SAFETY: a shared read-only file mapping: the next access to a dropped page reads
+            // it again from the file, whose bytes git never changes in place.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+            };
+        }
+    }
+}
+
+/// One object of a pack that is wanted or is the base of one that is.
+struct Node {
+    offset: u64,
+    /// The wanted blob this object is (index into the caller's list), or `NONE`.
+    blob: u32,
+    first_child: u32,
+    next_sibling: u32,
+}
+
+/// The objects to read from one pack, as delta trees.
+struct Plan {
+    nodes: Vec<Node>,
+    /// Nodes that are whole objects (not deltas), in pack order.
+    roots: Vec<u32>,
+}
+
+/// A worker's reusable state: the inflate stream, one buffer per chain depth, the inflated
+/// delta, the walk's stack, and the caller's own scratch.
+struct Worker<S> {
+    inflate: gix_zlib::Inflate,
+    chain: Vec<Vec<u8>>,
+    delta: Vec<u8>,
+    stack: Vec<(u32, usize)>,
+    user: S,
+}
+
+/// Reads every blob of `wanted` that the pack files under `objects` hold, calling
+/// `visit(scratch, i, bytes)` for `wanted[i]` on some worker of the current rayon pool, at
+/// most once per blob; blobs over `max` bytes are not read. Returns which blobs were visited
+/// and what `visit` returned for them (in no particular order). Never fails: a pack or an
+/// object it cannot read leaves its blobs unvisited.
+pub(super) fn read_blobs<S, R, I, V>(
+    objects: &Path,
+    wanted: &[Oid],
+    max: u64,
+    init: I,
+    visit: V,
+) -> (Vec<bool>, Vec<R>)
+where
+    S: Send,
+    R: Send,
+    I: Fn() -> S + Sync + Send,
+    V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
+{
+    let visited: Vec<AtomicBool> = wanted.iter().map(|_| AtomicBool::new(false)).collect();
+    let mut results = Vec::new();
+    let mut placed = vec![false; wanted.len()];
+    let workers: Vec<Mutex<Option<Worker<S>>>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new(None))
+        .collect();
+    for pack in packs(objects) {
+        if placed.iter().all(|&p| p) {
+            break;
+        }
+        // A pack the index or data parser rejects later (a panic on hostile bytes) must not
+        // take the scan down: what it did not visit goes to libgit2.
+        let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let plan = plan(&pack, wanted, &mut placed);
+            resolve(&pack, &plan, &workers, max, &init, &visit, &visited)
+        }));
+        if let Ok(mut r) = one {
+            results.append(&mut r);
+        }
+    }
+    let visited = visited.into_iter().map(AtomicBool::into_inner).collect();
+    (visited, results)
+}
+
+/// The readable packs under `objects/pack`, as (index, data) pairs, in name order.
+fn packs(objects: &Path) -> Vec<Pack> {
+    let Ok(dir) = std::fs::read_dir(objects.join("pack")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<_> = dir
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|idx| {
+            // Only regular files: a FIFO or device under objects/pack would block or lie.
+            let pack = idx.with_extension("pack");
+            let regular = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file());
+            if !regular(&idx) || !regular(&pack) {
+                return None;
+            }
+            let index = gix_pack::index::File::at(&idx, gix_hash::Kind::Sha1).ok()?;
+            let file = std::fs::File::open(&pack).ok()?;
+            // SAFETY: git never writes into a pack file in place; a repack writes a new one.
+            let map = Arc::new(unsafe { memmap2::MmapOptions::new().map(&file) }.ok()?);
+            let data =
+                gix_pack::data::File::from_data(Mapped(map.clone()), pack, gix_hash::Kind::Sha1)
+                    .ok()?;
+            (index.num_objects() == data.num_objects()).then_some(Pack {
+                index,
+                data,
+                map,
+                read: AtomicU64::new(0),
+            })
+        })
+        .collect()
+}
+
+/// Finds the wanted blobs this pack holds (those no earlier pack took) and the bases they
+/// need, linked as delta trees. An object whose header cannot be read, or whose base is not
+/// in this pack, ends its chain without a root: nothing under it is read here.
+fn plan(pack: &Pack, wanted: &[Oid], placed: &mut [bool]) -> Plan {
+    let (index, data) = (&pack.index, &pack.data);
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut roots = Vec::new();
+    let mut at: HashMap<u64, u32> = HashMap::new();
+    for (i, oid) in wanted.iter().enumerate() {
+        if placed[i] {
+            continue;
+        }
+        let Some(entry) = index.lookup(gix_hash::oid::from_bytes_unchecked(oid.as_bytes())) else {
+            continue;
+        };
+        let offset = index.pack_offset_at_index(entry);
+        // Reading a header maps at least a page, anywhere in the pack.
+        pack.read(4096);
+        let mut node = match at.entry(offset) {
+            // Two ids at one offset: a corrupt index; the second is left to libgit2.
+            MapEntry::Occupied(e) if nodes[*e.get() as usize].blob != NONE => continue,
+            MapEntry::Occupied(e) => {
+                nodes[*e.get() as usize].blob = i as u32;
+                placed[i] = true;
+                continue;
+            }
+            MapEntry::Vacant(e) => {
+                e.insert(nodes.len() as u32);
+                nodes.push(Node {
+                    offset,
+                    blob: i as u32,
+                    first_child: NONE,
+                    next_sibling: NONE,
+                });
+                (nodes.len() - 1) as u32
+            }
+        };
+        placed[i] = true;
+        // Up the chain until a base already planned or a whole object. Every step adds a new
+        // node, so this ends; a cycle of deltas is linked but has no root and is never read.
+        loop {
+            let Ok(entry) = data.entry(nodes[node as usize].offset) else {
+                break;
+            };
+            let base = match entry.header {
+                Header::OfsDelta { base_distance } => {
+                    Header::verified_base_pack_offset(entry.pack_offset(), base_distance)
+                }
+                Header::RefDelta { base_id } => {
+                    index.lookup(base_id).map(|e| index.pack_offset_at_index(e))
+                }
+                Header::Blob | Header::Tree | Header::Commit | Header::Tag => {
+                    roots.push(node);
+                    break;
+                }
+            };
+            let Some(base) = base else {
+                break;
+            };
+            let (parent, new) = match at.entry(base) {
+                MapEntry::Occupied(e) => (*e.get(), false),
+                MapEntry::Vacant(e) => {
+                    e.insert(nodes.len() as u32);
+                    nodes.push(Node {
+                        offset: base,
+                        blob: NONE,
+                        first_child: NONE,
+                        next_sibling: NONE,
+                    });
+                    ((nodes.len() - 1) as u32, true)
+                }
+            };
+            nodes[node as usize].next_sibling = nodes[parent as usize].first_child;
+            nodes[parent as usize].first_child = node;
+            if !new {
+                break;
+            }
+            node = parent;
+        }
+    }
+    roots.sort_by_key(|&r| nodes[r as usize].offset);
+    Plan { nodes, roots }
+}
+
+/// Reads the planned trees in parallel, in pack order within each worker's share.
+fn resolve<S, R, I, V>(
+    pack: &Pack,
+    plan: &Plan,
+    workers: &[Mutex<Option<Worker<S>>>],
+    max: u64,
+    init: &I,
+    visit: &V,
+    visited: &[AtomicBool],
+) -> Vec<R>
+where
+    S: Send,
+    R: Send,
+    I: Fn() -> S + Sync + Send,
+    V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
+{
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    plan.roots
+        .par_iter()
+        .flat_map_iter(|&root| {
+            // One worker per pool thread, so buffers are reused from tree to tree; a fresh
+            // one if the slot is busy (a task this thread took while the slot was held).
+            let slot = &workers[rayon::current_thread_index().unwrap_or(0) % workers.len()];
+            let mut held = slot.try_lock();
+            let mut spare = None;
+            let w = match held.as_deref_mut() {
+                Ok(w) => w,
+                Err(_) => &mut spare,
+            }
+            .get_or_insert_with(|| Worker {
+                inflate: gix_zlib::Inflate::default(),
+                chain: Vec::new(),
+                delta: Vec::new(),
+                stack: Vec::new(),
+                user: init(),
+            });
+            let mut out = Vec::new();
+            tree(pack, plan, root, max, w, &mut |w, blob, bytes| {
+                visited[blob as usize].store(true, Ordering::Relaxed);
+                if let Some(r) = visit(w, blob, bytes) {
+                    out.push(r);
+                }
+            });
+            if w.chain.iter().map(Vec::capacity).sum::<usize>() > KEEP_BETWEEN_TREES {
+                w.chain = Vec::new();
+                w.delta = Vec::new();
+            }
+            out
+        })
+        .collect()
+}
+
+/// Reads one delta tree depth first: `chain[d]` holds the object at depth `d` of the current
+/// path, so a delta is applied to its parent's bytes without copying them. An object that
+/// cannot be read ends its subtree (libgit2 gets those blobs).
+fn tree<S>(
+    pack: &Pack,
+    plan: &Plan,
+    root: u32,
+    max: usize,
+    w: &mut Worker<S>,
+    emit: &mut dyn FnMut(&mut S, u32, &[u8]),
+) {
+    let data = &pack.data;
+    let node = &plan.nodes[root as usize];
+    let Ok(entry) = data.entry(node.offset) else {
+        return;
+    };
+    // Deltas of a tree or commit are trees or commits: never wanted blobs.
+    if entry.header != Header::Blob || entry.decompressed_size > max as u64 {
+        return;
+    }
+    if w.chain.is_empty() {
+        w.chain.push(Vec::new());
+    }
+    let size = entry.decompressed_size as usize;
+    if !inflate(pack, &entry, &mut w.inflate, &mut w.chain[0], size) {
+        return;
+    }
+    if node.blob != NONE {
+        emit(&mut w.user, node.blob, &w.chain[0]);
+    }
+    w.stack.clear();
+    push_children(plan, root, 1, &mut w.stack);
+    while let Some((n, depth)) = w.stack.pop() {
+        let node = &plan.nodes[n as usize];
+        let Ok(entry) = data.entry(node.offset) else {
+            continue;
+        };
+        // A delta is about as long as what it adds; the slack covers its copy instructions.
+        if entry.decompressed_size > (max as u64).saturating_mul(2).saturating_add(4096) {
+            continue;
+        }
+        let size = entry.decompressed_size as usize;
+        if !inflate(pack, &entry, &mut w.inflate, &mut w.delta, size) {
+            continue;
+        }
+        let held: usize = w.chain[..depth].iter().map(Vec::len).sum();
+        if w.chain.len() == depth {
+            w.chain.push(Vec::new());
+        }
+        let (bases, rest) = w.chain.split_at_mut(depth);
+        let target = &mut rest[0];
+        match apply_delta(&bases[depth - 1], &w.delta, target, max) {
+            Some(()) if held + target.len() <= CHAIN_BUDGET => {}
+            _ => continue,
+        }
+        if node.blob != NONE {
+            emit(&mut w.user, node.blob, &w.chain[depth]);
+        }
+        push_children(plan, n, depth + 1, &mut w.stack);
+    }
+}
+
+fn push_children(plan: &Plan, parent: u32, depth: usize, stack: &mut Vec<(u32, usize)>) {
+    let mut c = plan.nodes[parent as usize].first_child;
+    while c != NONE {
+        stack.push((c, depth));
+        c = plan.nodes[c as usize].next_sibling;
+    }
+}
+
+/// Inflates one pack entry (a whole object or a delta's instructions) into `out`, which must
+/// come out exactly `size` bytes long.
+fn inflate(
+    pack: &Pack,
+    entry: &gix_pack::data::Entry,
+    inflate: &mut gix_zlib::Inflate,
+    out: &mut Vec<u8>,
+    size: usize,
+) -> bool {
+    out.clear();
+    if out.try_reserve(size).is_err() {
+        return false;
+    }
+    out.resize(size, 0);
+    match pack.data.decompress_entry(entry, inflate, out) {
+        Ok(read) => {
+            pack.read(read);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Git's delta format: the base's size and the result's size (little-endian base-128), then
+/// instructions that either copy a range of the base (high bit set; bits 0–3 say which offset
+/// bytes follow, bits 4–6 which size bytes; size 0 means 0x10000) or insert the next 1–127
+/// bytes of the delta. Writes the result into `out`; `None` when the delta is corrupt, does
+/// not fit `base`, or its result would be over `max`.
+fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>, max: usize) -> Option<()> {
+    let mut d = delta;
+    let base_size = varint(&mut d)?;
+    let result_size = varint(&mut d)?;
+    if base_size != base.len() as u64 || result_size > max as u64 {
+        return None;
+    }
+    let result_size = result_size as usize;
+    out.clear();
+    out.try_reserve(result_size).ok()?;
+    while let Some((&op, rest)) = d.split_first() {
+        d = rest;
+        if op & 0x80 != 0 {
+            let mut field = |bits: u8, shift: u32| -> Option<usize> {
+                if op & bits == 0 {
+                    return Some(0);
+                }
+                let (&b, rest) = d.split_first()?;
+                d = rest;
+                Some(usize::from(b) << shift)
+            };
+            let offset = field(0x01, 0)? | field(0x02, 8)? | field(0x04, 16)? | field(0x08, 24)?;
+            let mut len = field(0x10, 0)? | field(0x20, 8)? | field(0x40, 16)?;
+            if len == 0 {
+                len = 0x10000;
+            }
+            let end = offset.checked_add(len)?;
+            out.extend_from_slice(base.get(offset..end)?);
+        } else if op != 0 {
+            let (insert, rest) = d.split_at_checked(usize::from(op))?;
+            out.extend_from_slice(insert);
+            d = rest;
+        } else {
+            // Reserved by git.
+            return None;
+        }
+        if out.len() > result_size {
+            return None;
+        }
+    }
+    (out.len() == result_size).then_some(())
+}
+
+/// One delta header size: 7 bits a byte, low bits first, high bit set on all but the last.
+fn varint(d: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = d.split_first()?;
+        *d = rest;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_copy_and_insert_and_reject_what_does_not_fit() {
+        let base = b"hello, world";
+        // base 12, result 11: copy "hello" (offset 0, len 5), insert " you", copy "ld" (10, 2).
+        let delta = [12, 11, 0x90, 5, 4, b' ', b'y', b'o', b'u', 0x91, 10, 2];
+        let mut out = Vec::new();
+        assert_eq!(apply_delta(base, &delta, &mut out, 100), Some(()));
+        assert_eq!(out, b"hello yould");
+        // Wrong base size, result over the limit, a copy past the base, a short result,
+        // the reserved op, a truncated insert.
+        for bad in [
+            &[11, 11, 0x90, 5][..],
+            &[12, 11, 0x90, 5, 4, b' ', b'y', b'o', b'u', 0x91, 10, 2][..],
+            &[12, 5, 0x91, 10, 5][..],
+            &[12, 6, 0x90, 5][..],
+            &[12, 1, 0][..],
+            &[12, 3, 3, b'a'][..],
+        ] {
+            let limit = if bad == &delta[..] { 10 } else { 100 };
+            assert_eq!(apply_delta(base, bad, &mut out, limit), None, "{bad:?}");
+        }
+        // Size 0 in a copy means 0x10000.
+        let big = vec![7u8; 0x10000];
+        let delta = [0x80, 0x80, 0x04, 0x80, 0x80, 0x04, 0x80];
+        assert_eq!(apply_delta(&big, &delta, &mut out, 1 << 20), Some(()));
+        assert_eq!(out.len(), 0x10000);
+    }
+}
