@@ -725,3 +725,44 @@ fn scan_bytes(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(mode: &str, name: &str, id: u8) -> Vec<u8> {
+        let mut e = format!("{mode} {name}\0").into_bytes();
+        e.extend_from_slice(&[id; 20]);
+        e
+    }
+
+    #[test]
+    fn only_trees_in_gits_own_form_are_parsed_here() {
+        // A subtree sorts as "a/", after "a.txt" ('.' < '/'); a file "a" would sort first.
+        let good = [
+            entry("100644", "a.txt", 1),
+            entry("40000", "a", 2),
+            entry("100755", "b", 3),
+            entry("120000", "c", 4),
+            entry("160000", "d", 5),
+        ]
+        .concat();
+        let parsed = tree_entries(&good).expect("git's own form");
+        let names: Vec<_> = parsed.iter().map(|e| e.name).collect();
+        assert_eq!(names, [&b"a.txt"[..], b"a", b"b", b"c", b"d"]);
+        assert_eq!(parsed[1].mode, MODE_TREE);
+        assert_eq!(parsed[4].id, Oid::from_bytes(&[5; 20]).unwrap());
+        assert_eq!(tree_entries(b"").map(|v| v.len()), Some(0));
+        for odd in [
+            // Out of order, duplicated, a mode git never writes, an empty name, truncated.
+            [entry("100644", "b", 1), entry("100644", "a", 2)].concat(),
+            [entry("100644", "a", 1), entry("100644", "a", 2)].concat(),
+            entry("100600", "a", 1),
+            entry("10064x", "a", 1),
+            entry("100644", "", 1),
+            entry("100644", "a", 1)[..10].to_vec(),
+        ] {
+            assert!(tree_entries(&odd).is_none(), "{odd:?}");
+        }
+    }
+}

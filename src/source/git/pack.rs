@@ -8,6 +8,9 @@
 //! once and a delta is applied once to its parent's bytes, kept in a per-depth buffer that is
 //! reused from object to object. Trees are spread over the rayon pool.
 //!
+//! The commit walk reads its trees here too ([`Reader`]: one object at a time, with a cache of
+//! recent delta results), so libgit2 is left with the commits.
+//!
 //! This path only has to be fast, not complete: whatever it does not read (loose objects,
 //! other object directories, a delta whose base is elsewhere, anything corrupt, a blob over
 //! the size limit) is reported as not read, and the caller reads it through libgit2, which
