@@ -4,6 +4,11 @@
 #
 #   bench/staged_latency.sh            # KEYLEAK=path/to/keyleak, default /work/target-bench/release/keyleak
 #   RUNS=20 bench/staged_latency.sh
+#   STAGED_REPO=DIR bench/staged_latency.sh   # an existing work tree instead (e.g. the Linux tree
+#                                             # committed once: 79k tracked files); its `main`/HEAD
+#                                             # commit is restored after each run; it appends
+#                                             # to files, so DIR must not share inodes (cp -al)
+#                                             # with a corpus
 #
 # The repository is made once under $KEYLEAK_BENCH_DIR (default /work/bench-corpus)/staged-50k
 # with bench/gen_history.py (one commit of 50k files). Exits 0 with a "skipped" line when
@@ -14,22 +19,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=${KEYLEAK_BENCH_DIR:-/work/bench-corpus}
 kl=${KEYLEAK:-${CARGO_TARGET_DIR:-/work/target-bench}/release/keyleak}
 runs=${RUNS:-20}
-repo=$root/staged-50k
+repo=${STAGED_REPO:-$root/staged-50k}
 
 mkdir -p "$root"
-if [[ ! -f $root/staged-50k.ready ]]; then
+if [[ -z ${STAGED_REPO:-} && ! -f $root/staged-50k.ready ]]; then
   rm -rf "$repo" "$repo.manifest.json"
   python3 "$here/gen_history.py" "$repo" --commits 1 --tree-files 50000 --checkout >&2
   touch "$root/staged-50k.ready"
 fi
 
 cd "$repo"
-git reset -q --hard main
+git reset -q --hard HEAD
 # the staged change: 10 files, one of them with a FAKE AWS key (format-shaped, random)
 mapfile -t files < <(git ls-files | awk 'NR % 5000 == 1' | head -10)
 for f in "${files[@]}"; do printf 'print("staged change %s")\n' "$f" >> "$f"; done
 printf 'AWS_ACCESS_KEY_ID=AKIA%s\n' "$(python3 -c 'import random;r=random.Random(3);print("".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16)))')" >> "${files[0]}"
-git add -- "${files[@]}"
+git add -f -- "${files[@]}"
 nstaged=$(git diff --cached --name-only | wc -l)
 ntracked=$(git ls-files | wc -l)
 

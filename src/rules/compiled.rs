@@ -66,8 +66,9 @@ pub struct Rule {
     pub window_after: usize,
     /// When non-zero, the `secret` group only matches runs of at least this many bytes of
     /// `A-Z a-z 0-9 + / - _` (and at least [`TOKEN_RUN`]), so the regex is skipped on windows
-    /// without such a run. Computed from the regex at load time.
-    pub token_gate: usize,
+    /// without such a run. Computed from the regex at load time for user rules, on first use
+    /// for built-in ones (see [`Rule::token_gate`]).
+    token_gate: OnceLock<usize>,
     /// Lowercased placeholder words.
     pub stopwords: Vec<String>,
     /// Whether to drop placeholder-looking secrets.
@@ -178,7 +179,7 @@ impl Rule {
             prefilter: parts.prefilter,
             window_before: parts.window_before,
             window_after: parts.window_after,
-            token_gate: parts.token_gate,
+            token_gate: parts.token_gate.map(OnceLock::from).unwrap_or_default(),
             stopwords: parts.stopwords,
             placeholder_filter: parts.placeholder_filter,
             credential: parts.credential,
@@ -199,6 +200,15 @@ impl Rule {
                 build_regex(r"[^\x00-\xFF]").expect("a regex that never matches compiles")
             })
         })
+    }
+
+    /// The shortest token run the rule's `secret` group needs, 0 for no gate (see
+    /// [`check_regex`]). A built-in pattern that fails to parse gets no gate; its regex then
+    /// reports the failure through [`Rule::compile_error`].
+    pub fn token_gate(&self) -> usize {
+        *self
+            .token_gate
+            .get_or_init(|| check_regex(&self.pattern).unwrap_or(0))
     }
 
     /// Why the regex could not be compiled, if [`Rule::regex`] was called and failed: the
@@ -235,7 +245,8 @@ pub(crate) struct RuleParts {
     pub prefilter: bool,
     pub window_before: usize,
     pub window_after: usize,
-    pub token_gate: usize,
+    /// `None`: computed from the pattern on first use.
+    pub token_gate: Option<usize>,
     pub stopwords: Vec<String>,
     pub placeholder_filter: bool,
     pub credential: Option<String>,

@@ -164,9 +164,10 @@ impl Matcher {
             merge_windows(&mut windows);
             let before = out.len();
             let rule = &all[r as usize];
+            let gate = rule.token_gate();
             for &(s, e) in &windows {
                 let e = extend_over_token(hay, e);
-                if rule.token_gate > 0 && !has_token_run(scratch.runs(hay), s, e, rule.token_gate) {
+                if gate > 0 && !has_token_run(scratch.runs(hay), s, e, gate) {
                     continue;
                 }
                 if rule.detector == Some(Detector::Base58Key) {
