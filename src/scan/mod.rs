@@ -21,6 +21,7 @@ mod matcher;
 pub mod placeholder;
 mod repeats;
 mod shadow;
+pub mod simd_agreement;
 mod unreported;
 pub mod validate;
 
