@@ -10,15 +10,7 @@ use keyleak::scan::simd_agreement::first_disagreement;
 use libfuzzer_sys::fuzz_target;
 
 static KEYWORDS: LazyLock<Keywords> = LazyLock::new(|| {
-    let rules = keyleak::rules::RuleSet::builtin().expect("built-in rules");
-    let mut all: Vec<String> = rules
-        .rules()
-        .iter()
-        .flat_map(|r| r.keywords.iter().cloned())
-        .collect();
-    all.sort();
-    all.dedup();
-    Keywords::new(&all)
+    Keywords::of_rules(&keyleak::rules::RuleSet::builtin().expect("built-in rules"))
 });
 
 fuzz_target!(|data: &[u8]| {

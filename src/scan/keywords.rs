@@ -180,6 +180,19 @@ impl Keywords {
         }
     }
 
+    /// Every keyword of every rule in `rules`, once: the prefilter the benches, the SIMD
+    /// agreement check and its fuzz target measure (the matcher builds its own, per rule).
+    pub fn of_rules(rules: &crate::rules::RuleSet) -> Keywords {
+        let mut all: Vec<String> = rules
+            .rules()
+            .iter()
+            .flat_map(|r| r.keywords.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        Keywords::new(&all)
+    }
+
     /// The number of keywords.
     pub fn len(&self) -> usize {
         self.keywords.len()

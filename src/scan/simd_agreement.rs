@@ -77,15 +77,7 @@ mod tests {
     fn keywords() -> &'static Keywords {
         static K: OnceLock<Keywords> = OnceLock::new();
         K.get_or_init(|| {
-            let rules = crate::rules::RuleSet::builtin().expect("built-in rules");
-            let mut all: Vec<String> = rules
-                .rules()
-                .iter()
-                .flat_map(|r| r.keywords.iter().cloned())
-                .collect();
-            all.sort();
-            all.dedup();
-            Keywords::new(&all)
+            Keywords::of_rules(&crate::rules::RuleSet::builtin().expect("built-in rules"))
         })
     }
 

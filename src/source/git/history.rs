@@ -626,37 +626,26 @@ fn scan_blobs_libgit2(
     let chunk = n.div_ceil(rayon::current_num_threads() * 16).max(1);
     ids.par_chunks(chunk)
         .flat_map_iter(|chunk| {
-            let mut results = Vec::new();
+            // Every blob of a chunk whose handle cannot be opened is skipped with the reason.
+            let unreadable = |what: &str, e: git2::Error| {
+                let reason = SkipReason::new(
+                    SkipKind::UnreadableRepository,
+                    format!("cannot open {what}: {}", e.message()),
+                );
+                chunk
+                    .iter()
+                    .map(|&b| (b, Vec::new(), Some(reason.clone()), 0))
+                    .collect::<Vec<_>>()
+            };
             let repo = match Repository::open(git_dir) {
                 Ok(r) => r,
-                Err(e) => {
-                    let reason = SkipReason::new(
-                        SkipKind::UnreadableRepository,
-                        format!("cannot open repository: {}", e.message()),
-                    );
-                    results.extend(
-                        chunk
-                            .iter()
-                            .map(|&b| (b, Vec::new(), Some(reason.clone()), 0)),
-                    );
-                    return results;
-                }
+                Err(e) => return unreadable("repository", e),
             };
             let odb = match repo.odb() {
                 Ok(o) => o,
-                Err(e) => {
-                    let reason = SkipReason::new(
-                        SkipKind::UnreadableRepository,
-                        format!("cannot open object database: {}", e.message()),
-                    );
-                    results.extend(
-                        chunk
-                            .iter()
-                            .map(|&b| (b, Vec::new(), Some(reason.clone()), 0)),
-                    );
-                    return results;
-                }
+                Err(e) => return unreadable("object database", e),
             };
+            let mut results = Vec::new();
             let mut scratch = Scratch::default();
             for &b in chunk {
                 let rec = &inv.blobs[b as usize];
