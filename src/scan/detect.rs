@@ -405,6 +405,64 @@ fn runs_in_stretch_with(
     if memchr::memchr(IDEOGRAPHIC_SPACE[0], &hay[s..e]).is_some() {
         return runs_in_stretch_bytes(hay, s, e, out);
     }
+    // A word of one or two bytes is never part of a phrase and ends any run (`word` flushes
+    // it), so only the segments between such words that hold at least 12 words can hold a
+    // phrase; English prose and comments (`a`, `of`, `is` every few words) rarely have one.
+    // Word starts and short words come from the separator masks, a few instructions per 64
+    // bytes; the word-by-word walk runs on the remaining segments only.
+    let words_of = |b: usize| -> u64 {
+        let pos = 64 * b;
+        let seps = match hay.get(pos..pos + 64) {
+            Some(full) => sep(full.try_into().expect("64 bytes")),
+            None => sep(&block(hay, b)),
+        };
+        let (lo, hi) = (s.saturating_sub(pos), (e - pos).min(64));
+        let inside = (u64::MAX >> (64 - (hi - lo))) << lo;
+        !seps & inside
+    };
+    let (first, last) = (s / 64, (e - 1) / 64);
+    let mut segment = s;
+    let mut words = 0u32;
+    let mut carry = 0u64;
+    let mut w = words_of(first);
+    for b in first..=last {
+        let next = if b < last { words_of(b + 1) } else { 0 };
+        let starts = w & !((w << 1) | carry);
+        let two_more = ((w >> 1) | (next << 63)) & ((w >> 2) | (next << 62));
+        let mut short = starts & !two_more;
+        let mut counted = starts;
+        while short != 0 {
+            let k = short.trailing_zeros();
+            let below_and_at = u64::MAX >> (63 - k);
+            words += (counted & below_and_at & !(1 << k)).count_ones();
+            counted &= !below_and_at;
+            let p = 64 * b + k as usize;
+            if words as usize >= MIN_WORDS {
+                words_in_segment(hay, segment, p, out, &sep);
+            }
+            segment = p;
+            words = 0;
+            short &= short - 1;
+        }
+        words += counted.count_ones();
+        carry = w >> 63;
+        w = next;
+    }
+    if words as usize >= MIN_WORDS {
+        words_in_segment(hay, segment, e, out, &sep);
+    }
+}
+
+/// Reports the runs of ≥12 valid words in `hay[s..e]`, a segment of a stretch that starts at
+/// the stretch's start or at a word and ends at the stretch's end or at a word's start.
+#[inline(always)]
+fn words_in_segment(
+    hay: &[u8],
+    s: usize,
+    e: usize,
+    out: &mut Vec<Range<usize>>,
+    sep: impl Fn(&[u8; 64]) -> u64,
+) {
     let mut seps = SepBits {
         sep,
         hay,
