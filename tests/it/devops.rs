@@ -217,7 +217,9 @@ fn test_mode_secret_keys_fail_a_default_scan() {
     );
     t.write(
         "docs/stripe.md",
-        "curl https://api.stripe.com/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc:\n",
+        "curl https://api.stripe.com/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc:\n\
+         curl https://api.stripe.com/v1/customers -u sk_test_BQokikJOvBiI2HlWgH4olfQ2:\n\
+         stripe.api_key = 'sk_test_26PHem9AhJZvU623DfE1x4sd'\n",
     );
     let o = t
         .keyleak()
@@ -227,7 +229,7 @@ fn test_mode_secret_keys_fail_a_default_scan() {
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let by_rule: Vec<(String, String)> = findings(&o)
         .iter()
-        .filter(|f| f["known_public"] != true)
+        .filter(|f| f["known_public"] != true && f["severity"] != "low")
         .map(|f| {
             (
                 f["rule_id"].as_str().unwrap().to_string(),
