@@ -233,10 +233,15 @@ fn word_runs_with(
             if starts == 0 {
                 break;
             }
-            let s = pos + starts.trailing_zeros() as usize;
-            let mut e = s + MIN_RUN;
-            while e < n && CLASS[usize::from(hay[e])] != 0 {
-                e += 1;
+            let k = starts.trailing_zeros();
+            let s = pos + k as usize;
+            // The stretch's end from the two masks (zero past `n`); byte by byte only past them.
+            let ones = ((u128::from(next) << 64 | u128::from(cur)) >> k).trailing_ones();
+            let mut e = s + ones as usize;
+            if ones == 128 - k {
+                while e < n && CLASS[usize::from(hay[e])] != 0 {
+                    e += 1;
+                }
             }
             runs_in_stretch_with(hay, s, e, out, sep);
             skip = e + 1;
