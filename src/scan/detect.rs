@@ -4,9 +4,10 @@
 //! touch as few bytes as possible:
 //!
 //! - **`bip39`** classifies 64 bytes at a time into a bit mask of "phrase bytes" (lowercase
-//!   ASCII letters, non-ASCII bytes, whitespace, commas, quotes) with SSE2. A phrase of 12
-//!   words of ≥3 bytes with separators is at least 47 phrase bytes in a row, and shifts and
-//!   ANDs over two neighbouring masks find where such stretches start, so ordinary text and
+//!   ASCII letters, non-ASCII bytes, whitespace, commas, quotes) with AVX2 (two table
+//!   lookups per 32 bytes) or SSE2. A phrase of 12 words of ≥3 bytes with separators is at
+//!   least 47 phrase bytes in a row; two compares on neighbouring masks rule out most blocks,
+//!   and shifts and ANDs find where the stretches of the others start, so ordinary text and
 //!   code cost a few instructions per 64 bytes. Only stretches of ≥47 bytes are split into words.
 //!   Words are ASCII `a-z` of 3–8 letters (English, Italian, Portuguese, Czech, unaccented
 //!   Spanish/French), or any run of non-ASCII characters of 3–36 bytes, which covers accented
@@ -166,18 +167,50 @@ static CLASS: [u8; 256] = {
 const IDEOGRAPHIC_SPACE: [u8; 3] = [0xE3, 0x80, 0x80];
 
 fn find_word_runs(hay: &[u8], out: &mut Vec<Range<usize>>) {
+    word_runs_at(crate::simd::level(), hay, out)
+}
+
+/// [`Detector::Bip39`]'s candidates with the kernels of `level` (the same at every level).
+pub fn word_runs_at(level: Level, hay: &[u8], out: &mut Vec<Range<usize>>) {
+    #[cfg(target_arch = "x86_64")]
+    if level.kind() == Kind::Avx2 {
+        // SAFETY: a `Level` of AVX2 exists only where the CPU supports it.
+        return unsafe { word_runs_avx2(hay, out) };
+    }
+    word_runs_with(hay, out, |b| masks_at(level, b).0, |b| masks_at(level, b).1)
+}
+
+/// [`word_runs_with`] compiled for AVX2, so the mask kernel is inlined into the block loop.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn word_runs_avx2(hay: &[u8], out: &mut Vec<Range<usize>>) {
+    // SAFETY: this function only runs where AVX2 is available.
+    word_runs_with(
+        hay,
+        out,
+        |b| unsafe { masks_avx2(b) }.0,
+        |b| unsafe { masks_avx2(b) }.1,
+    )
+}
+
+#[inline(always)]
+fn word_runs_with(
+    hay: &[u8],
+    out: &mut Vec<Range<usize>>,
+    phrase: impl Fn(&[u8; 64]) -> u64,
+    sep: impl Fn(&[u8; 64]) -> u64 + Copy,
+) {
     let n = hay.len();
     if n < MIN_RUN {
         return;
     }
     let blocks = n.div_ceil(64);
-    let level = crate::simd::level();
     let mask = |b: usize| -> u64 {
         let pos = 64 * b;
         if pos + 64 <= n {
-            masks_at(level, hay[pos..pos + 64].try_into().expect("64 bytes")).0
+            phrase(hay[pos..pos + 64].try_into().expect("64 bytes"))
         } else {
-            masks_at(level, &block(hay, b)).0
+            phrase(&block(hay, b))
         }
     };
     // No stretch starts before `skip` (set past each stretch handled).
@@ -186,6 +219,10 @@ fn find_word_runs(hay: &[u8], out: &mut Vec<Range<usize>>) {
     for b in 0..blocks {
         let next = mask(b + 1);
         let pos = 64 * b;
+        if !may_start(cur, next) {
+            cur = next;
+            continue;
+        }
         let mut starts = chain47((u128::from(next) << 64) | u128::from(cur));
         loop {
             starts &= match skip.saturating_sub(pos) {
@@ -201,11 +238,21 @@ fn find_word_runs(hay: &[u8], out: &mut Vec<Range<usize>>) {
             while e < n && CLASS[usize::from(hay[e])] != 0 {
                 e += 1;
             }
-            runs_in_stretch(hay, s, e, out);
+            runs_in_stretch_with(hay, s, e, out, sep);
             skip = e + 1;
         }
         cur = next;
     }
+}
+
+/// Whether [`chain47`] of `cur` and `next` can be non-zero, in a few instructions (most
+/// blocks of code have no 47-byte stretch). A stretch starting at bit k ≤ 17 covers bits
+/// 17..=46 of `cur`; one starting at k ≥ 18 covers the top 64 − k bits of `cur` and the low
+/// k − 17 bits of `next`, so those two runs of ones add up to at least 47.
+#[inline(always)]
+fn may_start(cur: u64, next: u64) -> bool {
+    const MID: u64 = ((1u64 << MIN_RUN) - 1) & !((1u64 << (MIN_RUN - 30)) - 1);
+    cur & MID == MID || cur.leading_ones() + next.trailing_ones() >= MIN_RUN as u32
 }
 
 /// Bit k (k < 64) set when bits k..k+47 of `w` are all set, i.e. a stretch of at least
@@ -228,10 +275,58 @@ fn chain47(w: u128) -> u64 {
 #[inline]
 pub fn masks_at(level: Level, block: &[u8; 64]) -> (u64, u64) {
     match level.kind() {
+        // SAFETY: a `Level` of AVX2 exists only where the CPU supports it.
         #[cfg(target_arch = "x86_64")]
-        Kind::Sse2 | Kind::Avx2 => masks_sse2(block),
+        Kind::Avx2 => unsafe { masks_avx2(block) },
+        #[cfg(target_arch = "x86_64")]
+        Kind::Sse2 => masks_sse2(block),
         _ => masks_portable(block),
     }
+}
+
+/// [`masks_at`] with AVX2: each byte's class is `LO[low nibble] & HI[high nibble]`, two table
+/// lookups (`vpshufb`) per 32 bytes. High-nibble bits: 0x01 for `0x0_` (tab, LF, CR), 0x02
+/// for `0x2_` (space, `"`, `'`, `,`), 0x04 for `0x6_` (`a-o`), 0x08 for `0x7_` (`p-z`), 0x10
+/// for non-ASCII; separators are the classes 0x01 and 0x02.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn masks_avx2(block: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    #[rustfmt::skip]
+    const LO: [i8; 16] = [
+        0x1A, 0x1C, 0x1E, 0x1C, 0x1C, 0x1C, 0x1C, 0x1E,
+        0x1C, 0x1D, 0x1D, 0x14, 0x16, 0x15, 0x14, 0x14,
+    ];
+    #[rustfmt::skip]
+    const HI: [i8; 16] = [
+        0x01, 0, 0x02, 0, 0, 0, 0x04, 0x08,
+        0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+    ];
+    // SAFETY: the tables are 16 bytes, loaded unaligned into both 128-bit lanes.
+    let (lo_t, hi_t) = unsafe {
+        (
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(LO.as_ptr().cast::<__m128i>())),
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(HI.as_ptr().cast::<__m128i>())),
+        )
+    };
+    let nibble = _mm256_set1_epi8(0x0F);
+    let zero = _mm256_setzero_si256();
+    let seps = _mm256_set1_epi8(0x03);
+    let (mut phrase, mut sep) = (0u64, 0u64);
+    for half in 0..2 {
+        // SAFETY: reads bytes 32·half..32·half+32 of the 64-byte block.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * half).cast::<__m256i>()) };
+        let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, nibble));
+        let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+        let class = _mm256_and_si256(lo, hi);
+        let none = _mm256_movemask_epi8(_mm256_cmpeq_epi8(class, zero)) as u32;
+        let not_sep =
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(class, seps), zero)) as u32;
+        phrase |= u64::from(!none) << (32 * half);
+        sep |= u64::from(!not_sep) << (32 * half);
+    }
+    (phrase, sep)
 }
 
 /// [`masks_at`] with SSE2, the x86_64 baseline.
@@ -292,12 +387,84 @@ fn block(hay: &[u8], b: usize) -> [u8; 64] {
 /// Splits `hay[s..e]` (phrase bytes only) into words and reports runs of ≥12 valid words.
 /// Word boundaries come from separator bit masks, a few instructions per word; a stretch that
 /// may hold an ideographic space (a 3-byte separator) goes byte by byte.
-fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) {
+#[cfg(test)]
+fn runs_in_stretch(level: Level, hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) {
+    runs_in_stretch_with(hay, s, e, out, |b| masks_at(level, b).1)
+}
+
+/// [`runs_in_stretch`] with the separator-mask kernel `sep` (inlined into the caller, so the
+/// AVX2 finder runs it with AVX2).
+#[inline(always)]
+fn runs_in_stretch_with(
+    hay: &[u8],
+    s: usize,
+    e: usize,
+    out: &mut Vec<Range<usize>>,
+    sep: impl Fn(&[u8; 64]) -> u64,
+) {
     if memchr::memchr(IDEOGRAPHIC_SPACE[0], &hay[s..e]).is_some() {
         return runs_in_stretch_bytes(hay, s, e, out);
     }
+    // A word of one or two bytes is never part of a phrase and ends any run (`word` flushes
+    // it), so only the segments between such words that hold at least 12 words can hold a
+    // phrase; English prose and comments (`a`, `of`, `is` every few words) rarely have one.
+    // Word starts and short words come from the separator masks, a few instructions per 64
+    // bytes; the word-by-word walk runs on the remaining segments only.
+    let words_of = |b: usize| -> u64 {
+        let pos = 64 * b;
+        let seps = match hay.get(pos..pos + 64) {
+            Some(full) => sep(full.try_into().expect("64 bytes")),
+            None => sep(&block(hay, b)),
+        };
+        let (lo, hi) = (s.saturating_sub(pos), (e - pos).min(64));
+        let inside = (u64::MAX >> (64 - (hi - lo))) << lo;
+        !seps & inside
+    };
+    let (first, last) = (s / 64, (e - 1) / 64);
+    let mut segment = s;
+    let mut words = 0u32;
+    let mut carry = 0u64;
+    let mut w = words_of(first);
+    for b in first..=last {
+        let next = if b < last { words_of(b + 1) } else { 0 };
+        let starts = w & !((w << 1) | carry);
+        let two_more = ((w >> 1) | (next << 63)) & ((w >> 2) | (next << 62));
+        let mut short = starts & !two_more;
+        let mut counted = starts;
+        while short != 0 {
+            let k = short.trailing_zeros();
+            let below_and_at = u64::MAX >> (63 - k);
+            words += (counted & below_and_at & !(1 << k)).count_ones();
+            counted &= !below_and_at;
+            let p = 64 * b + k as usize;
+            if words as usize >= MIN_WORDS {
+                words_in_segment(hay, segment, p, out, &sep);
+            }
+            segment = p;
+            words = 0;
+            short &= short - 1;
+        }
+        words += counted.count_ones();
+        carry = w >> 63;
+        w = next;
+    }
+    if words as usize >= MIN_WORDS {
+        words_in_segment(hay, segment, e, out, &sep);
+    }
+}
+
+/// Reports the runs of ≥12 valid words in `hay[s..e]`, a segment of a stretch that starts at
+/// the stretch's start or at a word and ends at the stretch's end or at a word's start.
+#[inline(always)]
+fn words_in_segment(
+    hay: &[u8],
+    s: usize,
+    e: usize,
+    out: &mut Vec<Range<usize>>,
+    sep: impl Fn(&[u8; 64]) -> u64,
+) {
     let mut seps = SepBits {
-        level: crate::simd::level(),
+        sep,
         hay,
         end: e,
         block: usize::MAX,
@@ -329,23 +496,27 @@ fn runs_in_stretch(hay: &[u8], s: usize, e: usize, out: &mut Vec<Range<usize>>) 
 }
 
 /// Separator bits of `hay[..end]`, one 64-byte block at a time.
-struct SepBits<'a> {
-    level: Level,
+struct SepBits<'a, F> {
+    sep: F,
     hay: &'a [u8],
     end: usize,
     block: usize,
     mask: u64,
 }
 
-impl SepBits<'_> {
+impl<F: Fn(&[u8; 64]) -> u64> SepBits<'_, F> {
     /// The first position at or after `from` that is (`sep`) or is not a separator, or `end`.
+    #[inline(always)]
     fn next(&mut self, from: usize, sep: bool) -> usize {
         let mut p = from;
         while p < self.end {
             let b = p / 64;
             if b != self.block {
                 self.block = b;
-                self.mask = masks_at(self.level, &block(self.hay, b)).1;
+                self.mask = match self.hay.get(64 * b..64 * b + 64) {
+                    Some(full) => (self.sep)(full.try_into().expect("64 bytes")),
+                    None => (self.sep)(&block(self.hay, b)),
+                };
             }
             let m = if sep { self.mask } else { !self.mask } >> (p % 64);
             if m != 0 {
@@ -530,6 +701,39 @@ mod tests {
     }
 
     #[test]
+    fn the_stretch_precheck_never_hides_a_start() {
+        // Every pair of masks made of up to three runs of ones (where the boundary cases are)
+        // and pseudo-random ones.
+        let mut pairs = Vec::new();
+        for a in (0..128).step_by(3) {
+            for len in [1, 20, 30, 46, 47, 48, 64, 90] {
+                let w: u128 = if len >= 128 {
+                    !0
+                } else {
+                    ((1u128 << len) - 1) << a
+                };
+                pairs.push(w);
+                pairs.push(w | (((1u128 << 17) - 1) << 100));
+                pairs.push(w & !(1u128 << ((a + 23) % 128)));
+            }
+        }
+        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let y = x.rotate_left(29) | x;
+            pairs.push((u128::from(x | y.rotate_left(7)) << 64) | u128::from(y | x.rotate_left(3)));
+        }
+        for w in pairs {
+            let (cur, next) = (w as u64, (w >> 64) as u64);
+            if chain47(w) != 0 {
+                assert!(may_start(cur, next), "{cur:#x} {next:#x}");
+            }
+        }
+    }
+
+    #[test]
     fn word_splitting_by_masks_agrees_with_the_byte_loop() {
         let mut x = 0x9E37_79B9_u32;
         let pieces = [
@@ -560,7 +764,7 @@ mod tests {
             }
             let hay = text.as_bytes();
             let (mut fast, mut slow) = (Vec::new(), Vec::new());
-            runs_in_stretch(hay, 0, hay.len(), &mut fast);
+            runs_in_stretch(crate::simd::level(), hay, 0, hay.len(), &mut fast);
             runs_in_stretch_bytes(hay, 0, hay.len(), &mut slow);
             assert_eq!(fast, slow, "{text:?}");
         }

@@ -85,9 +85,14 @@ const KNOWN: &[&str] = &[
     // AWS documentation key id and secret
     "1a5d44a2dca19669d72edf4c4f1c27c4c1ca4b4408fbb17f6ce4ad452d78ddb3",
     "78314b11be2e581549ac1c4f616563fad3fdf0c3b71678f6e2299182080e0598",
+    // Telegram's BotFather guide token (core.telegram.org/bots/features#botfather), copied into many READMEs
+    "97663138e66699214db9caac00d9d29a9496b38ecf076e4c09284166a238a315",
     // Stripe documentation test keys
     "2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326",
     "b1471f544ceeea31333bde7e1ecbaad6eac0d4a749412ad29bd66ef895b81c6b",
+    // Stripe API reference examples (`curl … -u sk_test_BQok…:`) and the docs' sample secret key
+    "f2d6ca16515033e5dce14eba840b979d27b5cbae24bb3e5bf484339667f86397",
+    "7e8de44ea9ecf6d53415c90f5b249a8591f7abafbf7d65a2c0d855afeca3ec09",
     // Shared web3 keys embedded in libraries: ethers Infura, MetaMask Infura, ethers/wagmi Alchemy, ethers Etherscan, ethers QuickNode, CoinMarketCap sandbox
     "dddb5c32e423345cb6d1c836c9515c454e23f13ddc2f954a8efd509e5be655ca",
     "5d6eeff564caad6d23144abcdd87d25db0a29f3ffec49ee71abf46a04ae6c709",

@@ -10,6 +10,8 @@
 use std::ops::Range;
 
 use regex_automata::Input;
+use regex_automata::meta::Cache;
+use regex_automata::util::iter::Searcher;
 
 use crate::decode::inline::{TokenRun, token_runs};
 use crate::rules::{Rule, RuleSet};
@@ -52,6 +54,9 @@ pub struct Scratch {
     runs_ready: bool,
     /// Matches of the last [`Matcher::find`] past [`MAX_MATCHES_PER_RULE`] of one rule.
     overflow: Unreported,
+    /// This thread's regex caches, by rule, for when another thread holds a rule's shared
+    /// one (see [`Rule::with_regex`]).
+    caches: Vec<Option<Cache>>,
 }
 
 impl Scratch {
@@ -123,6 +128,9 @@ impl Matcher {
         if scratch.windows.len() < all.len() {
             scratch.windows.resize_with(all.len(), Vec::new);
         }
+        if scratch.caches.len() < all.len() {
+            scratch.caches.resize_with(all.len(), || None);
+        }
         scratch.touched.clear();
         scratch.runs_ready = false;
         scratch.overflow.clear();
@@ -186,6 +194,7 @@ impl Matcher {
                     s..e,
                     runs,
                     &mut scratch.ranges,
+                    &mut scratch.caches[r as usize],
                     &mut sink,
                 );
             }
@@ -287,7 +296,9 @@ impl Sink<'_> {
 }
 
 /// Runs one rule over one window of `hay`.
-/// `runs` are the token runs of all of `hay`, when already found.
+/// `runs` are the token runs of all of `hay`, when already found; `cache` is this thread's
+/// cache for the rule's regex.
+#[allow(clippy::too_many_arguments)]
 fn run_rule(
     rule: &Rule,
     index: usize,
@@ -295,6 +306,7 @@ fn run_rule(
     window: Range<usize>,
     runs: Option<&[TokenRun]>,
     ranges: &mut Vec<Range<usize>>,
+    cache: &mut Option<Cache>,
     out: &mut Sink<'_>,
 ) {
     if let Some(det) = rule.detector {
@@ -312,49 +324,56 @@ fn run_rule(
         }
         return;
     }
-    let re = rule.regex();
-    let secret_group = re
-        .group_info()
-        .to_index(regex_automata::PatternID::ZERO, "secret");
-    let input = Input::new(hay).span(window.clone());
-    let mut longer = re.create_captures();
-    for mut caps in re.captures_iter(input) {
-        let Some(mut whole) = caps.get_match() else {
-            continue;
-        };
-        // A match that reaches the window's end may have been cut by it (a 2 KB JWT after
-        // a keyword 512 bytes back): the window must never cap what the regex can match, so
-        // the same start is searched again, anchored, up to the end of the input.
-        if whole.end() == window.end && window.end < hay.len() {
-            let from = Input::new(hay)
-                .span(whole.start()..hay.len())
-                .anchored(regex_automata::Anchored::Yes);
-            re.search_captures(&from, &mut longer);
-            if let Some(m) = longer.get_match()
-                && m.end() > whole.end()
-            {
-                std::mem::swap(&mut caps, &mut longer);
-                whole = m;
+    rule.with_regex(cache, |re, cache| {
+        let secret_group = re
+            .group_info()
+            .to_index(regex_automata::PatternID::ZERO, "secret");
+        // `captures_iter`, with the cache given: the same search and empty-match handling.
+        let mut it = Searcher::new(Input::new(hay).span(window.clone()));
+        let mut caps = re.create_captures();
+        let mut longer = re.create_captures();
+        loop {
+            let _ = it.advance(|input| {
+                re.search_captures_with(cache, input, &mut caps);
+                Ok(caps.get_match())
+            });
+            let Some(mut whole) = caps.get_match() else {
+                break;
+            };
+            // A match that reaches the window's end may have been cut by it (a 2 KB JWT after
+            // a keyword 512 bytes back): the window must never cap what the regex can match,
+            // so the same start is searched again, anchored, up to the end of the input.
+            if whole.end() == window.end && window.end < hay.len() {
+                let from = Input::new(hay)
+                    .span(whole.start()..hay.len())
+                    .anchored(regex_automata::Anchored::Yes);
+                re.search_captures_with(cache, &from, &mut longer);
+                if let Some(m) = longer.get_match()
+                    && m.end() > whole.end()
+                {
+                    std::mem::swap(&mut caps, &mut longer);
+                    whole = m;
+                }
+            }
+            let secret = match secret_group.and_then(|g| caps.get_group(g)) {
+                Some(s) => s.range(),
+                None if secret_group.is_some() => continue,
+                None => whole.range(),
+            };
+            let mut parts = Vec::new();
+            for (_, gi, name) in re.group_info().all_names() {
+                if let Some(name) = name
+                    && name != "secret"
+                    && let Some(span) = caps.get_group(gi)
+                {
+                    parts.push((name.to_string(), span.range()));
+                }
+            }
+            if let Some(m) = confirm(rule, index, hay, secret, parts) {
+                out.push(m);
             }
         }
-        let secret = match secret_group.and_then(|g| caps.get_group(g)) {
-            Some(s) => s.range(),
-            None if secret_group.is_some() => continue,
-            None => whole.range(),
-        };
-        let mut parts = Vec::new();
-        for (_, gi, name) in re.group_info().all_names() {
-            if let Some(name) = name
-                && name != "secret"
-                && let Some(span) = caps.get_group(gi)
-            {
-                parts.push((name.to_string(), span.range()));
-            }
-        }
-        if let Some(m) = confirm(rule, index, hay, secret, parts) {
-            out.push(m);
-        }
-    }
+    });
 }
 
 /// The gates after a regex match: placeholder, stopwords, entropy, validator, known-public.

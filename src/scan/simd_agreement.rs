@@ -1,10 +1,10 @@
 //! Whether the vector kernels agree with the portable ones (what non-x86 builds run) on some
-//! bytes: the keyword gram test, the token-run finder and the phrase masks, at every level this
+//! bytes: the keyword gram test, the token-run finder, the phrase masks and the phrase finder built on them, at every level this
 //! CPU has. `cargo test` checks it as a proptest property below; the `simd` fuzz target
 //! (fuzz/) checks it on libFuzzer's inputs.
 
 use crate::decode::inline::token_runs_at;
-use crate::scan::detect::masks_at;
+use crate::scan::detect::{masks_at, word_runs_at};
 use crate::scan::keywords::Keywords;
 use crate::simd::{Level, available};
 
@@ -34,10 +34,16 @@ pub fn first_disagreement(keywords: &Keywords, hay: &[u8]) -> Option<String> {
             })
             .collect::<Vec<_>>()
     };
-    let (h0, r0, m0) = (
+    let phrases = |l: Level| {
+        let mut v = Vec::new();
+        word_runs_at(l, hay, &mut v);
+        v
+    };
+    let (h0, r0, m0, p0) = (
         hits(Level::PORTABLE),
         runs(Level::PORTABLE),
         masks(Level::PORTABLE),
+        phrases(Level::PORTABLE),
     );
     available().into_iter().skip(1).find_map(|l| {
         if hits(l) != h0 {
@@ -46,6 +52,8 @@ pub fn first_disagreement(keywords: &Keywords, hay: &[u8]) -> Option<String> {
             Some(format!("token runs at {l:?}"))
         } else if masks(l) != m0 {
             Some(format!("phrase masks at {l:?}"))
+        } else if phrases(l) != p0 {
+            Some(format!("phrase candidates at {l:?}"))
         } else {
             None
         }
@@ -69,6 +77,7 @@ mod tests {
             "(AKIA|secret|Binance|api_key|ghp_|xox|token|PaSsWoRd|abandon |zoo, )"
                 .prop_map(String::into_bytes),
             "[a-z ,\"'\t\n\r]{1,120}".prop_map(String::into_bytes),
+            "([a-z]{3,8}[ ,\n]){10,14}".prop_map(String::into_bytes),
             "[\u{80}-\u{10ffff}]{1,8}".prop_map(String::into_bytes),
         ];
         prop::collection::vec(piece, 0..12).prop_map(|p| p.concat())

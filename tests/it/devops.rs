@@ -161,7 +161,8 @@ fn templates_references_and_sandbox_keys_pass_a_default_scan() {
         "docs/setup.md",
         "Set `DATADOG_API_KEY=<your api key>` and `SENTRY_AUTH_TOKEN=sntryu_...`.\nOctopus keys look like API-XXXXXXXXXXXXXXXXXXXXXXXXXX.\n",
     );
-    // Sandbox and test-mode keys move no money: reported low, so they do not fail the scan.
+    // A Plaid sandbox token is useless without the client secret: reported low, so it does not
+    // fail the scan (test-mode secret keys do; see `test_mode_secret_keys_fail_a_default_scan`).
     let sandbox = tok(
         "access-sandbox-",
         &format!(
@@ -173,10 +174,9 @@ fn templates_references_and_sandbox_keys_pass_a_default_scan() {
             run(24, 12, HEX)
         ),
     );
-    let flw_test = tok("FLWSECK_TEST-", &format!("{}-X", run(25, 32, HEX)));
     t.write(
         "payments/.env.test",
-        format!("PLAID_ACCESS_TOKEN={sandbox}\nFLW_SECRET_KEY={flw_test}\n"),
+        format!("PLAID_ACCESS_TOKEN={sandbox}\n"),
     );
     // A build checksum next to a provider's name is not a token.
     t.write(
@@ -195,8 +195,57 @@ fn templates_references_and_sandbox_keys_pass_a_default_scan() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let found = rule_ids(&o);
     assert!(found.contains("plaid-sandbox-access-token"), "{found:?}");
-    assert!(found.contains("flutterwave-test-key"), "{found:?}");
     for f in findings(&o) {
         assert_eq!(f["severity"], "low", "{f}");
     }
+}
+
+#[test]
+fn test_mode_secret_keys_fail_a_default_scan() {
+    // A test-mode secret key still authenticates as the account (its test customers, webhooks,
+    // settings): each is `medium`, so a default scan fails on it; Stripe's documentation key is
+    // known public and does not.
+    let t = TestDir::new();
+    let flw_test = tok("FLWSECK_TEST-", &format!("{}-X", run(25, 32, HEX)));
+    let stripe_test = tok("sk_test_", &run(28, 24, ALNUM));
+    let shippo_test = tok("shippo_test_", &run(29, 40, HEX));
+    t.write(
+        "payments/.env.test",
+        format!(
+            "FLW_SECRET_KEY={flw_test}\nSTRIPE_SECRET_KEY={stripe_test}\nSHIPPO_KEY={shippo_test}\n"
+        ),
+    );
+    t.write(
+        "docs/stripe.md",
+        "curl https://api.stripe.com/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc:\n\
+         curl https://api.stripe.com/v1/customers -u sk_test_BQokikJOvBiI2HlWgH4olfQ2:\n\
+         stripe.api_key = 'sk_test_26PHem9AhJZvU623DfE1x4sd'\n",
+    );
+    let o = t
+        .keyleak()
+        .args(["dir", ".", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let by_rule: Vec<(String, String)> = findings(&o)
+        .iter()
+        .filter(|f| f["known_public"] != true && f["severity"] != "low")
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for id in [
+        "flutterwave-test-key",
+        "stripe-test-secret-key",
+        "shippo-test-api-token",
+    ] {
+        assert!(
+            by_rule.iter().any(|(r, s)| r == id && s == "medium"),
+            "{id}: {by_rule:?}"
+        );
+    }
+    assert_eq!(by_rule.len(), 3, "{by_rule:?}");
 }
