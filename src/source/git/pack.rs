@@ -615,7 +615,8 @@ impl<'a> Reader<'a> {
             let Some(i) = pack.index.lookup(id) else {
                 continue;
             };
-            let Ok(entry) = pack.data.entry(pack.index.pack_offset_at_index(i)) else {
+            let offset = pack.index.pack_offset_at_index(i);
+            let Ok(entry) = pack.data.entry(offset) else {
                 return false;
             };
             let in_pack = |base: &gix_hash::oid, _: &mut Vec<u8>| {
@@ -629,9 +630,12 @@ impl<'a> Reader<'a> {
                 pack.data
                     .decode_entry(entry, out, &mut self.inflate, &in_pack, &mut self.cache)
             }));
-            // Where its delta bases are is gix-pack's business (a few, or none cached): a
-            // window's worth is counted for each tree.
-            pack.charge(FAULT_AROUND);
+            // The tree's own entry is counted where it is; its delta bases (those the cache did
+            // not hold) are elsewhere in the pack, a window each.
+            pack.touch(offset, 1);
+            if let Ok(Ok(o)) = &read {
+                pack.charge(FAULT_AROUND * u64::from(o.num_deltas));
+            }
             return matches!(read, Ok(Ok(o)) if o.kind == gix_object::Kind::Tree);
         }
         false
