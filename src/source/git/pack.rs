@@ -29,15 +29,27 @@ use rayon::prelude::*;
 
 const NONE: u32 = u32::MAX;
 
-/// What a worker holds at most for the chain it is in (the bytes of every ancestor of the
-/// object being read); a deeper or larger chain is left to libgit2, which holds one at a time.
-const CHAIN_BUDGET: usize = 256 << 20;
-/// Buffers a worker keeps between trees; larger ones are released after the tree.
-const KEEP_BETWEEN_TREES: usize = 16 << 20;
+/// What all workers together hold at most for the delta chains they are in (the capacity of
+/// the buffers holding every ancestor of the object being read, and of its delta), split
+/// evenly between them; a blob a worker has no room for is left, with its subtree, to libgit2,
+/// which holds one object at a time. A byte budget, not a depth: on 2 cores, 32 MiB a worker
+/// is git's 50 levels of files up to 640 KiB (most histories' files), and a chain of large
+/// files still uses the first levels.
+const CHAIN_BUDGET: usize = 64 << 20;
+/// The least a worker gets of [`CHAIN_BUDGET`], however many threads share it.
+const CHAIN_BUDGET_MIN: usize = 8 << 20;
+/// Buffer capacity a worker keeps between trees; all of it is released after a tree that left
+/// more (a tree of large blobs), so idle workers do not sit on their largest chain.
+const KEEP_BETWEEN_TREES: usize = 4 << 20;
 /// Every page of a mapped pack that was read counts in the resident set until it is unmapped:
-/// after this many bytes read from it, the pages are dropped from the mapping (they stay in the
-/// page cache, so a page still needed comes back without any disk read).
+/// once this many bytes of it are mapped, the pages are dropped from the mapping (they stay in
+/// the page cache, so a page still needed comes back without any disk read).
 const RELEASE_EVERY: u64 = 16 << 20;
+/// The unit in which reads map a pack: Linux maps the cached pages of the aligned 64 KiB
+/// around a faulting page of a file mapping too (`fault_around_bytes`), so reading a 200-byte
+/// object makes 64 KiB resident. Counting only the bytes read let a pass over small objects
+/// (hummingbot's 128k blobs) keep up to ~50 MiB more of the pack resident between releases.
+const FAULT_AROUND: u64 = 64 << 10;
 
 /// A pack file mapped read-only (shared: dropping its pages loses nothing).
 struct Mapped(Arc<memmap2::Mmap>);
@@ -54,20 +66,48 @@ struct Pack {
     index: gix_pack::index::File,
     data: gix_pack::data::File<Mapped>,
     map: Arc<memmap2::Mmap>,
-    /// Compressed bytes read since the pages were last released.
-    read: AtomicU64,
+    /// One bit per [`FAULT_AROUND`] window of the mapping read since the pages were last
+    /// released, and the bytes of those windows.
+    touched: Vec<AtomicU64>,
+    mapped: AtomicU64,
 }
 
 impl Pack {
-    fn read(&self, bytes: usize) {
-        let before = self.read.fetch_add(bytes as u64, Ordering::Relaxed);
-        if before / RELEASE_EVERY != (before + bytes as u64) / RELEASE_EVERY {
+    /// Counts a read of `len` bytes at `offset` (approximate under concurrent readers: only
+    /// the release point depends on it).
+    fn touch(&self, offset: u64, len: usize) {
+        let first = offset / FAULT_AROUND;
+        let last = offset.saturating_add(len.max(1) as u64 - 1) / FAULT_AROUND;
+        let mut new = 0;
+        for w in first..=last {
+            let Some(word) = self.touched.get((w / 64) as usize) else {
+                break;
+            };
+            let bit = 1u64 << (w % 64);
+            if word.fetch_or(bit, Ordering::Relaxed) & bit == 0 {
+                new += FAULT_AROUND;
+            }
+        }
+        self.charge(new);
+    }
+
+    /// Counts `new` bytes as mapped, and releases the pages past [`RELEASE_EVERY`].
+    fn charge(&self, new: u64) {
+        if new == 0 {
+            return;
+        }
+        let before = self.mapped.fetch_add(new, Ordering::Relaxed);
+        if before < RELEASE_EVERY && before + new >= RELEASE_EVERY {
             // SAFETY: a shared read-only file mapping: the next access to a dropped page reads
             // it again from the file, whose bytes git never changes in place.
             let _ = unsafe {
                 self.map
                     .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
             };
+            for word in &self.touched {
+                word.store(0, Ordering::Relaxed);
+            }
+            self.mapped.store(0, Ordering::Relaxed);
         }
     }
 }
@@ -103,6 +143,8 @@ struct Worker<S> {
     delta: Vec<u8>,
     stack: Vec<(u32, usize)>,
     user: S,
+    /// The most [`Worker::held`] has been.
+    peak: usize,
 }
 
 /// Reads every blob of `wanted` that the pack files hold, calling
@@ -123,6 +165,26 @@ where
     I: Fn() -> S + Sync + Send,
     V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
 {
+    let (visited, results, _) = read_blobs_within(packs, wanted, max, CHAIN_BUDGET, init, visit);
+    (visited, results)
+}
+
+/// [`read_blobs`] with the workers' buffers held within `budget` bytes in all; also returns
+/// the most one worker held.
+fn read_blobs_within<S, R, I, V>(
+    packs: &Packs,
+    wanted: &[Oid],
+    max: u64,
+    budget: usize,
+    init: I,
+    visit: V,
+) -> (Vec<bool>, Vec<R>, usize)
+where
+    S: Send,
+    R: Send,
+    I: Fn() -> S + Sync + Send,
+    V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
+{
     let visited: Vec<AtomicBool> = wanted.iter().map(|_| AtomicBool::new(false)).collect();
     let mut results = Vec::new();
     let mut placed = vec![false; wanted.len()];
@@ -137,14 +199,20 @@ where
         // take the scan down: what it did not visit goes to libgit2.
         let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let plan = plan(pack, wanted, &mut placed);
-            resolve(pack, &plan, &workers, max, &init, &visit, &visited)
+            resolve(pack, &plan, &workers, max, budget, &init, &visit, &visited)
         }));
         if let Ok(mut r) = one {
             results.append(&mut r);
         }
     }
     let visited = visited.into_iter().map(AtomicBool::into_inner).collect();
-    (visited, results)
+    let peak = workers
+        .into_iter()
+        .filter_map(|w| w.into_inner().ok().flatten())
+        .map(|w| w.peak)
+        .max()
+        .unwrap_or(0);
+    (visited, results, peak)
 }
 
 /// The pack files of a repository, opened once for a history scan.
@@ -182,11 +250,13 @@ fn open_packs(objects: &Path) -> Vec<Pack> {
                 gix_pack::data::File::from_data(Mapped(map.clone()), pack, gix_hash::Kind::Sha1)
                     .ok()?
                     .with_alloc_limit_bytes(Some(TREE_LIMIT));
+            let windows = (map.len() as u64).div_ceil(FAULT_AROUND).div_ceil(64);
             (index.num_objects() == data.num_objects()).then_some(Pack {
                 index,
                 data,
                 map,
-                read: AtomicU64::new(0),
+                touched: (0..windows).map(|_| AtomicU64::new(0)).collect(),
+                mapped: AtomicU64::new(0),
             })
         })
         .collect()
@@ -208,8 +278,6 @@ fn plan(pack: &Pack, wanted: &[Oid], placed: &mut [bool]) -> Plan {
             continue;
         };
         let offset = index.pack_offset_at_index(entry);
-        // Reading a header maps at least a page, anywhere in the pack.
-        pack.read(4096);
         let mut node = match at.entry(offset) {
             // Two ids at one offset: a corrupt index; the second is left to libgit2.
             MapEntry::Occupied(e) if nodes[*e.get() as usize].blob != NONE => continue,
@@ -236,6 +304,7 @@ fn plan(pack: &Pack, wanted: &[Oid], placed: &mut [bool]) -> Plan {
             let Ok(entry) = data.entry(nodes[node as usize].offset) else {
                 break;
             };
+            pack.touch(entry.pack_offset(), entry.header_size());
             let base = match entry.header {
                 Header::OfsDelta { base_distance } => {
                     Header::verified_base_pack_offset(entry.pack_offset(), base_distance)
@@ -276,12 +345,15 @@ fn plan(pack: &Pack, wanted: &[Oid], placed: &mut [bool]) -> Plan {
     Plan { nodes, roots }
 }
 
-/// Reads the planned trees in parallel, in pack order within each worker's share.
+/// Reads the planned trees in parallel, in pack order within each worker's share, the workers
+/// sharing `budget` bytes of buffers.
+#[allow(clippy::too_many_arguments)]
 fn resolve<S, R, I, V>(
     pack: &Pack,
     plan: &Plan,
     workers: &[Mutex<Option<Worker<S>>>],
     max: u64,
+    budget: usize,
     init: &I,
     visit: &V,
     visited: &[AtomicBool],
@@ -293,6 +365,7 @@ where
     V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
 {
     let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let budget = (budget / workers.len().max(1)).max(CHAIN_BUDGET_MIN.min(budget));
     plan.roots
         .par_iter()
         .flat_map_iter(|&root| {
@@ -311,15 +384,16 @@ where
                 delta: Vec::new(),
                 stack: Vec::new(),
                 user: init(),
+                peak: 0,
             });
             let mut out = Vec::new();
-            tree(pack, plan, root, max, w, &mut |w, blob, bytes| {
+            tree(pack, plan, root, max, budget, w, &mut |w, blob, bytes| {
                 visited[blob as usize].store(true, Ordering::Relaxed);
                 if let Some(r) = visit(w, blob, bytes) {
                     out.push(r);
                 }
             });
-            if w.chain.iter().map(Vec::capacity).sum::<usize>() > KEEP_BETWEEN_TREES {
+            if w.held() > KEEP_BETWEEN_TREES {
                 w.chain = Vec::new();
                 w.delta = Vec::new();
             }
@@ -328,14 +402,23 @@ where
         .collect()
 }
 
+impl<S> Worker<S> {
+    /// The capacity of the buffers this worker holds for objects.
+    fn held(&self) -> usize {
+        self.chain.iter().map(Vec::capacity).sum::<usize>() + self.delta.capacity()
+    }
+}
+
 /// Reads one delta tree depth first: `chain[d]` holds the object at depth `d` of the current
 /// path, so a delta is applied to its parent's bytes without copying them. An object that
-/// cannot be read ends its subtree (libgit2 gets those blobs).
+/// cannot be read, or that would take the worker's buffers over `budget` bytes, ends its
+/// subtree (libgit2 gets those blobs).
 fn tree<S>(
     pack: &Pack,
     plan: &Plan,
     root: u32,
     max: usize,
+    budget: usize,
     w: &mut Worker<S>,
     emit: &mut dyn FnMut(&mut S, u32, &[u8]),
 ) {
@@ -352,9 +435,17 @@ fn tree<S>(
         w.chain.push(Vec::new());
     }
     let size = entry.decompressed_size as usize;
+    if size > budget {
+        return;
+    }
+    if w.held() > budget - size {
+        w.chain = vec![Vec::new()];
+        w.delta = Vec::new();
+    }
     if !inflate(pack, &entry, &mut w.inflate, &mut w.chain[0], size) {
         return;
     }
+    w.peak = w.peak.max(w.held());
     if node.blob != NONE {
         emit(&mut w.user, node.blob, &w.chain[0]);
     }
@@ -370,19 +461,35 @@ fn tree<S>(
             continue;
         }
         let size = entry.decompressed_size as usize;
+        // Room for the delta and the result: the ancestors' buffers stay; buffers deeper than
+        // this object hold a previous branch, not needed until the walk goes down again, so
+        // they go first when room is short.
+        let ancestors: usize = w.chain[..depth].iter().map(Vec::capacity).sum();
+        if ancestors + size > budget {
+            continue;
+        }
+        if w.held() - w.delta.capacity() + w.delta.capacity().max(size) > budget {
+            w.chain.truncate(depth);
+            if w.delta.capacity() > size {
+                w.delta = Vec::new();
+            }
+        }
         if !inflate(pack, &entry, &mut w.inflate, &mut w.delta, size) {
             continue;
         }
-        let held: usize = w.chain[..depth].iter().map(Vec::len).sum();
         if w.chain.len() == depth {
             w.chain.push(Vec::new());
         }
+        let room = budget.saturating_sub(w.held() - w.chain[depth].capacity());
         let (bases, rest) = w.chain.split_at_mut(depth);
         let target = &mut rest[0];
-        match apply_delta(&bases[depth - 1], &w.delta, target, max) {
-            Some(()) if held + target.len() <= CHAIN_BUDGET => {}
-            _ => continue,
+        if target.capacity() > room {
+            *target = Vec::new();
         }
+        if apply_delta(&bases[depth - 1], &w.delta, target, max.min(room)).is_none() {
+            continue;
+        }
+        w.peak = w.peak.max(w.held());
         if node.blob != NONE {
             emit(&mut w.user, node.blob, &w.chain[depth]);
         }
@@ -408,13 +515,13 @@ fn inflate(
     size: usize,
 ) -> bool {
     out.clear();
-    if out.try_reserve(size).is_err() {
+    if out.try_reserve_exact(size).is_err() {
         return false;
     }
     out.resize(size, 0);
     match pack.data.decompress_entry(entry, inflate, out) {
         Ok(read) => {
-            pack.read(read);
+            pack.touch(entry.pack_offset(), entry.header_size() + read);
             true
         }
         Err(_) => false,
@@ -435,7 +542,7 @@ fn apply_delta(base: &[u8], delta: &[u8], out: &mut Vec<u8>, max: usize) -> Opti
     }
     let result_size = result_size as usize;
     out.clear();
-    out.try_reserve(result_size).ok()?;
+    out.try_reserve_exact(result_size).ok()?;
     while let Some((&op, rest)) = d.split_first() {
         d = rest;
         if op & 0x80 != 0 {
@@ -508,7 +615,8 @@ impl<'a> Reader<'a> {
             let Some(i) = pack.index.lookup(id) else {
                 continue;
             };
-            let Ok(entry) = pack.data.entry(pack.index.pack_offset_at_index(i)) else {
+            let offset = pack.index.pack_offset_at_index(i);
+            let Ok(entry) = pack.data.entry(offset) else {
                 return false;
             };
             let in_pack = |base: &gix_hash::oid, _: &mut Vec<u8>| {
@@ -522,7 +630,12 @@ impl<'a> Reader<'a> {
                 pack.data
                     .decode_entry(entry, out, &mut self.inflate, &in_pack, &mut self.cache)
             }));
-            pack.read(4096);
+            // The tree's own entry is counted where it is; its delta bases (those the cache did
+            // not hold) are elsewhere in the pack, a window each.
+            pack.touch(offset, 1);
+            if let Ok(Ok(o)) = &read {
+                pack.charge(FAULT_AROUND * u64::from(o.num_deltas));
+            }
             return matches!(read, Ok(Ok(o)) if o.kind == gix_object::Kind::Tree);
         }
         false
@@ -532,6 +645,91 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}");
+        out.stdout
+    }
+
+    /// 30 versions of a ~200 KiB file, each editing lines all over it, packed as one delta
+    /// chain 29 deep (~6 MiB of versions); returns the repository and the versions' blob ids.
+    fn chain_repo() -> (tempfile::TempDir, Vec<Oid>) {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path();
+        git(dir, &["init", "-q"]);
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("line {x:016x} {:032x}", u128::from(x) * 0x9E37_79B9)
+        };
+        for _ in 0..3_500 {
+            lines.push(line());
+        }
+        let mut blobs = Vec::new();
+        for v in 0..30 {
+            for k in 0..10 {
+                let at = (v * 331 + k * 97) % lines.len();
+                lines[at] = line();
+            }
+            std::fs::write(dir.join("f.txt"), lines.join("\n")).unwrap();
+            git(dir, &["add", "f.txt"]);
+            git(dir, &["commit", "-qm", "v"]);
+            let id = git(dir, &["rev-parse", "HEAD:f.txt"]);
+            blobs.push(Oid::from_str(String::from_utf8_lossy(&id).trim()).unwrap());
+        }
+        git(dir, &["repack", "-adfq", "--depth=50", "--window=10"]);
+        (t, blobs)
+    }
+
+    #[test]
+    fn a_chain_is_read_within_the_byte_budget_and_the_rest_left_to_libgit2() {
+        let (t, blobs) = chain_repo();
+        let packs = open(&t.path().join(".git/objects"));
+        assert_eq!(packs.0.len(), 1);
+        let read = |budget| {
+            read_blobs_within(
+                &packs,
+                &blobs,
+                u64::MAX,
+                budget,
+                || (),
+                |_, i, bytes| Some((i, bytes.to_vec())),
+            )
+        };
+        let check = |results: &[(u32, Vec<u8>)]| {
+            for (i, bytes) in results {
+                let id = blobs[*i as usize].to_string();
+                assert_eq!(git(t.path(), &["cat-file", "blob", &id]), *bytes, "{id}");
+            }
+        };
+        // Everything fits in 64 MiB: every version is read, each exactly as git reads it.
+        let (visited, results, peak) = read(64 << 20);
+        assert!(visited.iter().all(|&v| v), "{visited:?}");
+        assert_eq!(results.len(), blobs.len());
+        check(&results);
+        assert!(peak > 2 << 20, "the whole chain is held: {peak}");
+        // In 1 MiB a worker holds a few levels; the versions under them are not read here.
+        let (visited, results, peak) = read(1 << 20);
+        assert!(peak <= 1 << 20, "{peak}");
+        let n = visited.iter().filter(|&&v| v).count();
+        assert!((2..blobs.len() - 5).contains(&n), "{n} read within 1 MiB");
+        assert_eq!(results.len(), n);
+        check(&results);
+        assert!(results.iter().all(|(i, _)| visited[*i as usize]));
+    }
 
     #[test]
     fn deltas_copy_and_insert_and_reject_what_does_not_fit() {
