@@ -3,12 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
 
 use git2::{Oid, Repository, Sort, Tree};
 use rayon::prelude::*;
 
 use super::pack;
+use super::per_thread::PerThread;
 use super::repo::{
     commit_info, display_git_path, header_skip, read_reason, setup_err, shallow_boundary, short,
     tune_libgit2,
@@ -296,9 +296,7 @@ fn collect_blobs(repo: &Repository, packs: &pack::Packs, inv: &mut Inventory, co
     let git_dir = repo.path();
     let n = inv.commits.len();
     // One walker (a libgit2 handle and a pack reader) per pool thread, kept across batches.
-    let walkers: Vec<Mutex<Option<Walker<'_>>>> = (0..rayon::current_num_threads())
-        .map(|_| Mutex::new(None))
-        .collect();
+    let walkers: PerThread<Walker<'_>> = PerThread::new();
     for start in (0..n).step_by(BATCH) {
         let commits = &inv.commits;
         let diffs: Vec<(u32, Introduced)> = (start as u32..(start + BATCH).min(n) as u32)
@@ -308,18 +306,11 @@ fn collect_blobs(repo: &Repository, packs: &pack::Packs, inv: &mut Inventory, co
                 counters
                     .commits
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let slot = &walkers[rayon::current_thread_index().unwrap_or(0) % walkers.len()];
-                let mut held = slot.try_lock();
-                let mut spare = None;
-                let w = match held.as_deref_mut() {
-                    Ok(w) => w,
-                    Err(_) => &mut spare,
-                }
-                .get_or_insert_with(|| Walker {
+                let new_walker = || Walker {
                     repo: Repository::open(git_dir),
                     reader: pack::Reader::new(packs),
-                });
-                (ci, w.introduced(commits[ci as usize]))
+                };
+                walkers.with(new_walker, |w| (ci, w.introduced(commits[ci as usize])))
             })
             .collect();
         for (ci, changes) in diffs {

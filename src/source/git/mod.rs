@@ -28,6 +28,7 @@ mod added;
 mod history;
 pub(crate) mod index;
 mod pack;
+mod per_thread;
 mod range;
 mod repo;
 mod staged;

@@ -20,12 +20,14 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry as MapEntry;
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use git2::Oid;
 use gix_pack::data::entry::Header;
 use rayon::prelude::*;
+
+use super::per_thread::PerThread;
 
 const NONE: u32 = u32::MAX;
 
@@ -188,9 +190,7 @@ where
     let visited: Vec<AtomicBool> = wanted.iter().map(|_| AtomicBool::new(false)).collect();
     let mut results = Vec::new();
     let mut placed = vec![false; wanted.len()];
-    let workers: Vec<Mutex<Option<Worker<S>>>> = (0..rayon::current_num_threads())
-        .map(|_| Mutex::new(None))
-        .collect();
+    let workers = PerThread::new();
     for pack in &packs.0 {
         if placed.iter().all(|&p| p) {
             break;
@@ -206,12 +206,7 @@ where
         }
     }
     let visited = visited.into_iter().map(AtomicBool::into_inner).collect();
-    let peak = workers
-        .into_iter()
-        .filter_map(|w| w.into_inner().ok().flatten())
-        .map(|w| w.peak)
-        .max()
-        .unwrap_or(0);
+    let peak = workers.into_values().map(|w| w.peak).max().unwrap_or(0);
     (visited, results, peak)
 }
 
@@ -351,7 +346,7 @@ fn plan(pack: &Pack, wanted: &[Oid], placed: &mut [bool]) -> Plan {
 fn resolve<S, R, I, V>(
     pack: &Pack,
     plan: &Plan,
-    workers: &[Mutex<Option<Worker<S>>>],
+    workers: &PerThread<Worker<S>>,
     max: u64,
     budget: usize,
     init: &I,
@@ -369,35 +364,29 @@ where
     plan.roots
         .par_iter()
         .flat_map_iter(|&root| {
-            // One worker per pool thread, so buffers are reused from tree to tree; a fresh
-            // one if the slot is busy (a task this thread took while the slot was held).
-            let slot = &workers[rayon::current_thread_index().unwrap_or(0) % workers.len()];
-            let mut held = slot.try_lock();
-            let mut spare = None;
-            let w = match held.as_deref_mut() {
-                Ok(w) => w,
-                Err(_) => &mut spare,
-            }
-            .get_or_insert_with(|| Worker {
+            // One worker per pool thread, so buffers are reused from tree to tree.
+            let new_worker = || Worker {
                 inflate: gix_zlib::Inflate::default(),
                 chain: Vec::new(),
                 delta: Vec::new(),
                 stack: Vec::new(),
                 user: init(),
                 peak: 0,
-            });
-            let mut out = Vec::new();
-            tree(pack, plan, root, max, budget, w, &mut |w, blob, bytes| {
-                visited[blob as usize].store(true, Ordering::Relaxed);
-                if let Some(r) = visit(w, blob, bytes) {
-                    out.push(r);
+            };
+            workers.with(new_worker, |w| {
+                let mut out = Vec::new();
+                tree(pack, plan, root, max, budget, w, &mut |w, blob, bytes| {
+                    visited[blob as usize].store(true, Ordering::Relaxed);
+                    if let Some(r) = visit(w, blob, bytes) {
+                        out.push(r);
+                    }
+                });
+                if w.held() > KEEP_BETWEEN_TREES {
+                    w.chain = Vec::new();
+                    w.delta = Vec::new();
                 }
-            });
-            if w.held() > KEEP_BETWEEN_TREES {
-                w.chain = Vec::new();
-                w.delta = Vec::new();
-            }
-            out
+                out
+            })
         })
         .collect()
 }
