@@ -493,8 +493,14 @@ fn scan_exclude_applies_to_history() {
     let t = TestDir::new();
     t.git(&["init", "-q", "-b", "main"]);
     t.write("keyleak.toml", "[scan]\nexclude = [\"vendor/**\"]\n");
-    t.write("vendor/lib/conf.env", format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"));
-    t.write("vendor/moved.env", format!("AWS_ACCESS_KEY_ID={AWS_KEY_2}\n"));
+    t.write(
+        "vendor/lib/conf.env",
+        format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"),
+    );
+    t.write(
+        "vendor/moved.env",
+        format!("AWS_ACCESS_KEY_ID={AWS_KEY_2}\n"),
+    );
     t.git(&["add", "."]);
     t.git(&["commit", "-qm", "vendored"]);
     t.git(&["mv", "vendor/moved.env", "app.env"]);
