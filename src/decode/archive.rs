@@ -169,6 +169,12 @@ impl<R: Read> Read for Metered<'_, R> {
     }
 }
 
+/// Why a member's content was not read (already reported).
+enum Unread {
+    Broken,
+    TooLarge,
+}
+
 struct Cx<'a, 'b> {
     limits: &'a ArchiveLimits,
     budget: &'a Budget,
@@ -246,10 +252,31 @@ impl<'a> Cx<'a, '_> {
         limit: u64,
         why: &SkipReason,
     ) -> Result<Option<Vec<u8>>, Stop> {
-        let mut buf = Vec::new();
-        let res = self
-            .meter(r)
-            .take(limit.saturating_add(1))
+        let r = self.meter(r);
+        let read = self.read_metered(
+            member,
+            r,
+            Vec::new(),
+            limit,
+            why,
+            "unreadable archive member",
+        );
+        Ok(read?.ok())
+    }
+
+    /// Appends what `r` (already metered) yields to `buf`, up to `limit` bytes in all. Every
+    /// way it can fail is reported here; the `Unread` says whether the stream can go on.
+    fn read_metered(
+        &mut self,
+        member: &str,
+        r: impl Read,
+        mut buf: Vec<u8>,
+        limit: u64,
+        why: &SkipReason,
+        unreadable: &str,
+    ) -> Result<Result<Vec<u8>, Unread>, Stop> {
+        let res = r
+            .take(limit.saturating_add(1).saturating_sub(buf.len() as u64))
             .read_to_end(&mut buf);
         if self.budget.hit.get() {
             return Err(self.budget_spent(member));
@@ -258,18 +285,18 @@ impl<'a> Cx<'a, '_> {
             self.skip(
                 member,
                 SkipKind::UnreadableArchiveMember,
-                format!("unreadable archive member: {e}"),
+                format!("{unreadable}: {e}"),
             );
-            return Ok(None);
+            return Ok(Err(Unread::Broken));
         }
         if buf.len() as u64 > limit {
             self.skipped.push(Skipped {
                 path: member.to_string(),
                 reason: why.clone(),
             });
-            return Ok(None);
+            return Ok(Err(Unread::TooLarge));
         }
-        Ok(Some(buf))
+        Ok(Ok(buf))
     }
 
     /// The size limit of a member whose compressed size the archive claims to be
@@ -418,29 +445,10 @@ impl<'a> Cx<'a, '_> {
         let member = format!("{path}!/{}", gz_inner_name(path));
         let (limit, why) = self.member_limit(Some(data.len() as u64));
         // Already metered: read the rest directly.
-        let mut buf = head;
-        let res = dec
-            .take(limit.saturating_add(1).saturating_sub(buf.len() as u64))
-            .read_to_end(&mut buf);
-        if self.budget.hit.get() {
-            return Err(self.budget_spent(&member));
+        match self.read_metered(&member, dec, head, limit, &why, "unreadable gzip data")? {
+            Ok(buf) => self.member(&member, &buf, depth),
+            Err(_) => Ok(()),
         }
-        if let Err(e) = res {
-            self.skip(
-                &member,
-                SkipKind::UnreadableArchiveMember,
-                format!("unreadable gzip data: {e}"),
-            );
-            return Ok(());
-        }
-        if buf.len() as u64 > limit {
-            self.skipped.push(Skipped {
-                path: member.clone(),
-                reason: why,
-            });
-            return Ok(());
-        }
-        self.member(&member, &buf, depth)
     }
 
     fn tar_stream<R: Read>(&mut self, path: &str, r: R, depth: usize) -> Result<(), Stop> {
@@ -480,27 +488,13 @@ impl<'a> Cx<'a, '_> {
                 continue;
             }
             let (limit, why) = self.member_limit(None);
-            let mut buf = Vec::new();
-            let res = entry.take(limit.saturating_add(1)).read_to_end(&mut buf);
-            if self.budget.hit.get() {
-                return Err(self.budget_spent(&member));
+            let unreadable = "unreadable archive member";
+            match self.read_metered(&member, entry, Vec::new(), limit, &why, unreadable)? {
+                Ok(buf) => self.member(&member, &buf, depth)?,
+                // The stream cannot be resynchronised after a broken member.
+                Err(Unread::Broken) => return Ok(()),
+                Err(Unread::TooLarge) => continue,
             }
-            if let Err(e) = res {
-                self.skip(
-                    &member,
-                    SkipKind::UnreadableArchiveMember,
-                    format!("unreadable archive member: {e}"),
-                );
-                return Ok(());
-            }
-            if buf.len() as u64 > limit {
-                self.skipped.push(Skipped {
-                    path: member.clone(),
-                    reason: why,
-                });
-                continue;
-            }
-            self.member(&member, &buf, depth)?;
         }
         Ok(())
     }
@@ -649,6 +643,71 @@ mod tests {
                 .contains("expands more than 100×")
         );
         assert_eq!(out.skipped[0].reason.kind, SkipKind::ArchiveBomb);
+    }
+
+    /// A tar member over the limit is skipped and the next one read; a cut tar and a gzip over
+    /// the limit or damaged are each reported once.
+    #[test]
+    fn tar_and_gzip_members_over_the_limit_or_broken() {
+        let limits = ArchiveLimits {
+            max_member_size: 10_000,
+            ..Default::default()
+        };
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [
+            ("big.txt", text(50_000)),
+            ("ok.env", format!("K={KEY}\n").into_bytes()),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, &data[..]).unwrap();
+        }
+        let tar = b.into_inner().unwrap();
+        let out = expand_as(&limits, "t.tar", &tar).unwrap();
+        assert_eq!(out.with_key(), ["ok.env"]);
+        assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+        assert_eq!(out.skipped[0].path, "t.tar!/big.txt");
+        assert_eq!(out.skipped[0].reason.kind, SkipKind::TooLarge);
+
+        // Cut inside the first member's data: what is there is handed over, and the archive is
+        // reported, since nothing after the cut can be read.
+        let out = expand_as(&limits, "t.tar", &tar[..512 + 100]).unwrap();
+        let got: Vec<_> = out
+            .members
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.len()))
+            .collect();
+        assert_eq!(got, [("big.txt", 100)]);
+        assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+        assert_eq!(out.skipped[0].path, "t.tar");
+        assert_eq!(out.skipped[0].reason.kind, SkipKind::UnreadableArchive);
+
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&text(50_000)).unwrap();
+        let gz = gz.finish().unwrap();
+        let out = expand_as(&limits, "notes.txt.gz", &gz).unwrap();
+        assert!(out.members.is_empty());
+        assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+        assert_eq!(out.skipped[0].path, "notes.txt.gz!/notes.txt");
+        assert_eq!(out.skipped[0].reason.kind, SkipKind::TooLarge);
+        // A damaged deflate stream after a good header.
+        let mut bad = gz.clone();
+        for b in &mut bad[20..60] {
+            *b ^= 0x5a;
+        }
+        let out = expand_as(&limits, "notes.txt.gz", &bad).unwrap();
+        assert!(out.members.is_empty());
+        assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+        assert!(
+            out.skipped[0]
+                .reason
+                .detail
+                .starts_with("unreadable gzip data"),
+            "{:?}",
+            out.skipped
+        );
     }
 
     #[test]

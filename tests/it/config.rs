@@ -484,3 +484,36 @@ fn baseline_from_history_silences_a_later_range_scan() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(ids(&o), ["new.env:1"]);
 }
+
+/// `[scan] exclude` in history: a finding only in an excluded path is dropped, one in another
+/// path is kept, and a blob that is at an excluded path in one commit and at a scanned path in
+/// another is still reported.
+#[test]
+fn scan_exclude_applies_to_history() {
+    let t = TestDir::new();
+    t.git(&["init", "-q", "-b", "main"]);
+    t.write("keyleak.toml", "[scan]\nexclude = [\"vendor/**\"]\n");
+    t.write(
+        "vendor/lib/conf.env",
+        format!("AWS_ACCESS_KEY_ID={AWS_KEY}\n"),
+    );
+    t.write(
+        "vendor/moved.env",
+        format!("AWS_ACCESS_KEY_ID={AWS_KEY_2}\n"),
+    );
+    t.git(&["add", "."]);
+    t.git(&["commit", "-qm", "vendored"]);
+    t.git(&["mv", "vendor/moved.env", "app.env"]);
+    t.git(&["commit", "-qm", "moved out of vendor"]);
+    let o = t
+        .keyleak()
+        .args(["git", ".", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let paths: Vec<String> = findings(&o)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, ["app.env"], "{}", stdout(&o));
+}

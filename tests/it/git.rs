@@ -963,3 +963,106 @@ fn pack_idx(t: &TestDir) -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+/// A history that brings back subtrees it already had: a revert, a copy of a directory at a
+/// second path, a branch that cherry-picks a commit and is merged back (as pull-request merge
+/// refs do), and a symlink replaced by a file with the same blob. Dated commits, so building it
+/// twice gives the same ids; with `pack`, everything is repacked at the end.
+fn returning_trees(t: &TestDir, pack: bool) {
+    let mut n = 0;
+    let mut commit_dated = |msg: &str| {
+        n += 1;
+        let date = format!("{} +0000", 1_600_000_000 + n * 60);
+        t.git(&["add", "-A"]);
+        let out = git_env(
+            t,
+            &["commit", "-q", "--allow-empty", "-m", msg],
+            &[("GIT_AUTHOR_DATE", &date), ("GIT_COMMITTER_DATE", &date)],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    t.write("lib/keys/a.txt", format!("aws = \"{AWS_KEY}\"\n"));
+    t.write("lib/util.py", "x = 1\n");
+    commit_dated("add lib");
+    t.write("lib/keys/a.txt", "rotated\n");
+    commit_dated("rotate");
+    t.write("lib/keys/a.txt", format!("aws = \"{AWS_KEY}\"\n"));
+    commit_dated("revert: lib/ is the first commit's tree again");
+    t.write("vendor/lib/keys/a.txt", format!("aws = \"{AWS_KEY}\"\n"));
+    t.write("vendor/lib/util.py", "x = 1\n");
+    commit_dated("vendor a copy: the same tree at another path");
+    t.git(&["checkout", "-qb", "pr", "HEAD~2"]);
+    t.write("svc/keys/b.txt", format!("other = \"{OTHER_KEY}\"\n"));
+    commit_dated("pr: add svc");
+    t.git(&["checkout", "-q", "main"]);
+    t.write("svc/keys/b.txt", format!("other = \"{OTHER_KEY}\"\n"));
+    commit_dated("main: the same svc tree");
+    let date = "1600009999 +0000";
+    let out = git_env(
+        t,
+        &["merge", "-q", "--no-ff", "pr", "-m", "merge pr"],
+        &[("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(THIRD_KEY, t.path().join("svc/link")).unwrap();
+        commit_dated("a symlink whose target is a key");
+        std::fs::remove_file(t.path().join("svc/link")).unwrap();
+        t.write("svc/link", THIRD_KEY);
+        commit_dated("the same bytes as a file");
+        std::fs::remove_file(t.path().join("svc/link")).unwrap();
+        commit_dated("gone");
+        t.write("svc/link", THIRD_KEY);
+        commit_dated("back as a file: that svc tree again, now recorded");
+        t.write("moved/svc/link", THIRD_KEY);
+        t.write("moved/svc/keys/b.txt", format!("other = \"{OTHER_KEY}\"\n"));
+        commit_dated("and that tree at another path");
+    }
+    if pack {
+        t.git(&["repack", "-adfq"]);
+    }
+}
+
+/// The walk skips subtrees whose every file it has already recorded at that path; from packs
+/// (where it does) it reports what libgit2 alone reports from loose objects (where it does
+/// not): every path a blob is at, each with the oldest commit that introduced it.
+#[test]
+fn subtrees_history_already_has_are_attributed_like_loose_objects() {
+    let loose = repo();
+    returning_trees(&loose, false);
+    let packed = repo();
+    returning_trees(&packed, true);
+    assert_eq!(packs(&loose), 0);
+    assert_eq!(packs(&packed), 1);
+    assert_eq!(head(&loose), head(&packed));
+    for args in [
+        &[][..],
+        &["-j", "1"],
+        &["--max-count", "4"],
+        &["--branch", "pr"],
+    ] {
+        let a = scan(&loose, args);
+        let b = scan(&packed, args);
+        assert_eq!(a.status.code(), Some(1), "{args:?}: {}", stderr(&a));
+        assert_eq!(stdout(&b), stdout(&a), "{args:?}");
+    }
+    let paths: Vec<String> = located(&scan(&packed, &[]))
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let mut want = vec!["lib/keys/a.txt", "svc/keys/b.txt", "vendor/lib/keys/a.txt"];
+    if cfg!(unix) {
+        want.extend(["moved/svc/keys/b.txt", "moved/svc/link", "svc/link"]);
+        want.sort();
+    }
+    assert_eq!(paths, want);
+    // The revert and the merge introduce nothing new: each finding keeps its first commit.
+    let first = loose.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let o = scan(&packed, &[]);
+    let lib = findings(&o)
+        .into_iter()
+        .find(|f| f["path"] == "lib/keys/a.txt")
+        .unwrap();
+    assert_eq!(lib["commit"], first.trim());
+}

@@ -126,12 +126,31 @@ pub fn package(out: &Path) -> Output {
 fn packaged() -> &'static Path {
     static OUT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     OUT.get_or_init(|| {
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("release-pkg-{}", std::process::id()));
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_packages(&tmp);
+        let out = tmp.join(format!("release-pkg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         package(&out);
         out
     })
+}
+
+/// A static cannot be dropped, so each test process leaves its ~50 MB package behind; the next
+/// one removes those of processes that no longer run (a concurrent run keeps its own).
+fn remove_stale_packages(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("release-pkg-") else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid).exists() || !Path::new("/proc/self").exists();
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// A release directory as GitHub serves it: `download/TAG/…` and `latest/download/…`, holding

@@ -15,7 +15,7 @@ use crate::cli::progress::Progress;
 use crate::cli::settings::{Policy, ScanSettings, exists_or_bail, scan_root, trusted_names};
 use keyleak::config::Config;
 use keyleak::escape::control as esc;
-use keyleak::finding::{Suppression, VerifyStatus};
+use keyleak::finding::{Finding, Suppression, VerifyStatus};
 use keyleak::model::SkipKind;
 use keyleak::report::{self, Report, Stats};
 use keyleak::source::git::{GitMode, GitOptions};
@@ -148,10 +148,7 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
     if !args.staged {
         keyleak::source::head::mark_at_head(&repo, &mut out.findings);
     }
-    if !settings.config.exclude.is_empty() {
-        let ex = keyleak::glob::Globs::new(&settings.config.exclude).context("[scan] exclude")?;
-        out.findings.retain(|f| !ex.is_match(&f.path, false));
-    }
+    drop_excluded(&settings, &mut out.findings)?;
     if let (Some(t), Some(spec)) = (&trusted, &args.range) {
         let head = keyleak::source::trusted::range_head(spec);
         let changed = keyleak::source::trusted::changed(&repo, t, head, &trusted_names())
@@ -172,6 +169,16 @@ pub fn run_git(args: &GitArgs) -> Result<Exit> {
         Scope::Tree
     };
     finish(&settings, out, &counters, start, "blobs", scope)
+}
+
+/// `[scan] exclude` on history: a blob has many paths over time, so the findings are
+/// filtered by the path they were reported at.
+fn drop_excluded(settings: &ScanSettings, findings: &mut Vec<Finding>) -> Result<()> {
+    if !settings.config.exclude.is_empty() {
+        let ex = keyleak::glob::Globs::new(&settings.config.exclude).context("[scan] exclude")?;
+        findings.retain(|f| !ex.is_match(&f.path, false));
+    }
+    Ok(())
 }
 
 /// Several repositories (or remote ones): one report, one summary, one exit code. Their own
@@ -198,10 +205,7 @@ fn run_repos(
     let result = repos::scan(&opts, &settings.engine, &counters);
     progress.finish();
     let mut out = result.output;
-    if !settings.config.exclude.is_empty() {
-        let ex = keyleak::glob::Globs::new(&settings.config.exclude).context("[scan] exclude")?;
-        out.findings.retain(|f| !ex.is_match(&f.path, false));
-    }
+    drop_excluded(&settings, &mut out.findings)?;
     let exit = finish(&settings, out, &counters, start, "blobs", Scope::Tree)?;
     // A repository that could not be scanned is never a clean pass.
     Ok(match exit {

@@ -297,6 +297,7 @@ fn collect_blobs(repo: &Repository, packs: &pack::Packs, inv: &mut Inventory, co
     let n = inv.commits.len();
     // One walker (a libgit2 handle and a pack reader) per pool thread, kept across batches.
     let walkers: PerThread<Walker<'_>> = PerThread::new();
+    let known = Known::default();
     for start in (0..n).step_by(BATCH) {
         let commits = &inv.commits;
         let diffs: Vec<(u32, Introduced)> = (start as u32..(start + BATCH).min(n) as u32)
@@ -310,7 +311,9 @@ fn collect_blobs(repo: &Repository, packs: &pack::Packs, inv: &mut Inventory, co
                     repo: Repository::open(git_dir),
                     reader: pack::Reader::new(packs),
                 };
-                walkers.with(new_walker, |w| (ci, w.introduced(commits[ci as usize])))
+                walkers.with(new_walker, |w| {
+                    (ci, w.introduced(commits[ci as usize], ci, &known))
+                })
             })
             .collect();
         for (ci, changes) in diffs {
@@ -337,13 +340,69 @@ struct Walker<'a> {
 impl Walker<'_> {
     /// What `oid` introduced: trees read from the packs when they all can be (see
     /// [`introduced_packed`]), else everything through libgit2 as [`introduced_blobs`] does.
-    fn introduced(&mut self, oid: Oid) -> Introduced {
+    fn introduced(&mut self, oid: Oid, ci: u32, known: &Known) -> Introduced {
         match &self.repo {
-            Ok(repo) => introduced_packed(repo, &mut self.reader, oid)
+            Ok(repo) => introduced_packed(repo, &mut self.reader, oid, ci, known)
                 .unwrap_or_else(|| introduced_blobs(repo, oid)),
             Err(e) => vec![(Vec::new(), Err(read_reason(e)))],
         }
     }
+}
+
+/// Subtrees whose every file is already recorded, at a path: the walk skips them without
+/// reading them (pull-request merges, reverts and cherry-picks bring back trees history
+/// already has).
+///
+/// `(tree, path)` maps to `c` when every file under that tree at that path was reported by the
+/// diffs of commits `0..=c` (walk order): recording them again in a later commit is a no-op
+/// (the oldest sighting of a (blob, path) wins), so a commit after `c` can skip the subtree.
+/// The path is kept as a 64-bit hash with a per-process random key, so telling two paths
+/// apart fails only when the same tree id sits at two paths whose keyed hashes collide, which
+/// nobody can aim for. Bounded at [`KNOWN_LIMIT`] entries (then it only stops growing).
+#[derive(Default)]
+struct Known {
+    hasher: std::hash::RandomState,
+    map: std::sync::Mutex<HashMap<(Oid, u64), u32>>,
+    /// The tree of every commit libgit2 has read so far, so that a commit's parent (read as
+    /// itself just before, in walk order) is not read again for its tree.
+    trees: std::sync::Mutex<HashMap<Oid, Oid>>,
+}
+
+/// At most this many known subtrees are kept (~40 bytes each).
+const KNOWN_LIMIT: usize = 1 << 20;
+
+impl Known {
+    fn key(&self, tree: Oid, path: &[u8]) -> (Oid, u64) {
+        use std::hash::BuildHasher;
+        (tree, self.hasher.hash_one(path))
+    }
+
+    fn get(&self, key: &(Oid, u64)) -> Option<u32> {
+        self.map.lock().ok()?.get(key).copied()
+    }
+
+    /// Publishes what one commit's diff established (only once the whole diff succeeded, so a
+    /// commit redone through libgit2 claims nothing).
+    fn publish(&self, fresh: &[((Oid, u64), u32)]) {
+        let Ok(mut map) = self.map.lock() else {
+            return;
+        };
+        for &(key, c) in fresh {
+            if map.len() >= KNOWN_LIMIT {
+                break;
+            }
+            let at = map.entry(key).or_insert(c);
+            *at = (*at).min(c);
+        }
+    }
+}
+
+/// What a diff needs besides the trees: the commit being diffed (its walk index), what is
+/// already known, and what this diff establishes.
+struct DiffCtx<'k> {
+    commit: u32,
+    known: &'k Known,
+    fresh: Vec<((Oid, u64), u32)>,
 }
 
 /// [`introduced_blobs`] with the trees read by `reader` (commits still through libgit2, which
@@ -354,54 +413,107 @@ fn introduced_packed(
     repo: &Repository,
     reader: &mut pack::Reader<'_>,
     oid: Oid,
+    ci: u32,
+    known: &Known,
 ) -> Option<Introduced> {
     let commit = repo.find_commit(oid).ok()?;
+    if let Ok(mut trees) = known.trees.lock() {
+        trees.insert(oid, commit.tree_id());
+    }
+    let mut ctx = DiffCtx {
+        commit: ci,
+        known,
+        fresh: Vec::new(),
+    };
+    let root = known.key(commit.tree_id(), b"");
+    if known.get(&root).is_some_and(|c| c < ci) {
+        return Some(Vec::new());
+    }
     let mut tree = Vec::new();
     if !reader.tree(commit.tree_id(), &mut tree) {
         return None;
     }
-    let parent = match commit.parent(0) {
-        Ok(p) => {
+    // `parent_id` applies grafts and the shallow boundary as `parent` does; a parent
+    // already read (so readable) needs only its tree, else libgit2 reads it as before.
+    let read_before = commit
+        .parent_id(0)
+        .ok()
+        .and_then(|p| known.trees.lock().ok()?.get(&p).copied());
+    let parent_tree = match read_before {
+        Some(t) => Some(t),
+        None => commit.parent(0).ok().map(|p| p.tree_id()),
+    };
+    let parent = match parent_tree {
+        Some(p) => {
             let mut t = Vec::new();
-            if !reader.tree(p.tree_id(), &mut t) {
+            if !reader.tree(p, &mut t) {
                 return None;
             }
-            Some(t)
+            Some((t, known.get(&known.key(p, b""))))
         }
         // No parent (a root or a shallow boundary), or one that cannot be read: the whole
         // tree is introduced here, as in `introduced_blobs`.
-        Err(_) => None,
+        None => None,
     };
     let mut changes = Vec::new();
     let mut path = Vec::with_capacity(256);
-    diff_packed(reader, parent.as_deref(), &tree, &mut path, &mut changes)?;
+    let old = parent.as_ref().map(|(t, k)| (t.as_slice(), *k));
+    if let Some(at) = diff_packed(reader, old, &tree, &mut path, &mut changes, &mut ctx)? {
+        ctx.fresh.push((root, at));
+    }
+    known.publish(&ctx.fresh);
     Some(changes)
 }
 
+/// The two sides of an entry are the same kind of thing (a subtree, a symlink, a submodule or
+/// a file): only then does an unchanged entry carry the old side's knowledge over (a file
+/// that replaced a symlink with the same blob is not recorded there, see [`diff_trees`]).
+fn same_kind(a: i32, b: i32) -> bool {
+    let kind = |m: i32| match m {
+        MODE_TREE | MODE_LINK | MODE_GITLINK => m,
+        _ => 0,
+    };
+    kind(a) == kind(b)
+}
+
 /// [`diff_trees`] over raw trees read by `reader`; `None` when a tree cannot be read or parsed.
+/// `old` comes with the commit by which all its files were recorded, if known. Returns the
+/// commit by which every file of `new` is recorded once this diff is, if that is known (see
+/// [`Known`]); subtrees already known before this commit are skipped.
 fn diff_packed(
     reader: &mut pack::Reader<'_>,
-    old: Option<&[u8]>,
+    old: Option<(&[u8], Option<u32>)>,
     new: &[u8],
     path: &mut Vec<u8>,
     changes: &mut Introduced,
-) -> Option<()> {
+    ctx: &mut DiffCtx<'_>,
+) -> Option<Option<u32>> {
     let new = tree_entries(new)?;
-    let old = match old {
-        Some(o) => tree_entries(o)?,
-        None => Vec::new(),
+    let (old, old_known) = match old {
+        Some((o, k)) => (tree_entries(o)?, k),
+        None => (Vec::new(), Some(ctx.commit)),
     };
-    let mut by_name: Vec<&TreeEntry<'_>> = old.iter().collect();
-    by_name.sort_unstable_by_key(|e| e.name);
+    let mut known = Some(ctx.commit);
+    // Both sides are in git's order and no name is there twice (see [`tree_entries`]): the
+    // entry at the same path is found by walking them together. An entry that is a subtree
+    // on one side and not on the other is changed either way, and no old subtree to diff.
+    let mut olds = old.iter().peekable();
     for entry in &new {
-        let before = by_name
-            .binary_search_by_key(&entry.name, |e| e.name)
-            .ok()
-            .map(|i| by_name[i]);
+        while olds
+            .next_if(|o| git_order(o, entry) == std::cmp::Ordering::Less)
+            .is_some()
+        {}
+        let before = olds.next_if(|o| git_order(o, entry) == std::cmp::Ordering::Equal);
         let unchanged = before.is_some_and(|b| {
             b.id == entry.id && (b.mode == MODE_TREE) == (entry.mode == MODE_TREE)
         });
         if unchanged {
+            let carried = before.is_some_and(|b| same_kind(b.mode, entry.mode));
+            known = if carried {
+                known.zip(old_known).map(|(a, b)| a.max(b))
+            } else {
+                None
+            };
             continue;
         }
         let len = path.len();
@@ -409,28 +521,47 @@ fn diff_packed(
         match entry.mode {
             MODE_TREE => {
                 path.push(b'/');
-                let mut sub = Vec::new();
-                if !reader.tree(entry.id, &mut sub) {
-                    return None;
-                }
-                let old_sub = match before {
-                    Some(b) if b.mode == MODE_TREE => {
-                        let mut t = Vec::new();
-                        if !reader.tree(b.id, &mut t) {
+                let key = ctx.known.key(entry.id, path);
+                let sub_known = match ctx.known.get(&key) {
+                    Some(c) if c < ctx.commit => Some(c),
+                    _ => {
+                        let mut sub = Vec::new();
+                        if !reader.tree(entry.id, &mut sub) {
                             return None;
                         }
-                        Some(t)
+                        let old_sub = match before {
+                            Some(b) if b.mode == MODE_TREE => {
+                                let mut t = Vec::new();
+                                if !reader.tree(b.id, &mut t) {
+                                    return None;
+                                }
+                                Some((t, ctx.known.get(&ctx.known.key(b.id, path))))
+                            }
+                            _ => None,
+                        };
+                        let old_sub = old_sub.as_ref().map(|(t, k)| (t.as_slice(), *k));
+                        let at = diff_packed(reader, old_sub, &sub, path, changes, ctx)?;
+                        if let Some(at) = at {
+                            ctx.fresh.push((key, at));
+                        }
+                        at
                     }
-                    _ => None,
                 };
-                diff_packed(reader, old_sub.as_deref(), &sub, path, changes)?;
+                known = known.zip(sub_known).map(|(a, b)| a.max(b));
             }
             MODE_LINK | MODE_GITLINK => {}
             _ => changes.push((path.clone(), Ok(entry.id))),
         }
         path.truncate(len);
     }
-    Some(())
+    Some(known)
+}
+
+/// Git's order of tree entries: by name, a subtree's name followed by `/`.
+fn git_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
+    let slash = |m: i32| (m == MODE_TREE).then_some(&b'/');
+    let a = a.name.iter().chain(slash(a.mode));
+    a.cmp(b.name.iter().chain(slash(b.mode)))
 }
 
 /// One entry of a raw tree.
@@ -476,14 +607,24 @@ fn tree_entries(mut raw: &[u8]) -> Option<Vec<TreeEntry<'_>>> {
         if name.is_empty() {
             return None;
         }
-        if let Some(prev) = entries.last() {
-            let slash = |m: i32| (m == MODE_TREE).then_some(&b'/');
-            let a = prev.name.iter().chain(slash(prev.mode));
-            if a.cmp(name.iter().chain(slash(mode))) != std::cmp::Ordering::Less {
-                return None;
-            }
+        let entry = TreeEntry { mode, name, id };
+        if let Some(prev) = entries.last()
+            && git_order(prev, &entry) != std::cmp::Ordering::Less
+        {
+            return None;
         }
-        entries.push(TreeEntry { mode, name, id });
+        // A subtree and a file of the same name (sorted apart: "a" < "a.txt" < "a/"): git
+        // never writes it, and which one a lookup by name finds is not defined.
+        if mode == MODE_TREE
+            && entries
+                .iter()
+                .rev()
+                .take_while(|e| e.name.starts_with(name))
+                .any(|e| e.name == name)
+        {
+            return None;
+        }
+        entries.push(entry);
     }
     Some(entries)
 }
@@ -777,6 +918,13 @@ mod tests {
             entry("10064x", "a", 1),
             entry("100644", "", 1),
             entry("100644", "a", 1)[..10].to_vec(),
+            // A file and a subtree of one name, in git's order.
+            [
+                entry("100644", "a", 1),
+                entry("100644", "a.txt", 2),
+                entry("40000", "a", 3),
+            ]
+            .concat(),
         ] {
             assert!(tree_entries(&odd).is_none(), "{odd:?}");
         }
