@@ -2,7 +2,9 @@
 //!
 //! Compiling ~150 regexes up front would cost more than the whole start-up budget, so a
 //! rule's regex is built the first time one of its keywords hits. Loading
-//! still *parses* every regex, so a bad pattern is an error at load time with its position.
+//! still *parses* every user regex, so a bad pattern is an error at load time with its
+//! position. A regex is parsed once: the token gate, the context gate and the compiled regex
+//! are all made from the same syntax tree.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -38,6 +40,8 @@ pub struct Rule {
     /// A built-in candidate finder used instead of the regex.
     pub detector: Option<Detector>,
     regex: OnceLock<Regex>,
+    /// See [`Rule::context_gate`].
+    context_gate: OnceLock<Option<Regex>>,
     /// The regex's search cache (its lazy DFA's states), shared by the threads; see
     /// [`Rule::with_regex`].
     shared_cache: Mutex<Option<Cache>>,
@@ -67,11 +71,9 @@ pub struct Rule {
     pub window_before: usize,
     /// Bytes searched after a hit.
     pub window_after: usize,
-    /// When non-zero, the `secret` group only matches runs of at least this many bytes of
-    /// `A-Z a-z 0-9 + / - _` (and at least [`TOKEN_RUN`]), so the regex is skipped on windows
-    /// without such a run. Computed from the regex at load time for user rules, on first use
+    /// The parsed regex and what is read from it: at load time for user rules, on first use
     /// for built-in ones (see [`Rule::token_gate`]).
-    token_gate: OnceLock<usize>,
+    parsed: OnceLock<Parsed>,
     /// Lowercased placeholder words.
     pub stopwords: Vec<String>,
     /// Whether to drop placeholder-looking secrets.
@@ -88,10 +90,43 @@ pub struct Rule {
     pub origin: String,
 }
 
+/// A rule's regex, parsed, and what the matcher reads from the syntax tree.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    /// `None` when the pattern does not parse (only possible for a built-in rule, whose
+    /// regexes `cargo test` checks; [`Rule::regex`] then reports the error).
+    hir: Option<Hir>,
+    /// See [`Rule::token_gate`].
+    token_gate: usize,
+}
+
+impl Parsed {
+    /// Reads what the matcher needs from a parsed regex.
+    pub(crate) fn new(hir: Hir) -> Parsed {
+        Parsed {
+            token_gate: token_gate(&hir),
+            hir: Some(hir),
+        }
+    }
+}
+
 /// The regex dialect of rules: bytes, ASCII classes, no Unicode (the regex crate documents Unicode classes as far slower).
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
+/// Compiles a parsed regex of the rule dialect. `meta::Builder::build` parses the pattern
+/// with [`syntax_config`] and calls this same builder, so the result is the same regex.
+fn build_hir(hir: &Hir) -> Result<Regex, String> {
+    Regex::builder()
+        .build_from_hir(hir)
+        .map_err(|e| e.to_string())
+}
+
+/// Compiles `pattern` in the rule dialect.
 pub fn build_regex(pattern: &str) -> Result<Regex, String> {
     Regex::builder()
-        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .syntax(syntax_config())
         .build(pattern)
         .map_err(|e| {
             // The meta error wraps the syntax error; show the innermost readable text.
@@ -112,8 +147,13 @@ pub fn build_regex(pattern: &str) -> Result<Regex, String> {
 /// load time for a fraction of the cost of building the matcher. Returns the rule's token gate
 /// (see [`Rule::token_gate`]).
 pub fn check_regex(pattern: &str) -> Result<usize, String> {
-    syntax::parse_with(pattern, &syntax::Config::new().unicode(false).utf8(false))
-        .map(|hir| token_gate(&hir))
+    parse_regex(pattern).map(|p| p.token_gate)
+}
+
+/// Parses `pattern` in the rule dialect (see [`check_regex`]).
+pub(crate) fn parse_regex(pattern: &str) -> Result<Parsed, String> {
+    syntax::parse_with(pattern, &syntax_config())
+        .map(Parsed::new)
         .map_err(|e| {
             e.to_string()
                 .lines()
@@ -158,6 +198,82 @@ fn token_gate(hir: &Hir) -> usize {
         .unwrap_or(0)
 }
 
+/// Whether `h` holds a repetition that makes a lazy DFA large: any number (or more than 64)
+/// of a class of 128 bytes or more, such as the `[^\n]*` of a context rule's
+/// `(?:[^\n]*\n){0,6}?[^\n]*?` (each position the repetition may have reached is a
+/// different state).
+fn is_wide(h: &Hir) -> bool {
+    fn class_len(h: &Hir) -> usize {
+        match h.kind() {
+            HirKind::Class(Class::Bytes(c)) => c.iter().map(|r| r.len()).sum(),
+            HirKind::Class(Class::Unicode(c)) => c.iter().map(|r| r.len()).sum(),
+            _ => 0,
+        }
+    }
+    match h.kind() {
+        HirKind::Repetition(r) => {
+            (r.max.is_none_or(|m| m > 64) && class_len(&r.sub) >= 128) || is_wide(&r.sub)
+        }
+        HirKind::Capture(c) => is_wide(&c.sub),
+        HirKind::Concat(hs) | HirKind::Alternation(hs) => hs.iter().any(is_wide),
+        _ => false,
+    }
+}
+
+/// Whether `h` holds the `secret` group.
+fn has_secret(h: &Hir) -> bool {
+    match h.kind() {
+        HirKind::Capture(c) => c.name.as_deref() == Some("secret") || has_secret(&c.sub),
+        HirKind::Repetition(r) => has_secret(&r.sub),
+        HirKind::Concat(hs) | HirKind::Alternation(hs) => hs.iter().any(has_secret),
+        _ => false,
+    }
+}
+
+/// A regex that matches the end of every match of `h` (a suffix of every string `h`
+/// matches, ending where it ends), with no wide part (see [`is_wide`]): `h` itself when it
+/// has none; after a concatenation's last wide element; each branch's for an alternation;
+/// the empty regex (a suffix of anything) for a wide repetition. Look-arounds are kept as they
+/// are, so they see the same bytes.
+fn wide_suffix(h: &Hir) -> Hir {
+    if !is_wide(h) {
+        return h.clone();
+    }
+    match h.kind() {
+        HirKind::Concat(hs) => {
+            let last = hs.iter().rposition(is_wide).unwrap_or(0);
+            let mut rest = vec![wide_suffix(&hs[last])];
+            rest.extend(hs[last + 1..].iter().cloned());
+            Hir::concat(rest)
+        }
+        HirKind::Alternation(hs) => Hir::alternation(hs.iter().map(wide_suffix).collect()),
+        // Without its name: a `secret` group cut short must not be mistaken for the secret.
+        HirKind::Capture(c) => wide_suffix(&c.sub),
+        HirKind::Repetition(r) if r.min > 0 && is_wide(&r.sub) => wide_suffix(&r.sub),
+        _ => Hir::empty(),
+    }
+}
+
+/// The context gate of a regex (see [`Rule::context_gate`]): for a top-level concatenation
+/// with a wide element before its `secret` group, the elements from there up to the next wide
+/// element, the first cut to its [`wide_suffix`]. Every match of the regex contains a match
+/// of it, since those elements match consecutive bytes of every match and a look-around
+/// sees the whole input either way.
+fn context_gate(hir: &Hir) -> Option<Hir> {
+    let HirKind::Concat(hs) = hir.kind() else {
+        return None;
+    };
+    let k = hs.iter().position(has_secret)?;
+    if is_wide(&hs[k]) {
+        return None;
+    }
+    let first = hs[..k].iter().rposition(is_wide)?;
+    let end = hs[k..].iter().position(is_wide).map_or(hs.len(), |j| k + j);
+    let mut parts = vec![wide_suffix(&hs[first])];
+    parts.extend(hs[first + 1..end].iter().cloned());
+    Some(Hir::concat(parts))
+}
+
 impl Rule {
     /// Builds a rule whose regex has already been checked by [`build_regex`].
     #[allow(clippy::too_many_arguments)]
@@ -171,6 +287,7 @@ impl Rule {
             pattern: parts.pattern,
             detector: parts.detector,
             regex: OnceLock::new(),
+            context_gate: OnceLock::new(),
             shared_cache: Mutex::new(None),
             compile_error: OnceLock::new(),
             entropy: parts.entropy,
@@ -185,7 +302,7 @@ impl Rule {
             prefilter: parts.prefilter,
             window_before: parts.window_before,
             window_after: parts.window_after,
-            token_gate: parts.token_gate.map(OnceLock::from).unwrap_or_default(),
+            parsed: parts.parsed.map(OnceLock::from).unwrap_or_default(),
             stopwords: parts.stopwords,
             placeholder_filter: parts.placeholder_filter,
             credential: parts.credential,
@@ -222,11 +339,41 @@ impl Rule {
             // Syntax was checked at load time; only a size limit can fail here. Keep the
             // reason so the caller can say so (see `RuleSet::compile_warnings`) rather than
             // lose the rule silently.
-            build_regex(&self.pattern).unwrap_or_else(|e| {
+            let built = match &self.parsed().hir {
+                Some(hir) => build_hir(hir),
+                None => build_regex(&self.pattern),
+            };
+            built.unwrap_or_else(|e| {
                 let _ = self.compile_error.set(e);
                 build_regex(r"[^\x00-\xFF]").expect("a regex that never matches compiles")
             })
         })
+    }
+
+    /// The parsed regex, parsed on first use.
+    fn parsed(&self) -> &Parsed {
+        self.parsed.get_or_init(|| {
+            parse_regex(&self.pattern).unwrap_or(Parsed {
+                hir: None,
+                token_gate: 0,
+            })
+        })
+    }
+
+    /// A small regex that matches inside every match of a context rule's regex, or `None`:
+    /// the part from the end of its multi-line context (`(?:[^\n]*\n){0,6}?[^\n]*?`) to the
+    /// end of its `secret` group and what follows it, i.e. label, assignment and secret. A
+    /// window where it does not match cannot hold a match, and is skipped without running
+    /// (or compiling) the rule's regex, whose lazy DFA is large and slow to build: the
+    /// exchange rules over the ccxt bundles, where the exchange names are everywhere but
+    /// labelled secrets are not (bench/RESULTS.md, issue 20, session 6).
+    pub fn context_gate(&self) -> Option<&Regex> {
+        self.context_gate
+            .get_or_init(|| {
+                let gate = context_gate(self.parsed().hir.as_ref()?)?;
+                build_hir(&gate).ok()
+            })
+            .as_ref()
     }
 
     /// Runs `f` with the compiled regex and a search cache: the rule's shared one when no
@@ -255,9 +402,7 @@ impl Rule {
     /// [`check_regex`]). A built-in pattern that fails to parse gets no gate; its regex then
     /// reports the failure through [`Rule::compile_error`].
     pub fn token_gate(&self) -> usize {
-        *self
-            .token_gate
-            .get_or_init(|| check_regex(&self.pattern).unwrap_or(0))
+        self.parsed().token_gate
     }
 
     /// Why the regex could not be compiled, if [`Rule::regex`] was called and failed: the
@@ -294,8 +439,8 @@ pub(crate) struct RuleParts {
     pub prefilter: bool,
     pub window_before: usize,
     pub window_after: usize,
-    /// `None`: computed from the pattern on first use.
-    pub token_gate: Option<usize>,
+    /// The parsed pattern; `None`: parsed on first use.
+    pub parsed: Option<Parsed>,
     pub stopwords: Vec<String>,
     pub placeholder_filter: bool,
     pub credential: Option<String>,
@@ -388,6 +533,74 @@ confidence = "high"
         assert!(private.is_some(), "the private cache was used");
         assert_eq!(free, busy);
         assert_eq!(free.map(|m| m.range()), Some(4..17));
+    }
+
+    fn gate_of(pattern: &str) -> Option<Regex> {
+        let hir = syntax::parse_with(pattern, &syntax_config()).expect("parses");
+        context_gate(&hir).map(|g| build_hir(&g).expect("gate compiles"))
+    }
+
+    #[test]
+    fn the_context_gate_is_the_label_and_secret_after_the_context() {
+        let gate = gate_of(
+            r"(?i:acme)(?:[_.-]?key|(?:[^\n]*\n){0,6}?[^\n]*?(?i:secret|\btoken\b))[ \t]*=[ \t]*(?P<secret>[0-9a-f]{16})(?:[^0-9a-z]|$)",
+        )
+        .expect("a context rule has a gate");
+        // The label (either branch), the assignment and the secret; not the provider name.
+        for hay in [
+            "SECRET = 0123456789abcdef",
+            "_key=0123456789abcdef",
+            "token=0123456789abcdef",
+        ] {
+            assert!(gate.is_match(hay), "{hay}");
+        }
+        for hay in [
+            "acme\nacme\nfoo = 0123456789abcdef",
+            "secret = 0123456789abcdefff",
+            "mytokens=0123456789abcdef",
+            "secret = 0123",
+        ] {
+            assert!(!gate.is_match(hay), "{hay}");
+        }
+    }
+
+    #[test]
+    fn a_context_gate_stops_at_the_next_wide_part_and_needs_a_secret() {
+        let gate = gate_of(r"acme[^\n]*?key=(?P<secret>[0-9]{8})[^\n]*end").unwrap();
+        assert!(
+            gate.is_match("key=01234567"),
+            "the `[^\\n]*end` after it is not needed"
+        );
+        // No multi-line context, the secret inside the wide part, no secret group at all.
+        for pattern in [
+            r"acme_key=(?P<secret>[0-9]{8})",
+            r"acme(?P<secret>[^\n]*)",
+            r"acme[^\n]*?key=[0-9]{8}",
+        ] {
+            assert!(gate_of(pattern).is_none(), "{pattern}");
+        }
+    }
+
+    /// The gate is only sound if it matches inside every match of its regex: checked on every
+    /// built-in rule's examples, searched without the gate.
+    #[test]
+    fn every_builtin_context_gate_matches_inside_its_rules_example_matches() {
+        let set = crate::rules::RuleSet::builtin().unwrap();
+        let mut gated = 0;
+        for rule in set.rules().iter().filter(|r| r.detector.is_none()) {
+            let Some(gate) = rule.context_gate() else {
+                continue;
+            };
+            gated += 1;
+            for ex in &rule.examples {
+                let ex = crate::scan::validate::expand_example(ex);
+                for m in rule.regex().find_iter(ex.as_bytes()) {
+                    let inside = regex_automata::Input::new(ex.as_bytes()).span(m.range());
+                    assert!(gate.is_match(inside), "{}: {ex:?}", rule.id);
+                }
+            }
+        }
+        assert!(gated > 50, "the exchange rules have gates ({gated})");
     }
 
     #[test]

@@ -12,7 +12,9 @@ pub use compiled::Rule;
 
 use crate::error::LoadError;
 use crate::finding::{Confidence, Severity};
-use compiled::{DEFAULT_WINDOW_AFTER, DEFAULT_WINDOW_BEFORE, RuleParts, check_regex};
+#[cfg(test)]
+use compiled::check_regex;
+use compiled::{DEFAULT_WINDOW_AFTER, DEFAULT_WINDOW_BEFORE, RuleParts, parse_regex};
 use syntax::{RuleFile, RuleSyntax};
 
 /// An ordered list of rules with unique ids.
@@ -429,19 +431,19 @@ fn compile(
         ),
         None => None,
     };
-    let (pattern, token_gate) = match (&syn.regex, &detector) {
+    let (pattern, parsed) = match (&syn.regex, &detector) {
         (Some(r), _) => {
             let pattern = expand_fragments(r.get_ref(), fragments, 0)
                 .map_err(|e| err(r.span().start, format!("rule `{id}`: {e}")))?;
-            let gate = match checked {
-                Checked::Now => Some(check_regex(&pattern).map_err(|e| {
+            let parsed = match checked {
+                Checked::Now => Some(parse_regex(&pattern).map_err(|e| {
                     err(r.span().start, format!("rule `{id}`: invalid regex: {e}"))
                 })?),
                 Checked::Later => None,
             };
-            (pattern, gate)
+            (pattern, parsed)
         }
-        (None, Some(_)) => (String::new(), Some(0)),
+        (None, Some(_)) => (String::new(), None),
         (None, None) => {
             return Err(err(
                 offset,
@@ -546,7 +548,7 @@ fn compile(
         prefilter,
         window_before,
         window_after,
-        token_gate,
+        parsed,
         stopwords: syn
             .stopwords
             .iter()

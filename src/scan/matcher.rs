@@ -178,6 +178,12 @@ impl Matcher {
                 if gate > 0 && !has_token_run(scratch.runs(hay), s, e, gate) {
                     continue;
                 }
+                if rule.detector.is_none()
+                    && let Some(g) = rule.context_gate()
+                    && !g.is_match(Input::new(hay).span(s..e))
+                {
+                    continue;
+                }
                 if rule.detector == Some(Detector::Base58Key) {
                     scratch.runs(hay);
                 }
@@ -516,6 +522,31 @@ confidence = "high"
         assert!(
             got.iter().any(|(id, s)| id == "short" && s == "123456"),
             "{got:?}"
+        );
+    }
+
+    /// A context rule's regex is neither run nor compiled on windows its context gate rules
+    /// out (the name everywhere, no labelled secret), and still finds what is there.
+    #[test]
+    fn a_context_gate_skips_windows_without_a_labelled_secret() {
+        let rules = set(r#"
+[[rule]]
+id = "ctx"
+name = "Context"
+keywords = ["acme"]
+regex = '''(?i:acme)(?:[^\n]*\n){0,6}?[^\n]*?secret[ =]+(?P<secret>[0-9a-f]{16})\b'''
+severity = "high"
+confidence = "high"
+"#);
+        let rule = &rules.rules()[0];
+        assert!(rule.context_gate().is_some());
+        let hay = "acme.fetch(secret)\nacme = 3f9a1c7e5b2d4086\n".repeat(50);
+        assert!(find(&rules, hay.as_bytes()).is_empty());
+        assert!(!rule.is_compiled(), "the gate ruled every window out");
+        let hay = format!("{hay}acme:\n  x: 1\n  secret = 3f9a1c7e5b2d4086\n");
+        assert_eq!(
+            find(&rules, hay.as_bytes()),
+            vec![("ctx".into(), "3f9a1c7e5b2d4086".into())]
         );
     }
 
