@@ -464,14 +464,10 @@ fn compile(
     if keywords.iter().any(|k| k.is_empty()) {
         return Err(err(offset, format!("rule `{id}` has an empty keyword")));
     }
-    if let Some(p) = syn
-        .skip_paths
-        .iter()
-        .find(|p| {
-            let dir = p.strip_suffix('/').unwrap_or(p);
-            dir.is_empty() || dir.contains(['/', '*', '?', '[', '\\'])
-        })
-    {
+    if let Some(p) = syn.skip_paths.iter().find(|p| {
+        let dir = p.strip_suffix('/').unwrap_or(p);
+        dir.is_empty() || dir.contains(['/', '*', '?', '[', '\\'])
+    }) {
         return Err(err(
             offset,
             format!(

@@ -154,7 +154,10 @@ fn password_literals_in_settings_but_not_in_docs_examples_or_tests() {
     got.sort();
     assert_eq!(
         got,
-        [("config/.env", "ferr0us!gate"), ("deploy/mail.yml", "Kest9!rel")],
+        [
+            ("config/.env", "ferr0us!gate"),
+            ("deploy/mail.yml", "Kest9!rel")
+        ],
         "{f:#?}"
     );
     // A reference or a hex address under the same label is not a password.
