@@ -84,6 +84,8 @@ pub struct Rule {
     pub part: Option<String>,
     /// Ids of rules whose overlapping matches this rule replaces.
     pub shadows: Vec<String>,
+    /// Lowercased `skip_paths`: `name/` a directory anywhere, else a file-name suffix.
+    pub skip_paths: Vec<String>,
     /// Where the rule was defined (`patterns/aws.toml`, `keyleak.toml`).
     pub origin: String,
 }
@@ -373,8 +375,29 @@ impl Rule {
             credential: parts.credential,
             part: parts.part,
             shadows: parts.shadows,
+            skip_paths: parts.skip_paths,
             origin: parts.origin,
         }
+    }
+
+    /// Whether `path` (as reported, `/`-separated; archive members after `!/`) is one of the
+    /// rule's `skip_paths`: a directory entry (`docs/`) matches any directory component, any
+    /// other entry a suffix of the file name.
+    pub fn skips_path(&self, path: &str) -> bool {
+        if self.skip_paths.is_empty() {
+            return false;
+        }
+        let lower = path.to_ascii_lowercase();
+        let (dirs, name) = match lower.rfind(['/', '\\']) {
+            Some(i) => (&lower[..=i], &lower[i + 1..]),
+            None => ("", lower.as_str()),
+        };
+        self.skip_paths.iter().any(|p| match p.strip_suffix('/') {
+            Some(dir) => dirs
+                .split(['/', '\\', '!'])
+                .any(|component| component == dir.trim_start_matches('/')),
+            None => name.ends_with(p.as_str()),
+        })
     }
 
     /// The compiled regex, built on first use.
@@ -490,12 +513,58 @@ pub(crate) struct RuleParts {
     pub credential: Option<String>,
     pub part: Option<String>,
     pub shadows: Vec<String>,
+    pub skip_paths: Vec<String>,
     pub origin: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_paths_are_file_name_suffixes_or_directory_names() {
+        let rule = |skip: &str| {
+            format!(
+                "[[rule]]\nid = \"demo\"\nname = \"Demo\"\nkeywords = [\"demo_\"]\nregex = '''demo_[0-9]{{4}}'''\nseverity = \"high\"\nconfidence = \"high\"\nskip_paths = [{skip}]\n"
+            )
+        };
+        let mut rules = crate::rules::RuleSet::default();
+        rules
+            .add_file(
+                std::path::Path::new("t.toml"),
+                &rule(r#"".MD", "docs/", ".example.json""#),
+            )
+            .unwrap();
+        let r = &rules.rules()[0];
+        for p in [
+            "README.md",
+            "a/b/Guide.MD",
+            "docs/x.yml",
+            "site/docs/y.py",
+            "c.example.json",
+            "pkg.whl!/docs/z.py",
+        ] {
+            assert!(r.skips_path(p), "{p}");
+        }
+        for p in [
+            "config.yml",
+            "docsite/x.yml",
+            "md",
+            "mydocs/a.py",
+            "example.json",
+            "<stdin>",
+            "x.md.bak",
+        ] {
+            assert!(!r.skips_path(p), "{p}");
+        }
+        for bad in ["\"\"", "\"/\"", "\"*.md\"", "\"a/b/\"", "\"d[ab]/\""] {
+            let err = crate::rules::RuleSet::default()
+                .add_file(std::path::Path::new("t.toml"), &rule(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("skip_paths"), "{bad}: {err}");
+        }
+    }
 
     /// A thread that finds the shared cache taken searches with its own, with the same result.
     #[test]

@@ -363,6 +363,9 @@ impl Walker<'_> {
 struct Known {
     hasher: std::hash::RandomState,
     map: std::sync::Mutex<HashMap<(Oid, u64), u32>>,
+    /// The tree of every commit libgit2 has read so far, so that a commit's parent (read as
+    /// itself just before, in walk order) is not read again for its tree.
+    trees: std::sync::Mutex<HashMap<Oid, Oid>>,
 }
 
 /// At most this many known subtrees are kept (~40 bytes each).
@@ -414,6 +417,9 @@ fn introduced_packed(
     known: &Known,
 ) -> Option<Introduced> {
     let commit = repo.find_commit(oid).ok()?;
+    if let Ok(mut trees) = known.trees.lock() {
+        trees.insert(oid, commit.tree_id());
+    }
     let mut ctx = DiffCtx {
         commit: ci,
         known,
@@ -427,17 +433,27 @@ fn introduced_packed(
     if !reader.tree(commit.tree_id(), &mut tree) {
         return None;
     }
-    let parent = match commit.parent(0) {
-        Ok(p) => {
+    // `parent_id` applies grafts and the shallow boundary as `parent` does; a parent
+    // already read (so readable) needs only its tree, else libgit2 reads it as before.
+    let read_before = commit
+        .parent_id(0)
+        .ok()
+        .and_then(|p| known.trees.lock().ok()?.get(&p).copied());
+    let parent_tree = match read_before {
+        Some(t) => Some(t),
+        None => commit.parent(0).ok().map(|p| p.tree_id()),
+    };
+    let parent = match parent_tree {
+        Some(p) => {
             let mut t = Vec::new();
-            if !reader.tree(p.tree_id(), &mut t) {
+            if !reader.tree(p, &mut t) {
                 return None;
             }
-            Some((t, known.get(&known.key(p.tree_id(), b""))))
+            Some((t, known.get(&known.key(p, b""))))
         }
         // No parent (a root or a shallow boundary), or one that cannot be read: the whole
         // tree is introduced here, as in `introduced_blobs`.
-        Err(_) => None,
+        None => None,
     };
     let mut changes = Vec::new();
     let mut path = Vec::with_capacity(256);
@@ -478,13 +494,16 @@ fn diff_packed(
         None => (Vec::new(), Some(ctx.commit)),
     };
     let mut known = Some(ctx.commit);
-    let mut by_name: Vec<&TreeEntry<'_>> = old.iter().collect();
-    by_name.sort_unstable_by_key(|e| e.name);
+    // Both sides are in git's order and no name is there twice (see [`tree_entries`]): the
+    // entry at the same path is found by walking them together. An entry that is a subtree
+    // on one side and not on the other is changed either way, and no old subtree to diff.
+    let mut olds = old.iter().peekable();
     for entry in &new {
-        let before = by_name
-            .binary_search_by_key(&entry.name, |e| e.name)
-            .ok()
-            .map(|i| by_name[i]);
+        while olds
+            .next_if(|o| git_order(o, entry) == std::cmp::Ordering::Less)
+            .is_some()
+        {}
+        let before = olds.next_if(|o| git_order(o, entry) == std::cmp::Ordering::Equal);
         let unchanged = before.is_some_and(|b| {
             b.id == entry.id && (b.mode == MODE_TREE) == (entry.mode == MODE_TREE)
         });
@@ -538,6 +557,13 @@ fn diff_packed(
     Some(known)
 }
 
+/// Git's order of tree entries: by name, a subtree's name followed by `/`.
+fn git_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
+    let slash = |m: i32| (m == MODE_TREE).then_some(&b'/');
+    let a = a.name.iter().chain(slash(a.mode));
+    a.cmp(b.name.iter().chain(slash(b.mode)))
+}
+
 /// One entry of a raw tree.
 struct TreeEntry<'a> {
     mode: i32,
@@ -581,14 +607,24 @@ fn tree_entries(mut raw: &[u8]) -> Option<Vec<TreeEntry<'_>>> {
         if name.is_empty() {
             return None;
         }
-        if let Some(prev) = entries.last() {
-            let slash = |m: i32| (m == MODE_TREE).then_some(&b'/');
-            let a = prev.name.iter().chain(slash(prev.mode));
-            if a.cmp(name.iter().chain(slash(mode))) != std::cmp::Ordering::Less {
-                return None;
-            }
+        let entry = TreeEntry { mode, name, id };
+        if let Some(prev) = entries.last()
+            && git_order(prev, &entry) != std::cmp::Ordering::Less
+        {
+            return None;
         }
-        entries.push(TreeEntry { mode, name, id });
+        // A subtree and a file of the same name (sorted apart: "a" < "a.txt" < "a/"): git
+        // never writes it, and which one a lookup by name finds is not defined.
+        if mode == MODE_TREE
+            && entries
+                .iter()
+                .rev()
+                .take_while(|e| e.name.starts_with(name))
+                .any(|e| e.name == name)
+        {
+            return None;
+        }
+        entries.push(entry);
     }
     Some(entries)
 }
@@ -882,6 +918,13 @@ mod tests {
             entry("10064x", "a", 1),
             entry("100644", "", 1),
             entry("100644", "a", 1)[..10].to_vec(),
+            // A file and a subtree of one name, in git's order.
+            [
+                entry("100644", "a", 1),
+                entry("100644", "a.txt", 2),
+                entry("40000", "a", 3),
+            ]
+            .concat(),
         ] {
             assert!(tree_entries(&odd).is_none(), "{odd:?}");
         }
