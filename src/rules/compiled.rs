@@ -84,6 +84,8 @@ pub struct Rule {
     pub part: Option<String>,
     /// Ids of rules whose overlapping matches this rule replaces.
     pub shadows: Vec<String>,
+    /// Lowercased `skip_paths`: `name/` a directory anywhere, else a file-name suffix.
+    pub skip_paths: Vec<String>,
     /// Where the rule was defined (`patterns/aws.toml`, `keyleak.toml`).
     pub origin: String,
 }
@@ -257,7 +259,11 @@ fn wide_suffix(h: &Hir) -> Hir {
 /// element, the first cut to its [`wide_suffix`]. Every match of the regex contains a match
 /// of it, since those elements match consecutive bytes of every match and a look-around
 /// sees the whole input either way.
-fn context_gate(hir: &Hir) -> Option<Hir> {
+///
+/// A regex with no wide part before its secret that starts with its own keywords (`(?i:binance|kraken|…)`, which
+/// the keyword prefilter found already and which are dense where they occur at all) followed
+/// by a label before the secret gets the elements after the keywords as its gate instead.
+fn context_gate(hir: &Hir, keywords: &[String]) -> Option<Hir> {
     let HirKind::Concat(hs) = hir.kind() else {
         return None;
     };
@@ -265,11 +271,74 @@ fn context_gate(hir: &Hir) -> Option<Hir> {
     if is_wide(&hs[k]) {
         return None;
     }
-    let first = hs[..k].iter().rposition(is_wide)?;
     let end = hs[k..].iter().position(is_wide).map_or(hs.len(), |j| k + j);
-    let mut parts = vec![wide_suffix(&hs[first])];
-    parts.extend(hs[first + 1..end].iter().cloned());
+    let (first, mut parts) = match hs[..k].iter().rposition(is_wide) {
+        Some(first) => (first + 1, vec![wide_suffix(&hs[first])]),
+        // The longest run of leading elements that is keywords (the parser lifts a common
+        // prefix, `acme|acmecorp` → `acme(?:|corp)`), leaving at least a label before the secret.
+        None => {
+            let after = (1..k)
+                .rev()
+                .find(|&j| are_keywords(&Hir::concat(hs[..j].to_vec()), keywords))?;
+            (after, Vec::new())
+        }
+    };
+    parts.extend(hs[first..end].iter().cloned());
     Some(Hir::concat(parts))
+}
+
+/// Whether every string `h` matches is one of `keywords` (lowercase) up to ASCII case.
+fn are_keywords(h: &Hir, keywords: &[String]) -> bool {
+    /// The strings `h` matches, lowercased, when it is a small finite set of case-insensitive
+    /// literals.
+    fn folded(h: &Hir) -> Option<Vec<Vec<u8>>> {
+        match h.kind() {
+            HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
+            HirKind::Class(Class::Bytes(c)) => {
+                let mut bytes = c.iter().flat_map(|r| r.start()..=r.end());
+                let first = bytes.next()?.to_ascii_lowercase();
+                bytes
+                    .all(|b| b.to_ascii_lowercase() == first)
+                    .then(|| vec![vec![first]])
+            }
+            HirKind::Empty => Some(vec![Vec::new()]),
+            HirKind::Capture(c) => folded(&c.sub),
+            // `acme(?:corp)?`: the parser's factoring of `acme|acmecorp`.
+            HirKind::Repetition(r) if r.max == Some(1) => {
+                let mut all = folded(&r.sub)?;
+                if r.min == 0 {
+                    all.push(Vec::new());
+                }
+                Some(all)
+            }
+            HirKind::Alternation(hs) => {
+                let mut all = Vec::new();
+                for h in hs {
+                    all.extend(folded(h)?);
+                }
+                (all.len() <= 256).then_some(all)
+            }
+            HirKind::Concat(hs) => {
+                let mut all = vec![Vec::new()];
+                for h in hs {
+                    let next = folded(h)?;
+                    all = all
+                        .iter()
+                        .flat_map(|a| next.iter().map(move |b| [&a[..], &b[..]].concat()))
+                        .collect();
+                    if all.len() > 256 {
+                        return None;
+                    }
+                }
+                Some(all)
+            }
+            _ => None,
+        }
+    }
+    folded(h).is_some_and(|all| {
+        all.iter()
+            .all(|l| !l.is_empty() && keywords.iter().any(|k| k.as_bytes() == &l[..]))
+    })
 }
 
 impl Rule {
@@ -306,8 +375,29 @@ impl Rule {
             credential: parts.credential,
             part: parts.part,
             shadows: parts.shadows,
+            skip_paths: parts.skip_paths,
             origin: parts.origin,
         }
+    }
+
+    /// Whether `path` (as reported, `/`-separated; archive members after `!/`) is one of the
+    /// rule's `skip_paths`: a directory entry (`docs/`) matches any directory component, any
+    /// other entry a suffix of the file name.
+    pub fn skips_path(&self, path: &str) -> bool {
+        if self.skip_paths.is_empty() {
+            return false;
+        }
+        let lower = path.to_ascii_lowercase();
+        let (dirs, name) = match lower.rfind(['/', '\\']) {
+            Some(i) => (&lower[..=i], &lower[i + 1..]),
+            None => ("", lower.as_str()),
+        };
+        self.skip_paths.iter().any(|p| match p.strip_suffix('/') {
+            Some(dir) => dirs
+                .split(['/', '\\', '!'])
+                .any(|component| component == dir.trim_start_matches('/')),
+            None => name.ends_with(p.as_str()),
+        })
     }
 
     /// The compiled regex, built on first use.
@@ -347,7 +437,7 @@ impl Rule {
     pub fn context_gate(&self) -> Option<&Regex> {
         self.context_gate
             .get_or_init(|| {
-                let gate = context_gate(self.parsed().hir.as_ref()?)?;
+                let gate = context_gate(self.parsed().hir.as_ref()?, &self.keywords)?;
                 build_hir(&gate).ok()
             })
             .as_ref()
@@ -423,12 +513,58 @@ pub(crate) struct RuleParts {
     pub credential: Option<String>,
     pub part: Option<String>,
     pub shadows: Vec<String>,
+    pub skip_paths: Vec<String>,
     pub origin: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_paths_are_file_name_suffixes_or_directory_names() {
+        let rule = |skip: &str| {
+            format!(
+                "[[rule]]\nid = \"demo\"\nname = \"Demo\"\nkeywords = [\"demo_\"]\nregex = '''demo_[0-9]{{4}}'''\nseverity = \"high\"\nconfidence = \"high\"\nskip_paths = [{skip}]\n"
+            )
+        };
+        let mut rules = crate::rules::RuleSet::default();
+        rules
+            .add_file(
+                std::path::Path::new("t.toml"),
+                &rule(r#"".MD", "docs/", ".example.json""#),
+            )
+            .unwrap();
+        let r = &rules.rules()[0];
+        for p in [
+            "README.md",
+            "a/b/Guide.MD",
+            "docs/x.yml",
+            "site/docs/y.py",
+            "c.example.json",
+            "pkg.whl!/docs/z.py",
+        ] {
+            assert!(r.skips_path(p), "{p}");
+        }
+        for p in [
+            "config.yml",
+            "docsite/x.yml",
+            "md",
+            "mydocs/a.py",
+            "example.json",
+            "<stdin>",
+            "x.md.bak",
+        ] {
+            assert!(!r.skips_path(p), "{p}");
+        }
+        for bad in ["\"\"", "\"/\"", "\"*.md\"", "\"a/b/\"", "\"d[ab]/\""] {
+            let err = crate::rules::RuleSet::default()
+                .add_file(std::path::Path::new("t.toml"), &rule(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("skip_paths"), "{bad}: {err}");
+        }
+    }
 
     /// A thread that finds the shared cache taken searches with its own, with the same result.
     #[test]
@@ -468,7 +604,7 @@ confidence = "high"
 
     fn gate_of(pattern: &str) -> Option<Regex> {
         let hir = syntax::parse_with(pattern, &syntax_config()).expect("parses");
-        context_gate(&hir).map(|g| build_hir(&g).expect("gate compiles"))
+        context_gate(&hir, &["acme".to_string()]).map(|g| build_hir(&g).expect("gate compiles"))
     }
 
     #[test]
@@ -510,6 +646,21 @@ confidence = "high"
         ] {
             assert!(gate_of(pattern).is_none(), "{pattern}");
         }
+    }
+
+    #[test]
+    fn a_regex_that_starts_with_its_keywords_is_gated_on_what_follows_them() {
+        let pattern = r"(?i:acme|acmecorp)(?i:[_.-]?token)=(?P<secret>[0-9a-f]{16})\b";
+        let hir = syntax::parse_with(pattern, &syntax_config()).unwrap();
+        let keywords = ["acme".to_string(), "acmecorp".to_string()];
+        let gate = build_hir(&context_gate(&hir, &keywords).expect("gated")).unwrap();
+        assert!(gate.is_match("_token=0123456789abcdef"));
+        assert!(!gate.is_match("acme_key=0123456789abcdef"));
+        // Not when the leading literals are not all keywords, nor without a label before the
+        // secret.
+        assert!(context_gate(&hir, &keywords[1..]).is_none());
+        let bare = syntax::parse_with(r"(?i:acme)(?P<secret>[0-9a-f]{16})", &syntax_config());
+        assert!(context_gate(&bare.unwrap(), &keywords).is_none());
     }
 
     /// The gate is only sound if it matches inside every match of its regex: checked on every

@@ -464,6 +464,17 @@ fn compile(
     if keywords.iter().any(|k| k.is_empty()) {
         return Err(err(offset, format!("rule `{id}` has an empty keyword")));
     }
+    if let Some(p) = syn.skip_paths.iter().find(|p| {
+        let dir = p.strip_suffix('/').unwrap_or(p);
+        dir.is_empty() || dir.contains(['/', '*', '?', '[', '\\'])
+    }) {
+        return Err(err(
+            offset,
+            format!(
+                "rule `{id}` has skip_paths entry `{p}`: write a file-name suffix (`.md`) or one directory name (`docs/`), not a glob"
+            ),
+        ));
+    }
     let prefilter = syn.prefilter.unwrap_or(true);
     if prefilter && keywords.is_empty() {
         return Err(err(
@@ -545,6 +556,11 @@ fn compile(
         credential: syn.credential,
         part,
         shadows: syn.shadows,
+        skip_paths: syn
+            .skip_paths
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect(),
         origin: file.display().to_string(),
     }))
 }

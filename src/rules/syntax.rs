@@ -99,4 +99,8 @@ pub struct RuleSyntax {
     /// rates the same value differently, e.g. a Firebase web config's public API key).
     #[serde(default)]
     pub shadows: Vec<String>,
+    /// Paths where the rule does not apply (ASCII case-insensitive): `name/` is a directory
+    /// anywhere in the path, anything else a suffix of the file name (`.md`, `.example.json`).
+    #[serde(default)]
+    pub skip_paths: Vec<String>,
 }

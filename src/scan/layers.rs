@@ -234,6 +234,9 @@ impl Ctx<'_> {
     /// Turns a match in `buf` (the decoded bytes of `layer`, or the view) into a finding.
     fn push(&mut self, buf: &[u8], layer: Option<&Layer<'_>>, m: RawMatch) {
         let rules = self.engine.rules();
+        if rules.rules()[m.rule].skips_path(self.path) {
+            return;
+        }
         let severity = if m.known_public {
             Severity::Low
         } else {

@@ -124,3 +124,66 @@ fn private_key_split_across_string_concatenation() {
         (Some(1), Some(5))
     );
 }
+
+/// A weak password in a settings file fails the scan; the same line in a README, a docs page,
+/// an example config or a test directory is a sample and stays quiet (the rule's `skip_paths`),
+/// also when it comes from git history or an archive-free nested path.
+#[test]
+fn password_literals_in_settings_but_not_in_docs_examples_or_tests() {
+    let line = "smtp_password: \"Kest9!rel\"\n";
+    let (code, f) = scan(&[
+        ("deploy/mail.yml", line),
+        ("config/.env", "DB_PASS=ferr0us!gate\n"),
+        ("README.md", line),
+        ("docs/site/search_index.json", line),
+        ("config/app.example.yml", line),
+        ("tests/fixtures.yml", line),
+        ("docs/mail.yml", line),
+    ]);
+    assert_eq!(code, Some(1));
+    let mut got: Vec<(&str, &str)> = f
+        .iter()
+        .filter(|x| {
+            x["rule_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("password-literal-setting")
+        })
+        .map(|x| (x["path"].as_str().unwrap(), x["secret"].as_str().unwrap()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("config/.env", "ferr0us!gate"),
+            ("deploy/mail.yml", "Kest9!rel")
+        ],
+        "{f:#?}"
+    );
+    // A reference or a hex address under the same label is not a password.
+    let (code, f) = scan(&[(
+        "settings.yml",
+        "password: \"$DB_PASS1\"\n  \"PASS\": \"0x5b1e2a9c4d7f08e3b6a1c92d5e4f7a0b3c6d9e21\",\n",
+    )]);
+    assert_eq!(code, Some(0), "{f:#?}");
+
+    // History: the blob's path decides (a blob committed at several paths is scanned once).
+    let t = TestDir::new();
+    t.git(&["init", "-q", "-b", "main"]);
+    t.write("deploy/mail.yml", line);
+    t.write("docs/guide.md", format!("Set up mail:\n\n    {line}"));
+    t.git(&["add", "."]);
+    t.git(&["commit", "-qm", "settings"]);
+    let o = t
+        .keyleak()
+        .args(["git", ".", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let paths: Vec<String> = findings(&o)
+        .iter()
+        .filter(|x| x["rule_id"] == "password-literal-setting")
+        .map(|x| x["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, ["deploy/mail.yml"]);
+}
