@@ -186,4 +186,27 @@ fn password_literals_in_settings_but_not_in_docs_examples_or_tests() {
         .map(|x| x["path"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(paths, ["deploy/mail.yml"]);
+
+    // The same blob committed first as a sample and later as a real settings file: the sample
+    // copy does not hide the real one, and stays quiet itself.
+    let t = TestDir::new();
+    t.git(&["init", "-q", "-b", "main"]);
+    t.write("docs/mail.yml", line);
+    t.git(&["add", "."]);
+    t.git(&["commit", "-qm", "document the settings"]);
+    t.write("deploy/mail.yml", line);
+    t.git(&["add", "."]);
+    t.git(&["commit", "-qm", "deploy them"]);
+    let o = t
+        .keyleak()
+        .args(["git", ".", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let paths: Vec<String> = findings(&o)
+        .iter()
+        .filter(|x| x["rule_id"] == "password-literal-setting")
+        .map(|x| x["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, ["deploy/mail.yml"]);
 }

@@ -16,6 +16,7 @@ use super::repo::{
 use super::{GitError, GitOptions};
 use crate::finding::{Finding, GitInfo};
 use crate::model::{Input, Provenance, SkipKind, SkipReason, Skipped};
+use crate::rules::Rule;
 use crate::scan::{Engine, Scratch, Verdict, scan_input};
 use crate::source::{Capped, Counters, SourceOutput};
 
@@ -168,6 +169,7 @@ pub(super) fn history(
         }
     }
 
+    scan_under_unskipped_paths(&mut inv, engine);
     let scanned = scan_blobs(repo, &packs, &inv, opts.max_file_size, engine, counters);
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
     let mut capped = Capped::default();
@@ -192,15 +194,24 @@ pub(super) fn history(
                 .or_insert_with(|| commit_info(repo, inv.commits[loc.commit as usize]));
             let path = display_git_path(inv.path(loc.path));
             for f in &findings {
+                // Archive members are reported as `<blob path>!/<member>`: keep the member.
+                let member = f.path.strip_prefix(first_path.as_str()).unwrap_or("");
+                let at = format!("{path}{member}");
+                // The copy in `docs/` of a blob scanned as `deploy/mail.yml` is a sample there.
+                if engine
+                    .rules()
+                    .get(&f.rule_id)
+                    .is_some_and(|r| r.skips_path(&at))
+                {
+                    continue;
+                }
                 // A blob at many paths is one copy per path: the scan-wide cap bounds them
                 // (and counts every copy it leaves out).
                 if !capped.room(&out.findings) {
                     continue;
                 }
                 let mut f = f.clone();
-                // Archive members are reported as `<blob path>!/<member>`: keep the member.
-                let member = f.path.strip_prefix(first_path.as_str()).unwrap_or("");
-                f.path = format!("{path}{member}");
+                f.path = at;
                 f.git = Some(GitInfo {
                     blob: rec.oid.to_string(),
                     ..info.clone()
@@ -755,6 +766,36 @@ fn scan_blobs(
     ));
     scanned.sort_unstable_by_key(|s| s.0);
     scanned
+}
+
+/// A blob is scanned once, under its first path; a rule's `skip_paths` drop its matches there.
+/// So that a sample copy (`docs/mail.yml`, committed first) cannot hide the same file's real
+/// copy (`deploy/mail.yml`), a blob whose first path some rule skips is scanned under its first
+/// path that no rule skips, if it has one; each copy is then judged by its own path when the
+/// findings are attributed.
+fn scan_under_unskipped_paths(inv: &mut Inventory, engine: &Engine) {
+    let rules: Vec<&Rule> = engine
+        .rules()
+        .rules()
+        .iter()
+        .filter(|r| !r.skip_paths.is_empty())
+        .collect();
+    if rules.is_empty() {
+        return;
+    }
+    let skipped = |inv: &Inventory, loc: &Loc| {
+        let path = display_git_path(inv.path(loc.path));
+        rules.iter().any(|r| r.skips_path(&path))
+    };
+    for b in 0..inv.blobs.len() {
+        let locs = &inv.blobs[b].locs;
+        if locs.len() < 2 || !skipped(inv, &locs[0]) {
+            continue;
+        }
+        if let Some(i) = locs.iter().position(|l| !skipped(inv, l)) {
+            inv.blobs[b].locs[..=i].rotate_right(1);
+        }
+    }
 }
 
 /// What one blob's scan leaves to report (nothing for a clean blob), counted for progress.
