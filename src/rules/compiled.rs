@@ -143,14 +143,14 @@ pub fn build_regex(pattern: &str) -> Result<Regex, String> {
         })
 }
 
-/// Parses `pattern` in the rule dialect without compiling it: catches every syntax error at
-/// load time for a fraction of the cost of building the matcher. Returns the rule's token gate
-/// (see [`Rule::token_gate`]).
-pub fn check_regex(pattern: &str) -> Result<usize, String> {
+/// [`parse_regex`], for the tests: the rule's token gate (see [`Rule::token_gate`]).
+#[cfg(test)]
+pub(crate) fn check_regex(pattern: &str) -> Result<usize, String> {
     parse_regex(pattern).map(|p| p.token_gate)
 }
 
-/// Parses `pattern` in the rule dialect (see [`check_regex`]).
+/// Parses `pattern` in the rule dialect without compiling it: catches every syntax error at
+/// load time for a fraction of the cost of building the matcher.
 pub(crate) fn parse_regex(pattern: &str) -> Result<Parsed, String> {
     syntax::parse_with(pattern, &syntax_config())
         .map(Parsed::new)
@@ -465,8 +465,8 @@ impl Rule {
         f(re, private.get_or_insert_with(|| re.create_cache()))
     }
 
-    /// The shortest token run the rule's `secret` group needs, 0 for no gate (see
-    /// [`check_regex`]). A built-in pattern that fails to parse gets no gate; its regex then
+    /// The shortest token run the rule's `secret` group needs, 0 for no gate (read when the
+    /// regex is parsed, see [`parse_regex`]). A built-in pattern that fails to parse gets no gate; its regex then
     /// reports the failure through [`Rule::compile_error`].
     pub fn token_gate(&self) -> usize {
         self.parsed().token_gate

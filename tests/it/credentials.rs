@@ -125,6 +125,21 @@ fn private_key_split_across_string_concatenation() {
     );
 }
 
+/// `keyleak git .` in `t` (it must fail): the paths of its `password-literal-setting` findings.
+fn password_paths_in_history(t: &TestDir) -> Vec<String> {
+    let o = t
+        .keyleak()
+        .args(["git", ".", "-f", "json", "--show-secrets"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    findings(&o)
+        .iter()
+        .filter(|x| x["rule_id"] == "password-literal-setting")
+        .map(|x| x["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A weak password in a settings file fails the scan; the same line in a README, a docs page,
 /// an example config or a test directory is a sample and stays quiet (the rule's `skip_paths`),
 /// also when it comes from git history or an archive-free nested path.
@@ -174,18 +189,7 @@ fn password_literals_in_settings_but_not_in_docs_examples_or_tests() {
     t.write("docs/guide.md", format!("Set up mail:\n\n    {line}"));
     t.git(&["add", "."]);
     t.git(&["commit", "-qm", "settings"]);
-    let o = t
-        .keyleak()
-        .args(["git", ".", "-f", "json", "--show-secrets"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let paths: Vec<String> = findings(&o)
-        .iter()
-        .filter(|x| x["rule_id"] == "password-literal-setting")
-        .map(|x| x["path"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(paths, ["deploy/mail.yml"]);
+    assert_eq!(password_paths_in_history(&t), ["deploy/mail.yml"]);
 
     // The same blob committed first as a sample and later as a real settings file: the sample
     // copy does not hide the real one, and stays quiet itself.
@@ -197,16 +201,5 @@ fn password_literals_in_settings_but_not_in_docs_examples_or_tests() {
     t.write("deploy/mail.yml", line);
     t.git(&["add", "."]);
     t.git(&["commit", "-qm", "deploy them"]);
-    let o = t
-        .keyleak()
-        .args(["git", ".", "-f", "json", "--show-secrets"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let paths: Vec<String> = findings(&o)
-        .iter()
-        .filter(|x| x["rule_id"] == "password-literal-setting")
-        .map(|x| x["path"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(paths, ["deploy/mail.yml"]);
+    assert_eq!(password_paths_in_history(&t), ["deploy/mail.yml"]);
 }

@@ -169,7 +169,8 @@ pub(super) fn history(
         }
     }
 
-    scan_under_unskipped_paths(&mut inv, engine);
+    let path_rules = PathRules::new(engine);
+    path_rules.scan_under_unskipped_paths(&mut inv);
     let scanned = scan_blobs(repo, &packs, &inv, opts.max_file_size, engine, counters);
     let mut infos: HashMap<u32, GitInfo> = HashMap::new();
     let mut capped = Capped::default();
@@ -198,11 +199,7 @@ pub(super) fn history(
                 let member = f.path.strip_prefix(first_path.as_str()).unwrap_or("");
                 let at = format!("{path}{member}");
                 // The copy in `docs/` of a blob scanned as `deploy/mail.yml` is a sample there.
-                if engine
-                    .rules()
-                    .get(&f.rule_id)
-                    .is_some_and(|r| r.skips_path(&at))
-                {
+                if path_rules.skips(&f.rule_id, &at) {
                     continue;
                 }
                 // A blob at many paths is one copy per path: the scan-wide cap bounds them
@@ -768,32 +765,42 @@ fn scan_blobs(
     scanned
 }
 
-/// A blob is scanned once, under its first path; a rule's `skip_paths` drop its matches there.
-/// So that a sample copy (`docs/mail.yml`, committed first) cannot hide the same file's real
-/// copy (`deploy/mail.yml`), a blob whose first path some rule skips is scanned under its first
-/// path that no rule skips, if it has one; each copy is then judged by its own path when the
-/// findings are attributed.
-fn scan_under_unskipped_paths(inv: &mut Inventory, engine: &Engine) {
-    let rules: Vec<&Rule> = engine
-        .rules()
-        .rules()
-        .iter()
-        .filter(|r| !r.skip_paths.is_empty())
-        .collect();
-    if rules.is_empty() {
-        return;
+/// The rules with `skip_paths`: the only ones whose findings depend on which of a blob's paths
+/// it is scanned and reported under (none of the others is looked at per finding).
+struct PathRules<'e>(Vec<&'e Rule>);
+
+impl<'e> PathRules<'e> {
+    fn new(engine: &'e Engine) -> Self {
+        let rules = engine.rules().rules().iter();
+        PathRules(rules.filter(|r| !r.skip_paths.is_empty()).collect())
     }
-    let skipped = |inv: &Inventory, loc: &Loc| {
-        let path = display_git_path(inv.path(loc.path));
-        rules.iter().any(|r| r.skips_path(&path))
-    };
-    for b in 0..inv.blobs.len() {
-        let locs = &inv.blobs[b].locs;
-        if locs.len() < 2 || !skipped(inv, &locs[0]) {
-            continue;
+
+    /// Whether the rule `id` (if it has `skip_paths`) leaves `path` out.
+    fn skips(&self, id: &str, path: &str) -> bool {
+        self.0.iter().any(|r| r.id == id && r.skips_path(path))
+    }
+
+    /// A blob is scanned once, under its first path, and a rule's `skip_paths` drop its
+    /// matches there. So that a sample copy (`docs/mail.yml`, committed first) cannot hide the
+    /// same file's real copy (`deploy/mail.yml`), a blob whose first path some rule skips is
+    /// scanned under its first path that no rule skips, if it has one; each copy is then
+    /// judged by its own path when the findings are attributed ([`PathRules::skips`]).
+    fn scan_under_unskipped_paths(&self, inv: &mut Inventory) {
+        if self.0.is_empty() {
+            return;
         }
-        if let Some(i) = locs.iter().position(|l| !skipped(inv, l)) {
-            inv.blobs[b].locs[..=i].rotate_right(1);
+        let skipped = |inv: &Inventory, loc: &Loc| {
+            let path = display_git_path(inv.path(loc.path));
+            self.0.iter().any(|r| r.skips_path(&path))
+        };
+        for b in 0..inv.blobs.len() {
+            let locs = &inv.blobs[b].locs;
+            if locs.len() < 2 || !skipped(inv, &locs[0]) {
+                continue;
+            }
+            if let Some(i) = locs.iter().position(|l| !skipped(inv, l)) {
+                inv.blobs[b].locs[..=i].rotate_right(1);
+            }
         }
     }
 }
