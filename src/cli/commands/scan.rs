@@ -342,6 +342,11 @@ fn finish(
             print_next_steps();
         }
     }
+    // The process exits right after this: the compiled rules (regexes, their lazy-DFA caches,
+    // the keyword automaton) are left to the operating system rather than freed one allocation
+    // at a time, which is serial work after the scan (31M instructions on ccxt;
+    // bench/RESULTS.md, issue 20, session 7).
+    std::mem::forget(settings.engine.clone());
     Ok(if failing {
         Exit::Findings(settings.exit_code)
     } else {
