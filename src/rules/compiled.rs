@@ -262,7 +262,10 @@ fn wide_suffix(h: &Hir) -> Hir {
 ///
 /// A regex with no wide part before its secret that starts with its own keywords (`(?i:binance|kraken|…)`, which
 /// the keyword prefilter found already and which are dense where they occur at all) followed
-/// by a label before the secret gets the elements after the keywords as its gate instead.
+/// by a label before the secret gets the elements after the keywords as its gate instead, and
+/// one anchored at a line start the elements from its label on (see [`line_anchored_label`]).
+/// Either way the gate is a run of consecutive elements of the regex's concatenation, so it
+/// matches inside every match of the regex, by the same argument.
 fn context_gate(hir: &Hir, keywords: &[String]) -> Option<Hir> {
     let HirKind::Concat(hs) = hir.kind() else {
         return None;
@@ -279,7 +282,8 @@ fn context_gate(hir: &Hir, keywords: &[String]) -> Option<Hir> {
         None => {
             let after = (1..k)
                 .rev()
-                .find(|&j| are_keywords(&Hir::concat(hs[..j].to_vec()), keywords))?;
+                .find(|&j| are_keywords(&Hir::concat(hs[..j].to_vec()), keywords))
+                .or_else(|| line_anchored_label(hs, k))?;
             (after, Vec::new())
         }
     };
@@ -287,54 +291,79 @@ fn context_gate(hir: &Hir, keywords: &[String]) -> Option<Hir> {
     Some(Hir::concat(parts))
 }
 
+/// For a regex anchored at a line start (`(?m)^[ \t]*…(?i:password|pwd)…`), the first element
+/// before the secret from which on the regex starts with literals of 3 bytes or more: the
+/// label. The line-start anchor and the optional, literal-free prefix before the label give
+/// the regex no literal prefix, so its search runs the lazy DFA over every byte of every
+/// window, while a gate that starts at the label gets a literal prefilter and only runs the DFA
+/// where the label occurs (the password-literal rules over gen-small, where `password` is
+/// common in comments and names but assignments of literals are not; bench/RESULTS.md, issue
+/// 20, session 7).
+fn line_anchored_label(hs: &[Hir], k: usize) -> Option<usize> {
+    use regex_syntax::hir::Look;
+    if !matches!(
+        hs.first()?.kind(),
+        HirKind::Look(Look::StartLF | Look::StartCRLF)
+    ) {
+        return None;
+    }
+    (1..k).find(|&j| {
+        (j + 1..=k).any(|m| {
+            folded(&Hir::concat(hs[j..m].to_vec()))
+                .is_some_and(|all| all.iter().all(|l| l.len() >= 3))
+        })
+    })
+}
+
+/// The strings `h` matches, lowercased, when it is a small finite set of case-insensitive
+/// literals.
+fn folded(h: &Hir) -> Option<Vec<Vec<u8>>> {
+    match h.kind() {
+        HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut bytes = c.iter().flat_map(|r| r.start()..=r.end());
+            let first = bytes.next()?.to_ascii_lowercase();
+            bytes
+                .all(|b| b.to_ascii_lowercase() == first)
+                .then(|| vec![vec![first]])
+        }
+        HirKind::Empty => Some(vec![Vec::new()]),
+        HirKind::Capture(c) => folded(&c.sub),
+        // `acme(?:corp)?`: the parser's factoring of `acme|acmecorp`.
+        HirKind::Repetition(r) if r.max == Some(1) => {
+            let mut all = folded(&r.sub)?;
+            if r.min == 0 {
+                all.push(Vec::new());
+            }
+            Some(all)
+        }
+        HirKind::Alternation(hs) => {
+            let mut all = Vec::new();
+            for h in hs {
+                all.extend(folded(h)?);
+            }
+            (all.len() <= 256).then_some(all)
+        }
+        HirKind::Concat(hs) => {
+            let mut all = vec![Vec::new()];
+            for h in hs {
+                let next = folded(h)?;
+                all = all
+                    .iter()
+                    .flat_map(|a| next.iter().map(move |b| [&a[..], &b[..]].concat()))
+                    .collect();
+                if all.len() > 256 {
+                    return None;
+                }
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
 /// Whether every string `h` matches is one of `keywords` (lowercase) up to ASCII case.
 fn are_keywords(h: &Hir, keywords: &[String]) -> bool {
-    /// The strings `h` matches, lowercased, when it is a small finite set of case-insensitive
-    /// literals.
-    fn folded(h: &Hir) -> Option<Vec<Vec<u8>>> {
-        match h.kind() {
-            HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
-            HirKind::Class(Class::Bytes(c)) => {
-                let mut bytes = c.iter().flat_map(|r| r.start()..=r.end());
-                let first = bytes.next()?.to_ascii_lowercase();
-                bytes
-                    .all(|b| b.to_ascii_lowercase() == first)
-                    .then(|| vec![vec![first]])
-            }
-            HirKind::Empty => Some(vec![Vec::new()]),
-            HirKind::Capture(c) => folded(&c.sub),
-            // `acme(?:corp)?`: the parser's factoring of `acme|acmecorp`.
-            HirKind::Repetition(r) if r.max == Some(1) => {
-                let mut all = folded(&r.sub)?;
-                if r.min == 0 {
-                    all.push(Vec::new());
-                }
-                Some(all)
-            }
-            HirKind::Alternation(hs) => {
-                let mut all = Vec::new();
-                for h in hs {
-                    all.extend(folded(h)?);
-                }
-                (all.len() <= 256).then_some(all)
-            }
-            HirKind::Concat(hs) => {
-                let mut all = vec![Vec::new()];
-                for h in hs {
-                    let next = folded(h)?;
-                    all = all
-                        .iter()
-                        .flat_map(|a| next.iter().map(move |b| [&a[..], &b[..]].concat()))
-                        .collect();
-                    if all.len() > 256 {
-                        return None;
-                    }
-                }
-                Some(all)
-            }
-            _ => None,
-        }
-    }
     folded(h).is_some_and(|all| {
         all.iter()
             .all(|l| !l.is_empty() && keywords.iter().any(|k| k.as_bytes() == &l[..]))
@@ -661,6 +690,44 @@ confidence = "high"
         assert!(context_gate(&hir, &keywords[1..]).is_none());
         let bare = syntax::parse_with(r"(?i:acme)(?P<secret>[0-9a-f]{16})", &syntax_config());
         assert!(context_gate(&bare.unwrap(), &keywords).is_none());
+    }
+
+    #[test]
+    fn a_line_anchored_regex_is_gated_from_its_label_on() {
+        let pattern = r#"(?m)^[ \t]*(?:export[ \t]+)?["']?(?:[A-Za-z0-9_.-]{0,40}[_.-])?(?i:passw(?:or)?d|pwd)[ \t]*[:=][ \t]*["'](?P<secret>[A-Za-z0-9!@#]{6,})["'][ \t]*$"#;
+        let regex = build_regex(pattern).unwrap();
+        let gate = gate_of(pattern).expect("gated");
+        // Every line the regex matches, the gate matches too (searched in the same text).
+        for hay in [
+            "password = 'hunter22'",
+            "  export DB_PASSWORD: \"Tr0mb0ne\"\n",
+            "x\n\tsmtp.pwd='k3st!rel' \ny",
+            "db_Passwd = \"abcdef\"",
+        ] {
+            assert!(regex.is_match(hay), "{hay}");
+            assert!(gate.is_match(hay), "{hay}");
+        }
+        // Windows the regex skips because of the label, the gate skips too: no literal
+        // assignment after the label.
+        for hay in [
+            "# password lexer reader",
+            "self.password.get('password', 2153)",
+            "password = get_secret()",
+        ] {
+            assert!(!regex.is_match(hay), "{hay}");
+            assert!(!gate.is_match(hay), "{hay}");
+        }
+        // The gate starts at the label: the prefix before it is not part of it.
+        assert!(gate.is_match("not at a line start: password = 'hunter22'"));
+        // No gate without the line-start anchor (nor with `\A`, which the prefilter handles),
+        // nor when no literal of 3 bytes starts an element before the secret.
+        for pattern in [
+            r#"[ \t]*(?i:password)[ \t]*=[ \t]*(?P<secret>[a-z0-9]{6,})"#,
+            r#"^(?i:password)=(?P<secret>[a-z0-9]{6,})"#,
+            r#"(?m)^[ \t]*[a-z]{1,9}:[0-9]+:(?P<secret>[a-z0-9]{6,})"#,
+        ] {
+            assert!(gate_of(pattern).is_none(), "{pattern}");
+        }
     }
 
     /// The gate is only sound if it matches inside every match of its regex: checked on every

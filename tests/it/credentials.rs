@@ -203,3 +203,68 @@ fn password_literals_in_settings_but_not_in_docs_examples_or_tests() {
     t.git(&["commit", "-qm", "deploy them"]);
     assert_eq!(password_paths_in_history(&t), ["deploy/mail.yml"]);
 }
+
+/// Maven's settings.xml keeps repository passwords as element text: a literal fails the scan,
+/// Maven's own references and encrypted form stay quiet, and the same file under docs/ or in a
+/// test directory is a sample.
+#[test]
+fn xml_password_elements_in_maven_settings_but_not_references_or_docs() {
+    let settings = "<settings>\n  <servers>\n    <server>\n      <id>releases</id>\n      \
+                    <username>deployer</username>\n      <password>Tr4ns1t!Gr0ve</password>\n    \
+                    </server>\n    <server>\n      <id>snapshots</id>\n      \
+                    <password>${env.SNAPSHOT_PASSWORD}</password>\n    </server>\n    <server>\n      \
+                    <id>thirdparty</id>\n      <password>{jSMOWnoPFgsHVpMvz5VrIt5kRbzGpI8u+9EF1iFQyJQ=}</password>\n    \
+                    </server>\n  </servers>\n</settings>\n";
+    let (code, f) = scan(&[
+        (".mvn/settings.xml", settings),
+        ("docs/settings.xml", settings),
+        ("src/test/resources/settings.xml", settings),
+        (
+            "src/main/resources/hibernate.cfg.xml",
+            "<property name=\"hibernate.connection.password\">qL9mx2Rv_w</property>\n",
+        ),
+    ]);
+    assert_eq!(code, Some(1));
+    let mut got: Vec<(&str, &str)> = f
+        .iter()
+        .filter(|x| x["rule_id"] == "xml-password-element")
+        .map(|x| (x["path"].as_str().unwrap(), x["secret"].as_str().unwrap()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (".mvn/settings.xml", "Tr4ns1t!Gr0ve"),
+            ("src/main/resources/hibernate.cfg.xml", "qL9mx2Rv_w")
+        ],
+        "{f:#?}"
+    );
+}
+
+/// Command lines found in scripts: a password or token that ends its line (followed by a
+/// newline or CRLF, as in every real file) is found as it is mid-line.
+#[test]
+fn command_line_credentials_at_the_end_of_a_line() {
+    let (code, f) = scan(&[
+        (
+            "vsphere.ps1",
+            "Connect-VIServer vc01.corp.lan -User ops -Password 'Lk7!mQ2vTz'\r\nGet-VM\r\n",
+        ),
+        (
+            "join.sh",
+            "kubeadm join 10.0.0.5:6443 --token q3v8zk.t1m4xw9c2rh7pn0d\n\
+             kubeadm join 10.0.0.5:6443 --token abcdef.0123456789abcdef\n",
+        ),
+    ]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        secrets_of(&f, "vmware-powercli-password"),
+        ["Lk7!mQ2vTz"],
+        "{f:#?}"
+    );
+    assert_eq!(
+        secrets_of(&f, "kubernetes-bootstrap-token"),
+        ["q3v8zk.t1m4xw9c2rh7pn0d"],
+        "{f:#?}"
+    );
+}
