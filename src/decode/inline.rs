@@ -223,6 +223,7 @@ pub fn runs_at(level: Level, hay: &[u8], out: &mut Runs) {
 
 /// Most escape bytes and brackets [`Runs`] lists for one buffer (8 bytes each); past that
 /// the readers search the buffer (a UTF-16 file is half NULs).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const MAX_MARKS: usize = 64 * 1024;
 
 impl Runs {
@@ -288,6 +289,7 @@ unsafe fn runs_avx2(hay: &[u8], out: &mut Runs) {
 }
 
 /// Appends `pos + k` for every bit k of `m`, ascending.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn push_bits(out: &mut Vec<usize>, pos: usize, mut m: u64) {
     while m != 0 {
