@@ -197,6 +197,25 @@ pub struct TokenRun {
     pub mixed: bool,
 }
 
+/// What one classifying pass over a buffer finds (`decode::inline::runs`), shared by the
+/// base58 detector, the regex gate, the base64 and escape decoders and the Solana detector, so
+/// the AVX2 kernel reads each block once for all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Runs {
+    /// Every [`TokenRun`], in order.
+    pub tokens: Vec<TokenRun>,
+    /// When `marks_listed`: the offsets of every `%`, `\` and NUL byte, ascending (where the
+    /// escape decoders start). Read through `Runs::escapes`.
+    pub escape_list: Vec<usize>,
+    /// When `marks_listed`: the offsets of every `[`, ascending (where a Solana keypair array
+    /// can start). Read through `Runs::brackets`.
+    pub bracket_list: Vec<usize>,
+    /// Whether the two lists are complete. They are not (and are empty) where the kernel does
+    /// not find these bytes, or where there were too many to list (a UTF-16 file is half
+    /// NULs): then the readers search the buffer themselves.
+    pub marks_listed: bool,
+}
+
 /// Formats a byte count as `25 MiB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

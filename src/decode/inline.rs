@@ -23,7 +23,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::map::OffsetMap;
 
-pub use crate::model::{TOKEN_RUN, TokenRun};
+pub use crate::model::{Runs, TOKEN_RUN, TokenRun};
 
 /// Shortest base64 run decoded (18 bytes of content: shorter runs are mostly identifiers);
 /// the run finder reports nothing shorter.
@@ -110,20 +110,20 @@ static URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 /// order (the caller decides what to keep: holding them all would cost memory in proportion
 /// to the input).
 pub fn candidates(hay: &[u8], out: &mut dyn FnMut(Decoded)) {
-    let mut runs = Vec::new();
-    token_runs(hay, &mut runs);
-    candidates_with_runs(hay, &runs, out);
+    let mut r = Runs::default();
+    runs(hay, &mut r);
+    candidates_with_runs(hay, &r, out);
 }
 
-/// [`candidates`] with the token runs of `hay` already found (the matcher finds them too).
-pub fn candidates_with_runs(hay: &[u8], runs: &[TokenRun], out: &mut dyn FnMut(Decoded)) {
-    for r in runs.iter().filter(|r| r.mixed) {
+/// [`candidates`] with the runs of `hay` already found (the matcher finds them too).
+pub fn candidates_with_runs(hay: &[u8], runs: &Runs, out: &mut dyn FnMut(Decoded)) {
+    for r in runs.tokens.iter().filter(|r| r.mixed) {
         run(hay, r.start, r.end, out);
     }
     let mut percent_end = 0;
     let mut utf16_end = 0;
     let mut esc: Option<Range<usize>> = None;
-    for p in memchr::memchr3_iter(b'%', b'\\', 0, hay) {
+    for p in runs.escapes(hay) {
         match hay[p] {
             b'%' if p >= percent_end => {
                 if let Some(end) = percent(hay, p, out) {
@@ -199,6 +199,105 @@ pub fn token_runs(hay: &[u8], out: &mut Vec<TokenRun>) {
     token_runs_at(crate::simd::level(), hay, out)
 }
 
+/// Fills `out` with the [`Runs`] of `hay` (whatever it held is dropped).
+pub fn runs(hay: &[u8], out: &mut Runs) {
+    runs_at(crate::simd::level(), hay, out)
+}
+
+/// [`runs`] with the kernels of `level` (the result is the same at every level). With AVX2
+/// the escape bytes and brackets are compared in the token-run kernel's block loop, which has
+/// each block in registers already; two `memchr` passes over every buffer cost ~4.5 % of a
+/// scan of the Linux tree.
+pub fn runs_at(level: Level, hay: &[u8], out: &mut Runs) {
+    out.tokens.clear();
+    out.escape_list.clear();
+    out.bracket_list.clear();
+    out.marks_listed = false;
+    #[cfg(target_arch = "x86_64")]
+    if level.kind() == Kind::Avx2 {
+        // SAFETY: a `Level` of AVX2 exists only where the CPU supports it.
+        return unsafe { runs_avx2(hay, out) };
+    }
+    token_runs_at(level, hay, &mut out.tokens);
+}
+
+/// Most escape bytes and brackets [`Runs`] lists for one buffer (8 bytes each); past that
+/// the readers search the buffer (a UTF-16 file is half NULs).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const MAX_MARKS: usize = 64 * 1024;
+
+impl Runs {
+    /// The offsets of every `%`, `\` and NUL of `hay`, the buffer these runs are of,
+    /// ascending.
+    pub fn escapes<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+        let listed = self.marks_listed.then(|| self.escape_list.iter().copied());
+        let searched = (!self.marks_listed).then(|| memchr::memchr3_iter(b'%', b'\\', 0, hay));
+        listed
+            .into_iter()
+            .flatten()
+            .chain(searched.into_iter().flatten())
+    }
+
+    /// The offsets of every `[` of `hay`, the buffer these runs are of, ascending.
+    pub fn brackets<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+        let listed = self.marks_listed.then(|| self.bracket_list.iter().copied());
+        let searched = (!self.marks_listed).then(|| memchr::memchr_iter(b'[', hay));
+        listed
+            .into_iter()
+            .flatten()
+            .chain(searched.into_iter().flatten())
+    }
+}
+
+/// [`runs_at`]'s fused kernel for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn runs_avx2(hay: &[u8], out: &mut Runs) {
+    let Runs {
+        tokens,
+        escape_list,
+        bracket_list,
+        marks_listed,
+    } = out;
+    *marks_listed = true;
+    let n = hay.len();
+    token_runs_with(
+        hay,
+        tokens,
+        #[inline(always)]
+        |b| unsafe { class_mask_avx2(b) },
+        #[inline(always)]
+        |pos, esc, brk| {
+            if !*marks_listed {
+                return;
+            }
+            // The last block is zero-padded, and a padding byte is not a NUL of the input.
+            let valid = if n - pos >= 64 {
+                !0
+            } else {
+                (1u64 << (n - pos)) - 1
+            };
+            push_bits(escape_list, pos, esc & valid);
+            push_bits(bracket_list, pos, brk & valid);
+            if escape_list.len() + bracket_list.len() > MAX_MARKS {
+                *marks_listed = false;
+                escape_list.clear();
+                bracket_list.clear();
+            }
+        },
+    )
+}
+
+/// Appends `pos + k` for every bit k of `m`, ascending.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn push_bits(out: &mut Vec<usize>, pos: usize, mut m: u64) {
+    while m != 0 {
+        out.push(pos + m.trailing_zeros() as usize);
+        m &= m - 1;
+    }
+}
+
 /// [`token_runs`] with the kernels of `level` (the result is the same at every level).
 pub fn token_runs_at(level: Level, hay: &[u8], out: &mut Vec<TokenRun>) {
     match level.kind() {
@@ -206,8 +305,8 @@ pub fn token_runs_at(level: Level, hay: &[u8], out: &mut Vec<TokenRun>) {
         #[cfg(target_arch = "x86_64")]
         Kind::Avx2 => unsafe { token_runs_avx2(hay, out) },
         #[cfg(target_arch = "x86_64")]
-        Kind::Sse2 => token_runs_with(hay, out, class_mask_sse2),
-        _ => token_runs_with(hay, out, class_mask_portable),
+        Kind::Sse2 => token_runs_with(hay, out, |b| (class_mask_sse2(b), 0, 0), |_, _, _| {}),
+        _ => token_runs_with(hay, out, |b| (class_mask_portable(b), 0, 0), |_, _, _| {}),
     }
 }
 
@@ -216,33 +315,52 @@ pub fn token_runs_at(level: Level, hay: &[u8], out: &mut Vec<TokenRun>) {
 #[target_feature(enable = "avx2")]
 unsafe fn token_runs_avx2(hay: &[u8], out: &mut Vec<TokenRun>) {
     // SAFETY: this function only runs where AVX2 is available.
-    token_runs_with(hay, out, |b| unsafe { class_mask_avx2(b) })
+    token_runs_with(
+        hay,
+        out,
+        #[inline(always)]
+        |b| unsafe { class_mask_avx2(b) },
+        |_, _, _| {},
+    )
 }
 
-/// The run finder over the alphabet masks `alphabet` gives, one block of look-ahead so a run
-/// crossing a block's end is seen whole. Only the blocks of `hay` are classified (a short
-/// decoded piece costs its own length, not a fixed chunk), and whether a run mixes cases is
-/// read from its own bytes, so ordinary blocks cost one mask and the shift chain.
+/// The run finder over the masks `classes` gives for 64 bytes: the alphabet bytes, and the
+/// escape bytes and brackets (0 where a kernel does not compare them), which go to
+/// `marks(block offset, escapes, brackets)` with each block (the last one zero-padded) in
+/// order. One block of look-ahead, so a run crossing a block's end is seen whole. Only the
+/// blocks of `hay` are classified (a short decoded piece costs its own length, not a fixed
+/// chunk), and whether a run mixes cases is read from its own bytes, so ordinary blocks cost
+/// one mask and the shift chain. (An uppercase mask per block, to skip the case test of
+/// lowercase runs, cost more than it saved on the Linux tree.)
 #[inline(always)]
-fn token_runs_with(hay: &[u8], out: &mut Vec<TokenRun>, alphabet: impl Fn(&[u8]) -> u64) {
+fn token_runs_with(
+    hay: &[u8],
+    out: &mut Vec<TokenRun>,
+    classes: impl Fn(&[u8]) -> (u64, u64, u64),
+    mut marks: impl FnMut(usize, u64, u64),
+) {
     let n = hay.len();
-    let mask = |b: usize| -> u64 {
-        let pos = 64 * b;
+    #[inline(always)]
+    fn mask(hay: &[u8], b: usize, classes: &impl Fn(&[u8]) -> (u64, u64, u64)) -> (u64, u64, u64) {
+        let (n, pos) = (hay.len(), 64 * b);
         if pos + 64 <= n {
-            alphabet(&hay[pos..pos + 64])
+            classes(&hay[pos..pos + 64])
         } else if pos < n {
             let mut block = [0u8; 64];
             block[..n - pos].copy_from_slice(&hay[pos..]);
-            alphabet(&block)
+            classes(&block)
         } else {
-            0
+            (0, 0, 0)
         }
-    };
+    }
     // No run starts before `skip` (set past each run found, so a run is reported once).
     let mut skip = 0;
-    let mut cur = mask(0);
+    let (mut cur, mut cur_esc, mut cur_brk) = mask(hay, 0, &classes);
     for b in 0..n.div_ceil(64) {
-        let next = mask(b + 1);
+        let (next, next_esc, next_brk) = mask(hay, b + 1, &classes);
+        if cur_esc | cur_brk != 0 {
+            marks(64 * b, cur_esc, cur_brk);
+        }
         let starts = run_starts(cur, next);
         if starts != 0 {
             let pos = 64 * b;
@@ -271,6 +389,8 @@ fn token_runs_with(hay: &[u8], out: &mut Vec<TokenRun>, alphabet: impl Fn(&[u8])
             }
         }
         cur = next;
+        cur_esc = next_esc;
+        cur_brk = next_brk;
     }
 }
 
@@ -332,13 +452,14 @@ fn chain24(w: u64) -> u64 {
     r & (r >> 8)
 }
 
-/// The alphabet mask of 64 bytes (bit k for `block[k]`) with AVX2: each byte's class is
-/// `LO[low nibble] & HI[high nibble]`, two table lookups (`vpshufb`) per 32 bytes. Bits:
-/// `+ - /` 0x01, digits 0x02, `A-O` 0x04, `P-Z` 0x08, `_` 0x10, `a-o` 0x20, `p-z` 0x40.
+/// The alphabet, escape (`%`, `\`, NUL) and `[` masks of 64 bytes (bit k for `block[k]`)
+/// with AVX2: each byte's class is `LO[low nibble] & HI[high nibble]`, two table lookups (`vpshufb`) per
+/// 32 bytes. Bits: `+ - /` 0x01, digits 0x02, `A-O` 0x04, `P-Z` 0x08, `_` 0x10, `a-o` 0x20,
+/// `p-z` 0x40.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn class_mask_avx2(block: &[u8]) -> u64 {
+unsafe fn class_mask_avx2(block: &[u8]) -> (u64, u64, u64) {
     use std::arch::x86_64::*;
     assert!(block.len() >= 64);
     #[rustfmt::skip]
@@ -358,7 +479,12 @@ unsafe fn class_mask_avx2(block: &[u8]) -> u64 {
     };
     let nibble = _mm256_set1_epi8(0x0F);
     let zero = _mm256_setzero_si256();
-    let mut out = 0u64;
+    let (percent, backslash, bracket) = (
+        _mm256_set1_epi8(b'%' as i8),
+        _mm256_set1_epi8(b'\\' as i8),
+        _mm256_set1_epi8(b'[' as i8),
+    );
+    let (mut out, mut esc, mut brk) = (0u64, 0u64, 0u64);
     for half in 0..2 {
         // SAFETY: reads bytes 32·half..32·half+32 of `block`, which has at least 64.
         let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * half).cast::<__m256i>()) };
@@ -366,8 +492,18 @@ unsafe fn class_mask_avx2(block: &[u8]) -> u64 {
         let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
         let none = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), zero);
         out |= u64::from(!(_mm256_movemask_epi8(none) as u32)) << (32 * half);
+        let e = _mm256_or_si256(
+            _mm256_or_si256(
+                _mm256_cmpeq_epi8(v, percent),
+                _mm256_cmpeq_epi8(v, backslash),
+            ),
+            _mm256_cmpeq_epi8(v, zero),
+        );
+        esc |= u64::from(_mm256_movemask_epi8(e) as u32) << (32 * half);
+        let k = _mm256_cmpeq_epi8(v, bracket);
+        brk |= u64::from(_mm256_movemask_epi8(k) as u32) << (32 * half);
     }
-    out
+    (out, esc, brk)
 }
 
 /// The alphabet mask of 64 bytes (bit k for `block[k]`), SSE2.
@@ -870,8 +1006,16 @@ mod tests {
             {
                 assert_eq!(class_mask_sse2(block), want);
                 if std::arch::is_x86_feature_detected!("avx2") {
+                    let at = |f: &dyn Fn(u8) -> bool| {
+                        block
+                            .iter()
+                            .enumerate()
+                            .fold(0u64, |m, (k, &b)| m | (u64::from(f(b)) << k))
+                    };
+                    let esc = at(&|b| matches!(b, b'%' | b'\\' | 0));
+                    let brk = at(&|b| b == b'[');
                     // SAFETY: AVX2 is available, checked just above.
-                    assert_eq!(unsafe { class_mask_avx2(block) }, want);
+                    assert_eq!(unsafe { class_mask_avx2(block) }, (want, esc, brk));
                 }
             }
         }
@@ -903,13 +1047,21 @@ mod tests {
         };
         for round in 0..300 {
             let len = rnd(700) as usize;
-            // Mostly alphabet bytes, so long runs of every length and position occur.
-            let gap = 2 + round % 40;
+            // Mostly alphabet bytes, so long runs of every length and position occur, some
+            // longer than the two blocks the masks cover.
+            let gap = if round % 7 == 0 { 400 } else { 2 + round % 40 };
             let hay: Vec<u8> = (0..len)
                 .map(|_| match rnd(gap) {
                     0 => b' ',
-                    // Long stretches of one case, so both kinds of run occur.
-                    _ if round % 3 == 0 => b"az9+/-_"[rnd(7) as usize],
+                    // Long stretches of one case, so every kind of run occurs: lowercase,
+                    // uppercase (`_` sits between the letter ranges), mixed, and mixed only
+                    // by one letter at either end.
+                    _ if round % 4 == 0 => b"az9+/-_"[rnd(7) as usize],
+                    _ if round % 4 == 1 => b"AZ9+/-_@[`{"[rnd(11) as usize],
+                    // Escape bytes and brackets, NUL too, at every offset of a block.
+                    1 if round % 5 == 0 => b"%\\\0[%"[rnd(5) as usize],
+                    _ if round % 4 == 2 && rnd(97) == 0 => b"Zz"[rnd(2) as usize],
+                    _ if round % 4 == 2 => b"OP9+/-_"[rnd(7) as usize],
                     _ => b"aZ9+/-_"[rnd(7) as usize],
                 })
                 .collect();
@@ -927,11 +1079,30 @@ mod tests {
             }
             // Every kernel level; the random lengths put the buffer's end, where runs are
             // cut, at every offset of a 64-byte block.
+            let at = |f: &dyn Fn(u8) -> bool| -> Vec<usize> {
+                (0..hay.len()).filter(|&k| f(hay[k])).collect()
+            };
+            let escapes = at(&|b| matches!(b, b'%' | b'\\' | 0));
+            let brackets = at(&|b| b == b'[');
             for level in crate::simd::available() {
                 let mut runs = Vec::new();
                 token_runs_at(level, &hay, &mut runs);
                 let got: Vec<_> = runs.iter().map(|r| (r.start, r.end, r.mixed)).collect();
                 assert_eq!(got, want, "round {round}, {level:?}");
+                // The fused pass: the same runs, and every escape byte and bracket (none of
+                // the last block's zero padding), from stale contents too.
+                let mut all = Runs {
+                    tokens: runs.clone(),
+                    escape_list: vec![7],
+                    bracket_list: vec![9],
+                    marks_listed: true,
+                };
+                runs_at(level, &hay, &mut all);
+                assert_eq!(all.tokens, runs, "round {round}, {level:?}");
+                let got: Vec<usize> = all.escapes(&hay).collect();
+                assert_eq!(got, escapes, "round {round}, {level:?}");
+                let got: Vec<usize> = all.brackets(&hay).collect();
+                assert_eq!(got, brackets, "round {round}, {level:?}");
             }
         }
     }
@@ -1054,6 +1225,21 @@ mod tests {
         });
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].bytes, le);
+    }
+
+    /// A buffer with more escape bytes and brackets than [`MAX_MARKS`] (a UTF-16 file is half
+    /// NULs) is not listed, and the readers still see every one.
+    #[test]
+    fn too_many_marks_are_searched_not_listed() {
+        let mut hay = b"%[".repeat(MAX_MARKS / 2 + 50);
+        hay.extend_from_slice(b"\\\0 [");
+        for level in crate::simd::available() {
+            let mut r = Runs::default();
+            runs_at(level, &hay, &mut r);
+            assert!(!r.marks_listed && r.escape_list.is_empty() && r.bracket_list.is_empty());
+            assert_eq!(r.escapes(&hay).count(), MAX_MARKS / 2 + 52, "{level:?}");
+            assert_eq!(r.brackets(&hay).count(), MAX_MARKS / 2 + 51, "{level:?}");
+        }
     }
 
     #[test]

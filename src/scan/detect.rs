@@ -14,7 +14,8 @@
 //!   Latin words, kana (U+3000 is a separator), Hangul and space-separated Chinese characters.
 //!   Chinese written without separators is one long "word" and is not found here; the
 //!   validator still accepts it when a regex rule hands it over.
-//! - **`solana-keypair-array`** jumps between `[` with memchr and parses at most one array
+//! - **`solana-keypair-array`** jumps between `[` (from the matcher's shared classifying
+//!   pass, else memchr) and parses at most one array
 //!   from each; a parse stops at the first byte that cannot continue it, which is at the
 //!   latest the next `[`, so the scan is linear.
 //!
@@ -25,7 +26,7 @@ use crate::simd::{Kind, Level};
 use std::ops::Range;
 use std::str::FromStr;
 
-use crate::decode::inline::{TokenRun, token_runs};
+use crate::decode::inline::{Runs, TokenRun, runs};
 
 /// A named detector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,21 +60,26 @@ impl Detector {
 
     /// Appends the byte ranges of candidate secrets in `hay` to `out`.
     pub fn find(self, hay: &[u8], out: &mut Vec<Range<usize>>) {
-        if self == Detector::Base58Key {
-            let mut runs = Vec::new();
-            token_runs(hay, &mut runs);
-            return self.find_with_runs(hay, &runs, out);
-        }
-        self.find_with_runs(hay, &[], out)
-    }
-
-    /// [`Detector::find`] with the token runs of `hay` already found (the matcher shares one
-    /// run-finding pass between this detector, the regex gate and the base64 decoder).
-    pub fn find_with_runs(self, hay: &[u8], runs: &[TokenRun], out: &mut Vec<Range<usize>>) {
         match self {
             Detector::Bip39 => find_word_runs(hay, out),
-            Detector::SolanaKeypairArray => find_byte_arrays(hay, out),
-            Detector::Base58Key => find_base58_keys(hay, runs, out),
+            Detector::SolanaKeypairArray => {
+                find_byte_arrays(hay, memchr::memchr_iter(b'[', hay), out)
+            }
+            Detector::Base58Key => {
+                let mut r = Runs::default();
+                runs(hay, &mut r);
+                find_base58_keys(hay, &r.tokens, out)
+            }
+        }
+    }
+
+    /// [`Detector::find`] with the runs of `hay` already found (the matcher shares one
+    /// classifying pass between the detectors, the regex gate and the decoders).
+    pub fn find_with_runs(self, hay: &[u8], runs: &Runs, out: &mut Vec<Range<usize>>) {
+        match self {
+            Detector::Bip39 => find_word_runs(hay, out),
+            Detector::SolanaKeypairArray => find_byte_arrays(hay, runs.brackets(hay), out),
+            Detector::Base58Key => find_base58_keys(hay, &runs.tokens, out),
         }
     }
 }
@@ -638,16 +644,20 @@ fn flush(hay: &[u8], run: &mut Option<(usize, usize, usize)>, out: &mut Vec<Rang
 /// Elements in a Solana keypair array.
 const KEYPAIR_LEN: usize = 64;
 
-fn find_byte_arrays(hay: &[u8], out: &mut Vec<Range<usize>>) {
+/// `brackets`: the offsets of every `[` in `hay`, ascending.
+fn find_byte_arrays(
+    hay: &[u8],
+    brackets: impl Iterator<Item = usize>,
+    out: &mut Vec<Range<usize>>,
+) {
     let mut from = 0;
-    while let Some(off) = memchr::memchr(b'[', &hay[from..]) {
-        let open = from + off;
-        match parse_byte_array(hay, open) {
-            Some(end) => {
-                out.push(open..end);
-                from = end;
-            }
-            None => from = open + 1,
+    for open in brackets {
+        if open < from {
+            continue;
+        }
+        if let Some(end) = parse_byte_array(hay, open) {
+            out.push(open..end);
+            from = end;
         }
     }
 }
@@ -789,6 +799,14 @@ mod tests {
     fn found(d: Detector, hay: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
         d.find(hay, &mut out);
+        // The matcher's path, from the runs of the shared pass, at every kernel level.
+        for level in crate::simd::available() {
+            let mut r = Runs::default();
+            crate::decode::inline::runs_at(level, hay, &mut r);
+            let mut shared = Vec::new();
+            d.find_with_runs(hay, &r, &mut shared);
+            assert_eq!(shared, out, "{level:?}");
+        }
         out.into_iter()
             .map(|r| String::from_utf8_lossy(&hay[r]).into_owned())
             .collect()
@@ -907,7 +925,20 @@ mod tests {
             (compact.replacen(",", "", 1), vec![]),
             (compact.replacen("[", "[-", 1), vec![]),
             ("[1, 2, 3]".into(), vec![]),
+            (format!("x[0]\0{compact}\0"), vec![compact.clone()]),
         ];
+        // At every offset of a 64-byte block, after brackets that start no array.
+        for pad in 0..70 {
+            let hay = format!(
+                "{}[[ {compact}",
+                "a[".repeat(pad / 2) + &" ".repeat(pad % 2)
+            );
+            assert_eq!(
+                found(Detector::SolanaKeypairArray, hay.as_bytes()),
+                vec![compact.clone()],
+                "{pad}"
+            );
+        }
         for (hay, want) in cases {
             assert_eq!(
                 found(Detector::SolanaKeypairArray, hay.as_bytes()),

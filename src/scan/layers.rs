@@ -11,7 +11,7 @@ use crate::decode::inline::Decoded;
 use crate::decode::map::OffsetMap;
 use crate::decode::{MAX_DEPTH, inline, notebook};
 use crate::finding::{Finding, Span};
-use crate::model::TokenRun;
+use crate::model::Runs;
 
 use super::assemble::{self, Assembled, Window, span_of, to_finding};
 use super::location::LineIndex;
@@ -85,6 +85,7 @@ pub(crate) fn scan(
     if decode {
         let runs = scratch.take_runs(view);
         ctx.descend(view, Some(&runs), None, 0, scratch);
+        scratch.restore_runs(runs);
     }
     let (mut findings, unreported) = ctx.finish();
     super::markers::mark(hay, &mut findings);
@@ -98,7 +99,7 @@ impl Ctx<'_> {
     fn descend(
         &mut self,
         buf: &[u8],
-        runs: Option<&[TokenRun]>,
+        runs: Option<&Runs>,
         parent: Option<&Layer<'_>>,
         depth: usize,
         sc: &mut Scratch,

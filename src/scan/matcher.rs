@@ -13,7 +13,7 @@ use regex_automata::Input;
 use regex_automata::meta::Cache;
 use regex_automata::util::iter::Searcher;
 
-use crate::decode::inline::{TokenRun, token_runs};
+use crate::decode::inline::{Runs, TokenRun};
 use crate::rules::{Rule, RuleSet};
 use crate::scan::detect::Detector;
 use crate::scan::keywords::Keywords;
@@ -49,8 +49,8 @@ pub struct Scratch {
     windows: Vec<Vec<(usize, usize)>>,
     touched: Vec<u32>,
     ranges: Vec<Range<usize>>,
-    /// Token runs of the input of the last [`Matcher::find`], when `runs_ready`.
-    runs: Vec<TokenRun>,
+    /// Runs of the input of the last [`Matcher::find`], when `runs_ready`.
+    runs: Runs,
     runs_ready: bool,
     /// Matches of the last [`Matcher::find`] past [`MAX_MATCHES_PER_RULE`] of one rule.
     overflow: Unreported,
@@ -65,23 +65,28 @@ impl Scratch {
         &mut self.overflow
     }
 
-    /// The token runs of `hay`, found once per input and shared by the base58 detector, the
-    /// regex gate and the base64 decoder.
-    fn runs(&mut self, hay: &[u8]) -> &[TokenRun] {
+    /// The runs of `hay`, found once per input and shared by the base58 and Solana
+    /// detectors, the regex gate and the decoders.
+    fn runs(&mut self, hay: &[u8]) -> &Runs {
         if !self.runs_ready {
-            self.runs.clear();
-            token_runs(hay, &mut self.runs);
+            crate::decode::inline::runs(hay, &mut self.runs);
             self.runs_ready = true;
         }
         &self.runs
     }
 
-    /// The token runs of `hay`, which must be the input of the last [`Matcher::find`] with this
+    /// The runs of `hay`, which must be the input of the last [`Matcher::find`] with this
     /// scratch (the runs it found are reused).
-    pub fn take_runs(&mut self, hay: &[u8]) -> Vec<TokenRun> {
+    pub fn take_runs(&mut self, hay: &[u8]) -> Runs {
         self.runs(hay);
         self.runs_ready = false;
         std::mem::take(&mut self.runs)
+    }
+
+    /// Hands back what [`Scratch::take_runs`] returned, so the next input reuses its buffers.
+    pub fn restore_runs(&mut self, runs: Runs) {
+        self.runs = runs;
+        self.runs_ready = false;
     }
 }
 
@@ -179,7 +184,7 @@ impl Matcher {
             let gate = rule.token_gate();
             for &(s, e) in &windows {
                 let e = extend_over_token(hay, e);
-                if gate > 0 && !has_token_run(scratch.runs(hay), s, e, gate) {
+                if gate > 0 && !has_token_run(&scratch.runs(hay).tokens, s, e, gate) {
                     continue;
                 }
                 if rule.detector.is_none()
@@ -188,10 +193,13 @@ impl Matcher {
                 {
                     continue;
                 }
-                if rule.detector == Some(Detector::Base58Key) {
+                if matches!(
+                    rule.detector,
+                    Some(Detector::Base58Key | Detector::SolanaKeypairArray)
+                ) {
                     scratch.runs(hay);
                 }
-                let runs = scratch.runs_ready.then_some(&scratch.runs[..]);
+                let runs = scratch.runs_ready.then_some(&scratch.runs);
                 let mut sink = Sink {
                     out,
                     before,
@@ -314,7 +322,7 @@ fn run_rule(
     index: usize,
     hay: &[u8],
     window: Range<usize>,
-    runs: Option<&[TokenRun]>,
+    runs: Option<&Runs>,
     ranges: &mut Vec<Range<usize>>,
     cache: &mut Option<Cache>,
     out: &mut Sink<'_>,

@@ -1,9 +1,9 @@
 //! Whether the vector kernels agree with the portable ones (what non-x86 builds run) on some
-//! bytes: the keyword gram test, the token-run finder, the phrase masks and the phrase finder built on them, at every level this
+//! bytes: the keyword gram test, the token-run finder (and the escape bytes and brackets it lists), the phrase masks and the phrase finder built on them, at every level this
 //! CPU has. `cargo test` checks it as a proptest property below; the `simd` fuzz target
 //! (fuzz/) checks it on libFuzzer's inputs.
 
-use crate::decode::inline::token_runs_at;
+use crate::decode::inline::{Runs, runs_at, token_runs_at};
 use crate::scan::detect::{masks_at, word_runs_at};
 use crate::scan::keywords::Keywords;
 use crate::simd::{Level, available};
@@ -21,9 +21,17 @@ pub fn first_disagreement(keywords: &Keywords, hay: &[u8]) -> Option<String> {
     let runs = |l: Level| {
         let mut v = Vec::new();
         token_runs_at(l, hay, &mut v);
-        v.iter()
-            .map(|r| (r.start, r.end, r.mixed))
-            .collect::<Vec<_>>()
+        let mut all = Runs::default();
+        runs_at(l, hay, &mut all);
+        // What the readers see: the lists where a kernel made them, else their own search.
+        (
+            v.iter()
+                .map(|r| (r.start, r.end, r.mixed))
+                .collect::<Vec<_>>(),
+            all.escapes(hay).collect::<Vec<_>>(),
+            all.brackets(hay).collect::<Vec<_>>(),
+            all.tokens,
+        )
     };
     let masks = |l: Level| {
         hay.chunks(64)
@@ -69,7 +77,8 @@ mod tests {
     use proptest::prelude::*;
 
     /// Inputs that reach every branch of the kernels: token runs across 64-byte blocks,
-    /// keywords in any case, phrase words, separators, non-ASCII and NUL bytes.
+    /// keywords in any case, phrase words, separators, non-ASCII and NUL bytes, `%`, `\` and
+    /// `[`.
     fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
         let piece = prop_oneof![
             prop::collection::vec(any::<u8>(), 0..80),
@@ -79,6 +88,9 @@ mod tests {
             "[a-z ,\"'\t\n\r]{1,120}".prop_map(String::into_bytes),
             "([a-z]{3,8}[ ,\n]){10,14}".prop_map(String::into_bytes),
             "[\u{80}-\u{10ffff}]{1,8}".prop_map(String::into_bytes),
+            // Escapes, printf formats and arrays: the escape bytes and brackets the run
+            // finder lists.
+            "[%\\\\\\[\\]0-9a-fu{}x, ]{1,60}".prop_map(String::into_bytes),
         ];
         prop::collection::vec(piece, 0..12).prop_map(|p| p.concat())
     }
