@@ -1066,3 +1066,101 @@ fn subtrees_history_already_has_are_attributed_like_loose_objects() {
         .unwrap();
     assert_eq!(lib["commit"], first.trim());
 }
+
+/// The same history twice, with fixed dates (so the same ids): five branches add one secret
+/// file at the same path at one commit time, so which commit is credited with it depends on
+/// the walk's order among equal times; a side commit is forked from an older one. With
+/// `pack`, everything is packed, which is when keyleak walks the commits itself; loose, the
+/// walk is libgit2's.
+fn tied_history(t: &TestDir, pack: bool) {
+    let date = "1700000000 +0000";
+    let env = [("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)];
+    let run = |args: &[&str]| {
+        let o = git_env(t, args, &env);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    t.write("base.txt", "nothing\n");
+    run(&["add", "-A"]);
+    run(&["commit", "-qm", "base"]);
+    for b in 0..5 {
+        run(&["checkout", "-qb", &format!("b{b}"), "main"]);
+        t.write("keys/aws.txt", format!("{AWS_KEY}\n"));
+        t.write(&format!("own{b}.txt"), format!("{b}\n"));
+        run(&["add", "-A"]);
+        run(&["commit", "-qm", &format!("b{b}")]);
+        run(&["checkout", "-q", "main"]);
+        if b % 2 == 1 {
+            run(&["merge", "-q", "--no-ff", "-m", "merge", &format!("b{b}")]);
+        }
+        t.write("base.txt", format!("nothing {b}\n"));
+        run(&["add", "-A"]);
+        run(&["commit", "-qm", "main"]);
+    }
+    if pack {
+        run(&["repack", "-adq"]);
+    }
+}
+
+/// keyleak's own commit walk (every commit packed) credits every finding to the commit
+/// libgit2's walk credits it to, also when grafts rewrite parents (libgit2 applies
+/// `info/grafts`, so that walk is left to it) and when a commit's header is in a form git does
+/// not write (no commit time: libgit2 reads 0; keyleak leaves such a walk to libgit2 rather
+/// than read it differently).
+#[test]
+fn packed_commits_are_walked_like_libgit2_walks_them() {
+    let loose = repo();
+    tied_history(&loose, false);
+    let packed = repo();
+    tied_history(&packed, true);
+    assert_eq!(packs(&loose), 0);
+    assert_eq!(packs(&packed), 1);
+    assert_eq!(head(&loose), head(&packed));
+    let same = |what: &str| {
+        for args in [&[][..], &["--branch", "b3"], &["--max-count", "4"]] {
+            let a = scan(&loose, args);
+            let b = scan(&packed, args);
+            assert_eq!(a.status.code(), Some(1), "{what} {args:?}: {}", stderr(&a));
+            assert_eq!(stdout(&b), stdout(&a), "{what} {args:?}");
+        }
+    };
+    same("tied times");
+    let commits: Vec<String> = ["b2", "b4"]
+        .iter()
+        .map(|b| loose.git(&["rev-parse", b]).trim().to_string())
+        .collect();
+    // b2's and b4's commits become roots: the whole tree is theirs.
+    for t in [&loose, &packed] {
+        t.write(
+            ".git/info/grafts",
+            format!("{}\n{}\n", commits[0], commits[1]),
+        );
+    }
+    same("grafts");
+    for t in [&loose, &packed] {
+        std::fs::remove_file(t.path().join(".git/info/grafts")).unwrap();
+    }
+    // A commit without a time, on a branch of its own.
+    let tree = loose.git(&["rev-parse", "main^{tree}"]).trim().to_string();
+    let parent = head(&loose);
+    let raw = format!(
+        "tree {tree}\nparent {parent}\nauthor A <a@example.com> 1700000000 +0000\n\
+         committer A <a@example.com>\n\nno time\n"
+    );
+    for t in [&loose, &packed] {
+        t.write("odd-commit", &raw);
+        let id = t.git(&[
+            "hash-object",
+            "-t",
+            "commit",
+            "--literally",
+            "-w",
+            "odd-commit",
+        ]);
+        std::fs::remove_file(t.path().join("odd-commit")).unwrap();
+        t.git(&["update-ref", "refs/heads/odd", id.trim()]);
+    }
+    packed.git(&["repack", "-adq"]);
+    assert_eq!(packs(&packed), 1);
+    same("a commit without a time");
+}

@@ -7,13 +7,13 @@ use std::path::Path;
 use git2::{Oid, Repository, Sort, Tree};
 use rayon::prelude::*;
 
-use super::pack;
 use super::per_thread::PerThread;
 use super::repo::{
     commit_info, display_git_path, header_skip, read_reason, setup_err, shallow_boundary, short,
     tune_libgit2,
 };
 use super::{GitError, GitOptions};
+use super::{commits, pack};
 use crate::finding::{Finding, GitInfo};
 use crate::model::{Input, Provenance, SkipKind, SkipReason, Skipped};
 use crate::rules::Rule;
@@ -127,13 +127,14 @@ pub(super) fn history(
 ) -> Result<SourceOutput, GitError> {
     tune_libgit2();
     let mut out = SourceOutput::default();
-    let commits = walk_commits(repo, limits, &mut out)?;
+    let packs = pack::open(&repo.commondir().join("objects"));
+    let (commits, read) = walk_commits(repo, &packs, limits, &mut out)?;
     let mut inv = Inventory {
         commits,
         ..Inventory::default()
     };
-    let packs = pack::open(&repo.commondir().join("objects"));
-    collect_blobs(repo, &packs, &mut inv, counters);
+    collect_blobs(repo, &packs, &mut inv, read.as_ref(), counters);
+    drop(read);
     inv.seal();
     if let Some(shard) = opts.shard {
         inv.blobs.retain(|b| shard.owns_blob(b.oid.as_bytes()));
@@ -222,19 +223,48 @@ pub(super) fn history(
     Ok(out)
 }
 
+/// What the walk read of every commit when it read them from the packs ([`commits`]).
+type CommitMap = HashMap<Oid, commits::Commit>;
+
 /// The commits to walk, oldest first. `--max-count` keeps the newest N (as `git log -n`), so
 /// the walk runs newest first and is reversed; a reversed topological order is still one.
+/// The walk reads the commits from the packs when it can (then each commit's tree and first
+/// parent come with it), else libgit2 walks, in the same order either way.
 fn walk_commits(
     repo: &Repository,
+    packs: &pack::Packs,
     limits: &Limits<'_>,
     out: &mut SourceOutput,
-) -> Result<Vec<Oid>, GitError> {
+) -> Result<(Vec<Oid>, Option<CommitMap>), GitError> {
+    let tips = tips(repo, limits)?;
+    if tips.is_empty() {
+        out.notes
+            .push("the repository has no commits: nothing to scan".into());
+        return Ok((Vec::new(), None));
+    }
+    if !commits::libgit2_only(repo.path(), repo.commondir())
+        && let Some(walked) = commits::walk(packs, &tips)
+    {
+        let time = |oid: &Oid| walked.commits.get(oid).map(|c| c.time);
+        let commits = limit(walked.order.iter().map(|&o| Ok(o)), limits, time, out);
+        return Ok((commits, Some(walked.commits)));
+    }
     let mut walk = repo
         .revwalk()
         .map_err(|e| setup_err("cannot walk history", e))?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
         .map_err(|e| setup_err("cannot walk history", e))?;
-    let mut tips = 0;
+    for &tip in &tips {
+        // Every tip was read as a commit already.
+        let _ = walk.push(tip);
+    }
+    let time = |oid: &Oid| repo.find_commit(*oid).ok().map(|c| c.time().seconds());
+    Ok((limit(walk, limits, time, out), None))
+}
+
+/// The commits the walk starts from, in the order they are pushed to it.
+fn tips(repo: &Repository, limits: &Limits<'_>) -> Result<Vec<Oid>, GitError> {
+    let mut tips = Vec::new();
     if limits.branches.is_empty() {
         // Every ref (branches, tags, remotes, stash, notes…) and a detached HEAD. Refs that do
         // not lead to a commit (a tag of a tree, a dangling ref) have no history to walk.
@@ -243,11 +273,11 @@ fn walk_commits(
             .map_err(|e| setup_err("cannot list refs", e))?;
         for r in refs.flatten() {
             if let Ok(c) = r.peel_to_commit() {
-                tips += usize::from(walk.push(c.id()).is_ok());
+                tips.push(c.id());
             }
         }
         if let Ok(c) = repo.head().and_then(|h| h.peel_to_commit()) {
-            tips += usize::from(walk.push(c.id()).is_ok());
+            tips.push(c.id());
         }
     } else {
         for name in limits.branches {
@@ -255,16 +285,19 @@ fn walk_commits(
                 .revparse_single(name)
                 .and_then(|o| o.peel_to_commit())
                 .map_err(|e| setup_err(&format!("--branch `{name}`"), e))?;
-            walk.push(commit.id())
-                .map_err(|e| setup_err(&format!("--branch `{name}`"), e))?;
-            tips += 1;
+            tips.push(commit.id());
         }
     }
-    if tips == 0 {
-        out.notes
-            .push("the repository has no commits: nothing to scan".into());
-        return Ok(Vec::new());
-    }
+    Ok(tips)
+}
+
+/// The walk's commits (newest first) within `--max-count` and `--since`, oldest first.
+fn limit(
+    walk: impl Iterator<Item = Result<Oid, git2::Error>>,
+    limits: &Limits<'_>,
+    time: impl Fn(&Oid) -> Option<i64>,
+    out: &mut SourceOutput,
+) -> Vec<Oid> {
     let mut commits = Vec::new();
     for oid in walk {
         if limits.max_count.is_some_and(|n| commits.len() >= n) {
@@ -281,16 +314,15 @@ fn walk_commits(
                 break;
             }
         };
-        if let Some(since) = limits.since {
-            match repo.find_commit(oid) {
-                Ok(c) if c.time().seconds() < since => continue,
-                _ => {}
-            }
+        if let Some(since) = limits.since
+            && time(&oid).is_some_and(|t| t < since)
+        {
+            continue;
         }
         commits.push(oid);
     }
     commits.reverse();
-    Ok(commits)
+    commits
 }
 
 /// Commits diffed before their changes are recorded: bounds what is held at once (a merge of a
@@ -300,7 +332,13 @@ const BATCH: usize = 2048;
 /// Records, for each walked commit, the blobs it introduced relative to its first parent.
 /// Commits are diffed in parallel (each diff only reads trees), a batch at a time, then
 /// recorded in walk order, so the oldest commit that shows a (blob, path) still wins.
-fn collect_blobs(repo: &Repository, packs: &pack::Packs, inv: &mut Inventory, counters: &Counters) {
+fn collect_blobs(
+    repo: &Repository,
+    packs: &pack::Packs,
+    inv: &mut Inventory,
+    read: Option<&CommitMap>,
+    counters: &Counters,
+) {
     let git_dir = repo.path();
     let n = inv.commits.len();
     // One walker (a libgit2 handle and a pack reader) per pool thread, kept across batches.
@@ -320,7 +358,7 @@ fn collect_blobs(repo: &Repository, packs: &pack::Packs, inv: &mut Inventory, co
                     reader: pack::Reader::new(packs),
                 };
                 walkers.with(new_walker, |w| {
-                    (ci, w.introduced(commits[ci as usize], ci, &known))
+                    (ci, w.introduced(commits[ci as usize], ci, &known, read))
                 })
             })
             .collect();
@@ -348,9 +386,15 @@ struct Walker<'a> {
 impl Walker<'_> {
     /// What `oid` introduced: trees read from the packs when they all can be (see
     /// [`introduced_packed`]), else everything through libgit2 as [`introduced_blobs`] does.
-    fn introduced(&mut self, oid: Oid, ci: u32, known: &Known) -> Introduced {
+    fn introduced(
+        &mut self,
+        oid: Oid,
+        ci: u32,
+        known: &Known,
+        read: Option<&CommitMap>,
+    ) -> Introduced {
         match &self.repo {
-            Ok(repo) => introduced_packed(repo, &mut self.reader, oid, ci, known)
+            Ok(repo) => introduced_packed(repo, &mut self.reader, oid, ci, known, read)
                 .unwrap_or_else(|| introduced_blobs(repo, oid)),
             Err(e) => vec![(Vec::new(), Err(read_reason(e)))],
         }
@@ -423,34 +467,49 @@ fn introduced_packed(
     oid: Oid,
     ci: u32,
     known: &Known,
+    read: Option<&CommitMap>,
 ) -> Option<Introduced> {
-    let commit = repo.find_commit(oid).ok()?;
-    if let Ok(mut trees) = known.trees.lock() {
-        trees.insert(oid, commit.tree_id());
-    }
+    // The walk read every commit (and so every parent) from the packs, or libgit2 reads them.
+    let (tree_id, parent_tree) = match read {
+        Some(map) => {
+            let c = map.get(&oid)?;
+            let parent = match c.first_parent {
+                Some(p) => Some(map.get(&p)?.tree),
+                None => None,
+            };
+            (c.tree, parent)
+        }
+        None => {
+            let commit = repo.find_commit(oid).ok()?;
+            if let Ok(mut trees) = known.trees.lock() {
+                trees.insert(oid, commit.tree_id());
+            }
+            // `parent_id` applies grafts and the shallow boundary as `parent` does; a parent
+            // already read (so readable) needs only its tree, else libgit2 reads it as before.
+            let read_before = commit
+                .parent_id(0)
+                .ok()
+                .and_then(|p| known.trees.lock().ok()?.get(&p).copied());
+            let parent_tree = match read_before {
+                Some(t) => Some(t),
+                None => commit.parent(0).ok().map(|p| p.tree_id()),
+            };
+            (commit.tree_id(), parent_tree)
+        }
+    };
     let mut ctx = DiffCtx {
         commit: ci,
         known,
         fresh: Vec::new(),
     };
-    let root = known.key(commit.tree_id(), b"");
+    let root = known.key(tree_id, b"");
     if known.get(&root).is_some_and(|c| c < ci) {
         return Some(Vec::new());
     }
     let mut tree = Vec::new();
-    if !reader.tree(commit.tree_id(), &mut tree) {
+    if !reader.tree(tree_id, &mut tree) {
         return None;
     }
-    // `parent_id` applies grafts and the shallow boundary as `parent` does; a parent
-    // already read (so readable) needs only its tree, else libgit2 reads it as before.
-    let read_before = commit
-        .parent_id(0)
-        .ok()
-        .and_then(|p| known.trees.lock().ok()?.get(&p).copied());
-    let parent_tree = match read_before {
-        Some(t) => Some(t),
-        None => commit.parent(0).ok().map(|p| p.tree_id()),
-    };
     let parent = match parent_tree {
         Some(p) => {
             let mut t = Vec::new();

@@ -25,6 +25,7 @@
 //!    `Sync`).
 
 mod added;
+mod commits;
 mod history;
 pub(crate) mod index;
 mod pack;

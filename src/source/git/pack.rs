@@ -606,6 +606,71 @@ fn varint(d: &mut &[u8]) -> Option<u64> {
     None
 }
 
+/// The largest commit [`whole_commits`] reads (anything larger is left to [`Reader`]).
+const COMMIT_LIMIT: u64 = 1 << 20;
+/// Objects whose headers one task of [`whole_commits`] reads.
+const COMMITS_CHUNK: usize = 4096;
+
+/// The commits stored whole (not as deltas) in the packs, read in parallel and given to
+/// `parse`: what `parse` returned, by id (the first pack holding an id wins, as for
+/// [`Reader`]). Only a head start for the commit walk: whatever is not here (a deltified or
+/// loose commit) the walk reads one at a time. Every object's header is read for its kind
+/// (git writes a pack's commits together, but a pack fetched in several steps has several such
+/// runs).
+pub(super) fn whole_commits<T, P>(packs: &Packs, parse: P) -> HashMap<Oid, T>
+where
+    T: Send,
+    P: Fn(&[u8]) -> Option<T> + Sync + Send,
+{
+    let mut found: HashMap<Oid, T> = HashMap::new();
+    for pack in &packs.0 {
+        // A pack the parser rejects (a panic on hostile bytes) gives nothing: the walk reads
+        // those commits one at a time, and libgit2 if the reader cannot either.
+        let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let index = &pack.index;
+            let mut at: Vec<(u64, u32)> = (0..index.num_objects())
+                .map(|i| (index.pack_offset_at_index(i), i))
+                .collect();
+            at.par_sort_unstable();
+            // Spread over the pool in pack order; a chunk with no commit costs its headers.
+            let workers: PerThread<(gix_zlib::Inflate, Vec<u8>)> = PerThread::new();
+            at.par_chunks(COMMITS_CHUNK)
+                .flat_map_iter(|chunk| {
+                    workers.with(Default::default, |(z, buf)| {
+                        let mut out = Vec::new();
+                        for &(offset, i) in chunk {
+                            let Ok(entry) = pack.data.entry(offset) else {
+                                continue;
+                            };
+                            pack.touch(offset, entry.header_size());
+                            if entry.header != Header::Commit
+                                || entry.decompressed_size > COMMIT_LIMIT
+                            {
+                                continue;
+                            }
+                            let size = entry.decompressed_size as usize;
+                            if !inflate(pack, &entry, z, buf, size) {
+                                continue;
+                            }
+                            let Ok(id) = Oid::from_bytes(index.oid_at_index(i).as_bytes()) else {
+                                continue;
+                            };
+                            if let Some(t) = parse(buf) {
+                                out.push((id, t));
+                            }
+                        }
+                        out
+                    })
+                })
+                .collect::<Vec<_>>()
+        }));
+        for (id, t) in one.unwrap_or_default() {
+            found.entry(id).or_insert(t);
+        }
+    }
+    found
+}
+
 /// Reads trees from the packs one at a time (for the commit walk), resolving delta chains with
 /// a cache of recent results. Anything it cannot read is for libgit2.
 pub(super) struct Reader<'a> {
@@ -626,6 +691,17 @@ impl<'a> Reader<'a> {
     /// The raw tree `id` into `out`, or false when no pack holds it, it is not a tree, or it
     /// cannot be read.
     pub(super) fn tree(&mut self, id: Oid, out: &mut Vec<u8>) -> bool {
+        self.object(id, out) == Some(gix_object::Kind::Tree)
+    }
+
+    /// The raw commit `id` into `out`, or false as [`Reader::tree`].
+    pub(super) fn commit(&mut self, id: Oid, out: &mut Vec<u8>) -> bool {
+        self.object(id, out) == Some(gix_object::Kind::Commit)
+    }
+
+    /// The object `id` into `out` and its kind, or `None` when no pack holds it or it cannot
+    /// be read.
+    fn object(&mut self, id: Oid, out: &mut Vec<u8>) -> Option<gix_object::Kind> {
         let id = gix_hash::oid::from_bytes_unchecked(id.as_bytes());
         for pack in &self.packs.0 {
             let Some(i) = pack.index.lookup(id) else {
@@ -633,7 +709,7 @@ impl<'a> Reader<'a> {
             };
             let offset = pack.index.pack_offset_at_index(i);
             let Ok(entry) = pack.data.entry(offset) else {
-                return false;
+                return None;
             };
             let in_pack = |base: &gix_hash::oid, _: &mut Vec<u8>| {
                 Ok(pack.index.lookup(base).and_then(|b| {
@@ -652,9 +728,12 @@ impl<'a> Reader<'a> {
             if let Ok(Ok(o)) = &read {
                 pack.charge(FAULT_AROUND * u64::from(o.num_deltas));
             }
-            return matches!(read, Ok(Ok(o)) if o.kind == gix_object::Kind::Tree);
+            return match read {
+                Ok(Ok(o)) => Some(o.kind),
+                _ => None,
+            };
         }
-        false
+        None
     }
 }
 
