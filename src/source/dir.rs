@@ -377,7 +377,7 @@ fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<usize, SkipReas
     // so those are read to the end, within the limit.
     let (mut want, sized) = match meta.len() {
         0 => (
-            64 * 1024usize.min(usize::try_from(max + 1).unwrap_or(usize::MAX)),
+            (64 * 1024usize).min(usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX)),
             false,
         ),
         n => (n as usize, true),
@@ -404,7 +404,7 @@ fn read_file(path: &Path, max: u64, buf: &mut Vec<u8>) -> Result<usize, SkipReas
             if n as u64 > max {
                 return Err(too_large(format!("> {}", human_bytes(max))));
             }
-            want = (want * 2).min(usize::try_from(max + 1).unwrap_or(usize::MAX));
+            want = (want * 2).min(usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX));
         }
     }
     if n as u64 > max {
