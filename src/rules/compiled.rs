@@ -6,7 +6,7 @@
 //! position. A regex is parsed once: the token gate, the context gate and the compiled regex
 //! are all made from the same syntax tree.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::util::syntax;
@@ -41,7 +41,7 @@ pub struct Rule {
     pub detector: Option<Detector>,
     regex: OnceLock<Regex>,
     /// See [`Rule::context_gate`].
-    context_gate: OnceLock<Option<Regex>>,
+    context_gate: OnceLock<Option<SharedGate>>,
     /// The regex's search cache (its lazy DFA's states), shared by the threads; see
     /// [`Rule::with_regex`].
     shared_cache: Mutex<Option<Cache>>,
@@ -370,6 +370,32 @@ fn are_keywords(h: &Hir, keywords: &[String]) -> bool {
     })
 }
 
+/// A compiled context gate, shared by the rules whose gates are the same regex.
+type SharedGate = Arc<OnceLock<Option<Regex>>>;
+
+/// The compiled gate for `gate`, built once per process for all the rules that have it: the
+/// exchanges whose secrets share a format and label have the same gate (6 passphrase rules, 5
+/// key rules, …: 195 gates, 176 distinct), and compiling one costs 1.5–2M instructions, its
+/// lazy-DFA states again for every copy (bench/RESULTS.md, issue 20, session 7). Two gates are
+/// shared only when their syntax trees are equal, so a rule gets exactly the regex it would
+/// have compiled itself. The lock covers the look-up only; a gate compiles outside it.
+fn shared_gate(gate: Hir) -> SharedGate {
+    static GATES: Mutex<Vec<(Hir, SharedGate)>> = Mutex::new(Vec::new());
+    let slot = {
+        let mut gates = GATES.lock().unwrap_or_else(|e| e.into_inner());
+        match gates.iter().find(|(h, _)| *h == gate) {
+            Some((_, slot)) => slot.clone(),
+            None => {
+                let slot = SharedGate::default();
+                gates.push((gate.clone(), slot.clone()));
+                slot
+            }
+        }
+    };
+    slot.get_or_init(|| build_hir(&gate).ok());
+    slot
+}
+
 impl Rule {
     /// Builds a rule whose regex has already been checked by [`build_regex`].
     #[allow(clippy::too_many_arguments)]
@@ -467,8 +493,10 @@ impl Rule {
         self.context_gate
             .get_or_init(|| {
                 let gate = context_gate(self.parsed().hir.as_ref()?, &self.keywords)?;
-                build_hir(&gate).ok()
+                Some(shared_gate(gate))
             })
+            .as_ref()?
+            .get()?
             .as_ref()
     }
 
@@ -728,6 +756,35 @@ confidence = "high"
         ] {
             assert!(gate_of(pattern).is_none(), "{pattern}");
         }
+    }
+
+    /// Rules whose gates are the same regex share one compiled gate; others do not.
+    #[test]
+    fn equal_gates_are_compiled_once() {
+        let rule = |id: &str, label: &str| {
+            format!(
+                "[[rule]]\nid = \"{id}\"\nname = \"X\"\nkeywords = [\"{id}\"]\nregex = '''(?i:{id})(?:[^\\n]*\\n){{0,6}}?[^\\n]*?{label}[ =]+(?P<secret>[0-9a-f]{{16}})\\b'''\nseverity = \"high\"\nconfidence = \"high\"\n"
+            )
+        };
+        let text = [
+            rule("acme", "secret"),
+            rule("globex", "secret"),
+            rule("initech", "passphrase"),
+        ]
+        .concat();
+        let mut rules = crate::rules::RuleSet::default();
+        rules
+            .add_file(std::path::Path::new("t.toml"), &text)
+            .expect("rules load");
+        let gate = |i: usize| rules.rules()[i].context_gate().expect("gated");
+        assert!(std::ptr::eq(gate(0), gate(1)), "same gate, one regex");
+        assert!(
+            !std::ptr::eq(gate(0), gate(2)),
+            "another label, another gate"
+        );
+        assert!(gate(0).is_match("secret = 0123456789abcdef"));
+        assert!(!gate(2).is_match("secret = 0123456789abcdef"));
+        assert!(gate(2).is_match("passphrase = 0123456789abcdef"));
     }
 
     /// The gate is only sound if it matches inside every match of its regex: checked on every
