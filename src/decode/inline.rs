@@ -230,18 +230,24 @@ impl Runs {
     /// The offsets of every `%`, `\` and NUL of `hay`, the buffer these runs are of,
     /// ascending.
     pub fn escapes<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-        let listed = self.marks_listed.then(|| self.escape_list.iter().copied());
-        let searched = (!self.marks_listed).then(|| memchr::memchr3_iter(b'%', b'\\', 0, hay));
-        listed
-            .into_iter()
-            .flatten()
-            .chain(searched.into_iter().flatten())
+        self.listed_or(&self.escape_list, || {
+            memchr::memchr3_iter(b'%', b'\\', 0, hay)
+        })
     }
 
     /// The offsets of every `[` of `hay`, the buffer these runs are of, ascending.
     pub fn brackets<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-        let listed = self.marks_listed.then(|| self.bracket_list.iter().copied());
-        let searched = (!self.marks_listed).then(|| memchr::memchr_iter(b'[', hay));
+        self.listed_or(&self.bracket_list, || memchr::memchr_iter(b'[', hay))
+    }
+
+    /// `list` when the kernel made the lists, else what `search` finds.
+    fn listed_or<'a, I: Iterator<Item = usize> + 'a>(
+        &self,
+        list: &'a [usize],
+        search: impl FnOnce() -> I,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let listed = self.marks_listed.then(|| list.iter().copied());
+        let searched = (!self.marks_listed).then(search);
         listed
             .into_iter()
             .flatten()

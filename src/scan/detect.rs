@@ -60,17 +60,12 @@ impl Detector {
 
     /// Appends the byte ranges of candidate secrets in `hay` to `out`.
     pub fn find(self, hay: &[u8], out: &mut Vec<Range<usize>>) {
-        match self {
-            Detector::Bip39 => find_word_runs(hay, out),
-            Detector::SolanaKeypairArray => {
-                find_byte_arrays(hay, memchr::memchr_iter(b'[', hay), out)
-            }
-            Detector::Base58Key => {
-                let mut r = Runs::default();
-                runs(hay, &mut r);
-                find_base58_keys(hay, &r.tokens, out)
-            }
+        // Only the base58 detector reads token runs; unlisted brackets are searched for.
+        let mut r = Runs::default();
+        if self == Detector::Base58Key {
+            runs(hay, &mut r);
         }
+        self.find_with_runs(hay, &r, out)
     }
 
     /// [`Detector::find`] with the runs of `hay` already found (the matcher shares one

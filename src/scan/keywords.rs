@@ -575,11 +575,9 @@ mod avx2 {
             for (j, m) in masks.iter_mut().enumerate() {
                 *m = block(q + 32 * j);
             }
-            if masks.iter().any(|&m| m != 0) {
-                for (j, &m) in masks.iter().enumerate() {
-                    if m != 0 {
-                        hits(q + 32 * j, m);
-                    }
+            for (j, &m) in masks.iter().enumerate() {
+                if m != 0 {
+                    hits(q + 32 * j, m);
                 }
             }
             q += 32 * CHUNK;

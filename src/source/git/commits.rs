@@ -230,12 +230,14 @@ pub(super) fn walk(packs: &pack::Packs, tips: &[Oid]) -> Option<Walked> {
         g.nodes[next as usize].in_degree = 0;
         order.push(g.nodes[next as usize].oid);
     }
-    let commits = g
-        .nodes
-        .iter()
-        .filter(|n| n.parsed)
-        .map(|n| {
-            let first_parent = g.parents_of_node(n).next().map(|p| g.nodes[p].oid);
+    let commits = (0..g.nodes.len() as u32)
+        .filter(|&i| g.nodes[i as usize].parsed)
+        .map(|i| {
+            let n = &g.nodes[i as usize];
+            let first_parent = g
+                .parents_of(i)
+                .next()
+                .map(|k| g.nodes[g.parents[k] as usize].oid);
             (
                 n.oid,
                 Commit {
@@ -247,15 +249,6 @@ pub(super) fn walk(packs: &pack::Packs, tips: &[Oid]) -> Option<Walked> {
         })
         .collect();
     Some(Walked { order, commits })
-}
-
-impl Graph<'_, '_> {
-    fn parents_of_node(&self, n: &Node) -> impl Iterator<Item = usize> + '_ {
-        let (a, b) = n.parents;
-        self.parents[a as usize..b as usize]
-            .iter()
-            .map(|&p| p as usize)
-    }
 }
 
 /// libgit2's `git_pqueue`: a binary heap whose order among equal times is part of the walk's
