@@ -33,6 +33,9 @@ pub enum Validator {
     GithubCrc32,
     /// npm `npm_` tokens: same CRC32/base62 scheme as GitHub.
     NpmCrc32,
+    /// Cloudflare scannable credentials (`cfk_`, `cfut_`, `cfat_`): 40 base62 then the CRC32 of
+    /// those 40 in 8 lower-case hex.
+    CloudflareCrc32,
     /// Bitcoin WIF private key: base58check, version 0x80/0xEF, 32 bytes (+0x01).
     Wif,
     /// BIP32 extended private key (xprv/yprv/zprv/tprv…): base58check, 78 bytes.
@@ -72,6 +75,7 @@ impl Validator {
             Validator::None => "none",
             Validator::GithubCrc32 => "github-crc32",
             Validator::NpmCrc32 => "npm-crc32",
+            Validator::CloudflareCrc32 => "cloudflare-crc32",
             Validator::Wif => "wif",
             Validator::Bip32Xprv => "bip32-xprv",
             Validator::Bip39 => "bip39",
@@ -94,6 +98,7 @@ impl Validator {
         Validator::None,
         Validator::GithubCrc32,
         Validator::NpmCrc32,
+        Validator::CloudflareCrc32,
         Validator::Wif,
         Validator::Bip32Xprv,
         Validator::Bip39,
@@ -125,6 +130,7 @@ impl Validator {
                     .map(|r| shift(r, t.start))
             }
             Validator::NpmCrc32 => prefixed_crc32(s, &[b"npm_"]).map(|r| shift(r, t.start)),
+            Validator::CloudflareCrc32 => cloudflare_crc32(s).map(|r| shift(r, t.start)),
             Validator::Wif => whole(keys::wif(s)),
             Validator::Bip32Xprv => whole(keys::bip32_xprv(s)),
             Validator::Bip39 => bip39::find_phrase(s).map(|r| shift(r, t.start)),
@@ -181,6 +187,29 @@ fn prefixed_crc32(s: &[u8], prefixes: &[&[u8]]) -> Option<Range<usize>> {
     let body = &s[body_start..body_start + body_len];
     let (random, sum) = body.split_at(body_len - 6);
     (encoding::crc32_base62(random) == sum).then(|| at..body_start + body_len)
+}
+
+/// Cloudflare's scannable API credentials (developers.cloudflare.com, "Token formats"): `cfk_`
+/// (Global API Key), `cfut_` (user API token) or `cfat_` (account API token), 40 base62
+/// characters, then a checksum; the checksum is the CRC-32 of the 40 characters (prefix not
+/// included) in 8 lower-case hex digits, which a token published in a public repository
+/// confirms. The alphanumeric run after the prefix must be exactly 48 long.
+fn cloudflare_crc32(s: &[u8]) -> Option<Range<usize>> {
+    let (at, plen) = [&b"cfk_"[..], b"cfut_", b"cfat_"].iter().find_map(|p| {
+        s.windows(p.len())
+            .position(|w| w == *p)
+            .map(|i| (i, p.len()))
+    })?;
+    let body_start = at + plen;
+    let body_len = s[body_start..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    if body_len != 48 {
+        return None;
+    }
+    let (random, sum) = s[body_start..body_start + 48].split_at(40);
+    (encoding::crc32_hex(random) == sum).then(|| at..body_start + 48)
 }
 
 impl FromStr for Validator {
@@ -282,6 +311,31 @@ mod tests {
                 (&token, true),
                 (&flip(&token, 8), false),
                 (&token.replacen("npm_", "ghp_", 1), false),
+            ],
+        );
+    }
+
+    #[test]
+    fn cloudflare_crc32() {
+        let token = expand_example("{{crc32hex:cfut_Qm7Tz2LwXb9KpN4vRc8JhD1sYf6GaE3uWo5BnZq0}}");
+        assert_eq!(token.len(), 53);
+        assert!(
+            token[45..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        table(
+            Validator::CloudflareCrc32,
+            &[
+                (&token, true),
+                (&token.replacen("cfut_", "cfat_", 1), true),
+                (&token.replacen("cfut_", "cfk_", 1), true),
+                (&flip(&token, 12), false),
+                (&flip(&token, token.len() - 1), false),
+                (&token[..token.len() - 1], false),
+                (&format!("{token}0"), false),
+                (&token.replacen("cfut_", "cfxx_", 1), false),
+                ("", false),
             ],
         );
     }

@@ -24,6 +24,14 @@ pub fn crc32_base62(body: &[u8]) -> [u8; 6] {
     out
 }
 
+/// The 8-character checksum Cloudflare appends to its scannable API credentials: CRC-32
+/// (zlib/IEEE) of the 40 characters after the prefix, in lower-case hex, zero-padded.
+pub fn crc32_hex(body: &[u8]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(format!("{:08x}", crc32fast::hash(body)).as_bytes());
+    out
+}
+
 /// First 4 bytes of SHA-256(SHA-256(payload)): the Base58Check checksum.
 fn checksum4(payload: &[u8]) -> [u8; 4] {
     let twice = Sha256::digest(Sha256::digest(payload));

@@ -7,6 +7,7 @@
 //! | marker | becomes |
 //! |---|---|
 //! | `{{crc32:BODY}}` | BODY + the 6-character base62 CRC-32 GitHub/npm append (the prefix up to the last `_` is not checksummed) |
+//! | `{{crc32hex:BODY}}` | BODY + the 8 lower-case hex CRC-32 Cloudflare appends (of the part after the last `_`) |
 //! | `{{bip39:ENTROPYHEX}}` | the English mnemonic for 16/20/24/28/32 bytes of entropy |
 //! | `{{b58check:HEX}}` | Base58Check of the payload bytes (WIF, xprv) |
 //! | `{{solana:SEEDHEX}}` | base58 of the 64-byte keypair seed ‖ ed25519 public key |
@@ -49,6 +50,11 @@ fn expand_one(inner: &str) -> Option<String> {
         "crc32" => {
             let random = arg.rfind('_').map_or(arg, |i| &arg[i + 1..]);
             let sum = encoding::crc32_base62(random.as_bytes());
+            Some(format!("{arg}{}", String::from_utf8_lossy(&sum)))
+        }
+        "crc32hex" => {
+            let random = arg.rfind('_').map_or(arg, |i| &arg[i + 1..]);
+            let sum = encoding::crc32_hex(random.as_bytes());
             Some(format!("{arg}{}", String::from_utf8_lossy(&sum)))
         }
         // Pattern-only tokens (Stripe, Slack, OpenAI…) are split in the repository so host push
