@@ -689,6 +689,43 @@ confidence = "high"
         assert_eq!(free.map(|m| m.range()), Some(4..17));
     }
 
+    /// A gate whose shared cache another thread holds answers from a cache of its own, with
+    /// the same answers.
+    #[test]
+    fn a_held_gate_cache_falls_back_to_another_cache() {
+        let mut rules = crate::rules::RuleSet::default();
+        rules
+            .add_file(
+                std::path::Path::new("t.toml"),
+                r#"
+[[rule]]
+id = "held"
+name = "Held"
+keywords = ["held"]
+regex = '''(?i:held)(?:[^\n]*\n){0,6}?[^\n]*?sekrit[ =]+(?P<secret>[0-9a-f]{16})\b'''
+severity = "high"
+confidence = "high"
+"#,
+            )
+            .expect("rule loads");
+        let gate = rules.rules()[0].context_gate().expect("gated");
+        let (yes, no) = ("sekrit = 0123456789abcdef", "sekrit = 0123");
+        let free = (gate.is_match(yes), gate.is_match(no));
+        assert!(
+            gate.shared_cache.lock().expect("not poisoned").is_some(),
+            "the free shared cache was used"
+        );
+        let held = gate.shared_cache.lock().expect("not poisoned");
+        let busy = std::thread::scope(|s| {
+            s.spawn(|| (gate.is_match(yes), gate.is_match(no)))
+                .join()
+                .unwrap()
+        });
+        drop(held);
+        assert_eq!(free, (true, false));
+        assert_eq!(busy, free);
+    }
+
     fn gate_of(pattern: &str) -> Option<Regex> {
         let hir = syntax::parse_with(pattern, &syntax_config()).expect("parses");
         context_gate(&hir, &["acme".to_string()]).map(|g| build_hir(&g).expect("gate compiles"))
