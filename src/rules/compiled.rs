@@ -8,9 +8,9 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use regex_automata::Input;
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::util::syntax;
+use regex_automata::{Input, hybrid};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::finding::{Confidence, Severity};
@@ -374,28 +374,103 @@ fn are_keywords(h: &Hir, keywords: &[String]) -> bool {
 /// A compiled context gate, shared by the rules whose gates are the same regex.
 type SharedGate = Arc<OnceLock<Option<Gate>>>;
 
-/// A compiled context gate (see [`Rule::context_gate`]) and a search cache the threads share.
-/// A gate's lazy DFA builds its states as windows reach them, ~5,000 instructions a
-/// transition (the gates' determinization was 108M of ccxt's 1,289M instructions on one
-/// thread); with the regex's own per-thread caches, each thread built the same states again.
+/// A compiled context gate (see [`Rule::context_gate`]): a forward lazy DFA with the literal
+/// prefilter of the gate's prefixes, and a search cache the threads share.
+///
+/// A gate only answers whether it matches, which needs neither where a match starts nor its
+/// groups; `meta::Regex` also builds a reverse NFA, a one-pass DFA and for some regexes a
+/// reverse-inner prefilter, which were ~40 % of compiling a gate on ccxt (bench/RESULTS.md,
+/// issue 20, session 8). The prefilter is the one the meta regex would have built from the
+/// same prefixes (`Prefilter::from_hir_prefix`). Where the lazy DFA cannot answer (it gives
+/// up when its cache thrashes, or failed to build) the gate's meta regex, compiled then,
+/// answers instead: the answer is the same either way, only slower.
+///
+/// The cache: a gate's lazy DFA builds its states as windows reach them, ~5,000 instructions a
+/// transition; with one cache per thread each thread built the same states again.
 #[derive(Debug)]
 pub struct Gate {
-    regex: Regex,
-    shared_cache: Mutex<Option<Cache>>,
+    hir: Hir,
+    dfa: Option<hybrid::dfa::DFA>,
+    shared_cache: Mutex<Option<hybrid::dfa::Cache>>,
+    /// Caches for the threads that find the shared one taken.
+    private_caches: Mutex<Vec<hybrid::dfa::Cache>>,
+    fallback: OnceLock<Option<Regex>>,
 }
 
 impl Gate {
-    /// Whether the gate matches in `input`: searched with the shared cache when no other
-    /// thread holds it, else with one of the regex's own (`try_lock` never waits). The answer
-    /// is the same either way.
-    pub fn is_match<'h>(&self, input: impl Into<Input<'h>>) -> bool {
-        let input = input.into();
-        if let Ok(mut shared) = self.shared_cache.try_lock() {
-            let cache = shared.get_or_insert_with(|| self.regex.create_cache());
-            return self.regex.is_match_with(cache, &input);
+    /// Compiles `hir`; `None` when it cannot be compiled at all (a size limit).
+    fn new(hir: Hir) -> Option<Gate> {
+        let dfa = forward_dfa(&hir);
+        let gate = Gate {
+            hir,
+            dfa,
+            shared_cache: Mutex::new(None),
+            private_caches: Mutex::new(Vec::new()),
+            fallback: OnceLock::new(),
+        };
+        if gate.dfa.is_none() {
+            gate.fallback()?;
         }
-        self.regex.is_match(input)
+        Some(gate)
     }
+
+    /// The gate as a meta regex, compiled on first use.
+    fn fallback(&self) -> Option<&Regex> {
+        self.fallback
+            .get_or_init(|| build_hir(&self.hir).ok())
+            .as_ref()
+    }
+
+    /// Whether the gate matches in `input`: with the shared cache when no other thread holds
+    /// it (`try_lock` never waits), else with a private one.
+    pub fn is_match<'h>(&self, input: impl Into<Input<'h>>) -> bool {
+        let input = input.into().earliest(true);
+        if let Some(dfa) = &self.dfa {
+            let found = match self.shared_cache.try_lock() {
+                Ok(mut shared) => {
+                    let cache = shared.get_or_insert_with(|| dfa.create_cache());
+                    dfa.try_search_fwd(cache, &input)
+                }
+                Err(_) => {
+                    let taken = self.private_caches.lock().ok().and_then(|mut v| v.pop());
+                    let mut cache = taken.unwrap_or_else(|| dfa.create_cache());
+                    let found = dfa.try_search_fwd(&mut cache, &input);
+                    if let Ok(mut v) = self.private_caches.lock() {
+                        v.push(cache);
+                    }
+                    found
+                }
+            };
+            if let Ok(found) = found {
+                return found.is_some();
+            }
+        }
+        self.fallback().is_some_and(|re| re.is_match(input))
+    }
+}
+
+/// The forward lazy DFA of a gate, configured as `meta::Regex` configures its own (minus the
+/// reverse DFA it pairs it with); `None` if it does not build.
+fn forward_dfa(hir: &Hir) -> Option<hybrid::dfa::DFA> {
+    use regex_automata::MatchKind;
+    use regex_automata::nfa::thompson;
+    use regex_automata::util::prefilter::Prefilter;
+    let nfa = thompson::Compiler::new()
+        .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
+        .build_from_hir(hir)
+        .ok()?;
+    let pre = Prefilter::from_hir_prefix(MatchKind::LeftmostFirst, hir);
+    let config = hybrid::dfa::Config::new()
+        .match_kind(MatchKind::LeftmostFirst)
+        .specialize_start_states(pre.is_some())
+        .prefilter(pre)
+        .unicode_word_boundary(true)
+        .minimum_cache_clear_count(Some(3))
+        .minimum_bytes_per_state(Some(10));
+    hybrid::dfa::Builder::new()
+        .configure(config)
+        .build_from_nfa(nfa)
+        .ok()
 }
 
 /// The compiled gate for `gate`, built once per process for all the rules that have it: the
@@ -417,12 +492,7 @@ fn shared_gate(gate: Hir) -> SharedGate {
             }
         }
     };
-    slot.get_or_init(|| {
-        build_hir(&gate).ok().map(|regex| Gate {
-            regex,
-            shared_cache: Mutex::new(None),
-        })
-    });
+    slot.get_or_init(|| Gate::new(gate));
     slot
 }
 
