@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry as MapEntry;
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use git2::Oid;
 use gix_pack::data::entry::Header;
@@ -43,6 +43,17 @@ const CHAIN_BUDGET_MIN: usize = 8 << 20;
 /// Buffer capacity a worker keeps between trees; all of it is released after a tree that left
 /// more (a tree of large blobs), so idle workers do not sit on their largest chain.
 const KEEP_BETWEEN_TREES: usize = 4 << 20;
+/// A delta tree is one task: its objects are read depth first by one worker, each delta applied
+/// to its parent's bytes. A tree of a file with many large versions (hummingbot's largest: 100 MB
+/// in 67 objects) would keep one worker busy while the others idle at the end of the pass, so a
+/// child subtree of about this many bytes (its objects counted at its parent's size) is handed,
+/// with a copy of the parent's bytes, to another task; the worker keeps the heaviest child.
+const SPLIT_BYTES: usize = 4 << 20;
+/// What the copied parents of handed-off subtrees hold at most at once, all workers together;
+/// past it a subtree is read where it is.
+const SPLIT_BUDGET: usize = 32 << 20;
+/// The most delta trees one task of [`resolve`] reads.
+const ROOTS_PER_TASK: usize = 4;
 /// Every page of a mapped pack that was read counts in the resident set until it is unmapped:
 /// once this many bytes of it are mapped, the pages are dropped from the mapping (they stay in
 /// the page cache, so a page still needed comes back without any disk read).
@@ -155,6 +166,8 @@ struct Node {
     blob: u32,
     first_child: u32,
     next_sibling: u32,
+    /// Objects in the subtree under and including this one.
+    count: u32,
 }
 
 /// The objects to read from one pack, as delta trees.
@@ -194,20 +207,32 @@ where
     I: Fn() -> S + Sync + Send,
     V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
 {
-    let (visited, results, _) = read_blobs_within(packs, wanted, max, CHAIN_BUDGET, init, visit);
-    (visited, results)
+    let read = read_blobs_within(packs, wanted, max, CHAIN_BUDGET, SPLIT_BYTES, init, visit);
+    (read.visited, read.results)
 }
 
-/// [`read_blobs`] with the workers' buffers held within `budget` bytes in all; also returns
-/// the most one worker held.
+/// What [`read_blobs_within`] read, and how (the how for tests).
+#[cfg_attr(not(test), allow(dead_code))]
+struct Read<R> {
+    visited: Vec<bool>,
+    results: Vec<R>,
+    /// The most one worker held.
+    peak: usize,
+    /// Subtrees handed to another task.
+    splits: usize,
+}
+
+/// [`read_blobs`] with the workers' buffers held within `budget` bytes in all and subtrees of
+/// `split` bytes handed off ([`SPLIT_BYTES`]).
 fn read_blobs_within<S, R, I, V>(
     packs: &Packs,
     wanted: &[Oid],
     max: u64,
     budget: usize,
+    split: usize,
     init: I,
     visit: V,
-) -> (Vec<bool>, Vec<R>, usize)
+) -> Read<R>
 where
     S: Send,
     R: Send,
@@ -216,6 +241,7 @@ where
 {
     let visited: Vec<AtomicBool> = wanted.iter().map(|_| AtomicBool::new(false)).collect();
     let mut results = Vec::new();
+    let mut splits = 0;
     let mut placed = vec![false; wanted.len()];
     let workers = PerThread::new();
     for pack in &packs.0 {
@@ -226,15 +252,23 @@ where
         // take the scan down: what it did not visit goes to libgit2.
         let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let plan = plan(pack, wanted, &mut placed);
-            resolve(pack, &plan, &workers, max, budget, &init, &visit, &visited)
+            resolve(
+                pack, &plan, &workers, max, budget, split, &init, &visit, &visited,
+            )
         }));
-        if let Ok(mut r) = one {
+        if let Ok((mut r, n)) = one {
             results.append(&mut r);
+            splits += n;
         }
     }
     let visited = visited.into_iter().map(AtomicBool::into_inner).collect();
     let peak = workers.into_values().map(|w| w.peak).max().unwrap_or(0);
-    (visited, results, peak)
+    Read {
+        visited,
+        results,
+        peak,
+        splits,
+    }
 }
 
 /// The pack files of a repository, opened once for a history scan.
@@ -315,6 +349,7 @@ fn plan(pack: &Pack, wanted: &[Oid], placed: &mut [bool]) -> Plan {
                     blob: i as u32,
                     first_child: NONE,
                     next_sibling: NONE,
+                    count: 1,
                 });
                 (nodes.len() - 1) as u32
             }
@@ -351,6 +386,7 @@ fn plan(pack: &Pack, wanted: &[Oid], placed: &mut [bool]) -> Plan {
                         blob: NONE,
                         first_child: NONE,
                         next_sibling: NONE,
+                        count: 1,
                     });
                     ((nodes.len() - 1) as u32, true)
                 }
@@ -364,11 +400,78 @@ fn plan(pack: &Pack, wanted: &[Oid], placed: &mut [bool]) -> Plan {
         }
     }
     roots.sort_by_key(|&r| nodes[r as usize].offset);
+    count_subtrees(&mut nodes, &roots);
     Plan { nodes, roots }
 }
 
+/// Sets every node's [`Node::count`] (children before parents; a node only a cycle reaches keeps
+/// its 1, and is never read anyway).
+fn count_subtrees(nodes: &mut [Node], roots: &[u32]) {
+    let mut stack: Vec<(u32, bool)> = Vec::new();
+    for &root in roots {
+        stack.push((root, false));
+        while let Some((n, children_done)) = stack.pop() {
+            let mut c = nodes[n as usize].first_child;
+            if children_done {
+                let mut count = 1u32;
+                while c != NONE {
+                    count = count.saturating_add(nodes[c as usize].count);
+                    c = nodes[c as usize].next_sibling;
+                }
+                nodes[n as usize].count = count;
+            } else {
+                stack.push((n, true));
+                while c != NONE {
+                    stack.push((c, false));
+                    c = nodes[c as usize].next_sibling;
+                }
+            }
+        }
+    }
+}
+
+/// A parent's bytes copied for subtrees handed to other tasks, counted against
+/// [`SPLIT_BUDGET`] until the last of those tasks is done with it.
+struct Base<'l> {
+    bytes: Vec<u8>,
+    ledger: &'l AtomicUsize,
+}
+
+impl Drop for Base<'_> {
+    fn drop(&mut self) {
+        self.ledger.fetch_sub(self.bytes.len(), Ordering::Relaxed);
+    }
+}
+
+/// Where a task starts: a whole object (a delta tree's root), or a delta whose parent's bytes
+/// another task resolved and handed over.
+enum Start<'b> {
+    Root(u32),
+    Under(u32, &'b [u8]),
+}
+
+/// What every task of one pack's pass shares.
+struct Pass<'a, S, R, I, V> {
+    pack: &'a Pack,
+    plan: &'a Plan,
+    workers: &'a PerThread<Worker<S>>,
+    max: usize,
+    budget: usize,
+    split: usize,
+    init: &'a I,
+    visit: &'a V,
+    visited: &'a [AtomicBool],
+    results: Mutex<Vec<R>>,
+    /// Bytes of the [`Base`]s alive.
+    ledger: AtomicUsize,
+    /// Subtrees handed to another task.
+    splits: AtomicUsize,
+}
+
 /// Reads the planned trees in parallel, in pack order within each worker's share, the workers
-/// sharing `budget` bytes of buffers.
+/// sharing `budget` bytes of buffers; a large subtree is handed to another task (see
+/// [`SPLIT_BYTES`]; `split` is that size). Returns what `visit` returned and how many subtrees
+/// were handed off.
 #[allow(clippy::too_many_arguments)]
 fn resolve<S, R, I, V>(
     pack: &Pack,
@@ -376,46 +479,107 @@ fn resolve<S, R, I, V>(
     workers: &PerThread<Worker<S>>,
     max: u64,
     budget: usize,
+    split: usize,
     init: &I,
     visit: &V,
     visited: &[AtomicBool],
-) -> Vec<R>
+) -> (Vec<R>, usize)
 where
     S: Send,
     R: Send,
     I: Fn() -> S + Sync + Send,
     V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
 {
-    let max = usize::try_from(max).unwrap_or(usize::MAX);
-    let budget = (budget / workers.len().max(1)).max(CHAIN_BUDGET_MIN.min(budget));
-    plan.roots
-        .par_iter()
-        .flat_map_iter(|&root| {
-            // One worker per pool thread, so buffers are reused from tree to tree.
-            let new_worker = || Worker {
-                inflate: gix_zlib::Inflate::default(),
-                chain: Vec::new(),
-                delta: Vec::new(),
-                stack: Vec::new(),
-                user: init(),
-                peak: 0,
-            };
-            workers.with(new_worker, |w| {
-                let mut out = Vec::new();
-                tree(pack, plan, root, max, budget, w, &mut |w, blob, bytes| {
-                    visited[blob as usize].store(true, Ordering::Relaxed);
-                    if let Some(r) = visit(w, blob, bytes) {
-                        out.push(r);
-                    }
-                });
-                if w.held() > KEEP_BETWEEN_TREES {
-                    w.chain = Vec::new();
-                    w.delta = Vec::new();
+    let pass = Pass {
+        pack,
+        plan,
+        workers,
+        max: usize::try_from(max).unwrap_or(usize::MAX),
+        budget: (budget / workers.len().max(1)).max(CHAIN_BUDGET_MIN.min(budget)),
+        split,
+        init,
+        visit,
+        visited,
+        results: Mutex::new(Vec::new()),
+        ledger: AtomicUsize::new(0),
+        splits: AtomicUsize::new(0),
+    };
+    // Handed-off subtrees are spawned, not run in place: a worker's state is borrowed while it
+    // reads a tree, and a spawned task only runs once its thread has returned to the pool.
+    // Rayon splits a range only so far unless its halves are stolen, so a worker can be left
+    // with a quarter of the trees to read alone at the end; at most this many trees a task
+    // keeps the rest stealable (each worker still reads its share in pack order).
+    rayon::scope(|s| {
+        plan.roots
+            .par_iter()
+            .with_max_len(ROOTS_PER_TASK)
+            .for_each(|&root| pass.run(s, Start::Root(root)));
+    });
+    let results = pass.results.into_inner();
+    (
+        results.unwrap_or_else(std::sync::PoisonError::into_inner),
+        pass.splits.into_inner(),
+    )
+}
+
+impl<S, R, I, V> Pass<'_, S, R, I, V>
+where
+    S: Send,
+    R: Send,
+    I: Fn() -> S + Sync + Send,
+    V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
+{
+    fn run<'s>(&'s self, s: &rayon::Scope<'s>, start: Start<'_>) {
+        // One worker per pool thread, so buffers are reused from tree to tree.
+        let new_worker = || Worker {
+            inflate: gix_zlib::Inflate::default(),
+            chain: Vec::new(),
+            delta: Vec::new(),
+            stack: Vec::new(),
+            user: (self.init)(),
+            peak: 0,
+        };
+        let mut out = self.workers.with(new_worker, |w| {
+            let mut out = Vec::new();
+            let mut emit = |w: &mut S, blob: u32, bytes: &[u8]| {
+                self.visited[blob as usize].store(true, Ordering::Relaxed);
+                if let Some(r) = (self.visit)(w, blob, bytes) {
+                    out.push(r);
                 }
-                out
-            })
-        })
-        .collect()
+            };
+            let mut defer = |child: u32, base: Arc<Base<'s>>| {
+                self.splits.fetch_add(1, Ordering::Relaxed);
+                s.spawn(move |s| self.run(s, Start::Under(child, &base.bytes)));
+            };
+            let limits = Limits {
+                max: self.max,
+                budget: self.budget,
+                split: self.split,
+            };
+            tree(
+                self.pack,
+                self.plan,
+                start,
+                limits,
+                &self.ledger,
+                w,
+                &mut emit,
+                &mut defer,
+            );
+            if w.held() > KEEP_BETWEEN_TREES {
+                w.chain = Vec::new();
+                w.delta = Vec::new();
+            }
+            out
+        });
+        if !out.is_empty() {
+            let mut results = self
+                .results
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            results.append(&mut out);
+        }
+    }
 }
 
 impl<S> Worker<S> {
@@ -425,48 +589,79 @@ impl<S> Worker<S> {
     }
 }
 
-/// Reads one delta tree depth first: `chain[d]` holds the object at depth `d` of the current
-/// path, so a delta is applied to its parent's bytes without copying them. An object that
-/// cannot be read, or that would take the worker's buffers over `budget` bytes, ends its
-/// subtree (libgit2 gets those blobs).
-fn tree<S>(
-    pack: &Pack,
-    plan: &Plan,
-    root: u32,
+/// A worker's bounds: the largest blob, its buffers' byte budget, the subtree size handed off.
+#[derive(Clone, Copy)]
+struct Limits {
     max: usize,
     budget: usize,
+    split: usize,
+}
+
+/// Reads one delta tree, or the subtree under a handed-over parent, depth first: `chain[d]`
+/// holds the object at depth `d` of the current path, so a delta is applied to its parent's
+/// bytes without copying them. An object that cannot be read, or that would take the worker's
+/// buffers over the budget, ends its subtree (libgit2 gets those blobs).
+#[allow(clippy::too_many_arguments)]
+fn tree<'l, S>(
+    pack: &Pack,
+    plan: &Plan,
+    start: Start<'_>,
+    limits: Limits,
+    ledger: &'l AtomicUsize,
     w: &mut Worker<S>,
     emit: &mut dyn FnMut(&mut S, u32, &[u8]),
+    defer: &mut dyn FnMut(u32, Arc<Base<'l>>),
 ) {
+    let Limits { max, budget, .. } = limits;
     let data = &pack.data;
-    let node = &plan.nodes[root as usize];
-    let Ok(entry) = data.entry(node.offset) else {
-        return;
-    };
-    // Deltas of a tree or commit are trees or commits: never wanted blobs.
-    if entry.header != Header::Blob || entry.decompressed_size > max as u64 {
-        return;
-    }
     if w.chain.is_empty() {
         w.chain.push(Vec::new());
     }
-    let size = entry.decompressed_size as usize;
-    if size > budget {
-        return;
-    }
-    if w.held() > budget - size {
-        w.chain = vec![Vec::new()];
-        w.delta = Vec::new();
-    }
-    if !inflate(pack, &entry, &mut w.inflate, &mut w.chain[0], size) {
-        return;
-    }
-    w.peak = w.peak.max(w.held());
-    if node.blob != NONE {
-        emit(&mut w.user, node.blob, &w.chain[0]);
-    }
     w.stack.clear();
-    push_children(plan, root, 1, &mut w.stack);
+    match start {
+        Start::Root(root) => {
+            let node = &plan.nodes[root as usize];
+            let Ok(entry) = data.entry(node.offset) else {
+                return;
+            };
+            // Deltas of a tree or commit are trees or commits: never wanted blobs.
+            if entry.header != Header::Blob || entry.decompressed_size > max as u64 {
+                return;
+            }
+            let size = entry.decompressed_size as usize;
+            if size > budget {
+                return;
+            }
+            if w.held() > budget - size {
+                w.chain = vec![Vec::new()];
+                w.delta = Vec::new();
+            }
+            if !inflate(pack, &entry, &mut w.inflate, &mut w.chain[0], size) {
+                return;
+            }
+            w.peak = w.peak.max(w.held());
+            if node.blob != NONE {
+                emit(&mut w.user, node.blob, &w.chain[0]);
+            }
+            expand(plan, root, 1, w, limits.split, ledger, defer);
+        }
+        Start::Under(child, base) => {
+            let size = base.len();
+            if size > budget {
+                return;
+            }
+            if w.held() > budget - size {
+                w.chain = vec![Vec::new()];
+                w.delta = Vec::new();
+            }
+            w.chain[0].clear();
+            if w.chain[0].try_reserve_exact(size).is_err() {
+                return;
+            }
+            w.chain[0].extend_from_slice(base);
+            w.stack.push((child, 1));
+        }
+    }
     while let Some((n, depth)) = w.stack.pop() {
         let node = &plan.nodes[n as usize];
         let Ok(entry) = data.entry(node.offset) else {
@@ -509,16 +704,73 @@ fn tree<S>(
         if node.blob != NONE {
             emit(&mut w.user, node.blob, &w.chain[depth]);
         }
-        push_children(plan, n, depth + 1, &mut w.stack);
+        expand(plan, n, depth + 1, w, limits.split, ledger, defer);
     }
 }
 
-fn push_children(plan: &Plan, parent: u32, depth: usize, stack: &mut Vec<(u32, usize)>) {
-    let mut c = plan.nodes[parent as usize].first_child;
+/// Queues the children of `parent`, whose bytes are `w.chain[depth - 1]`, to be read at
+/// `depth`. A child whose subtree is estimated at `split` bytes or more (its objects counted
+/// at the parent's size: versions of one file), other than the heaviest child, which this
+/// worker keeps, goes to `defer` with a copy of the parent's bytes, while the copies alive fit
+/// in [`SPLIT_BUDGET`]; either way every child is read once.
+fn expand<'l, S>(
+    plan: &Plan,
+    parent: u32,
+    depth: usize,
+    w: &mut Worker<S>,
+    split: usize,
+    ledger: &'l AtomicUsize,
+    defer: &mut dyn FnMut(u32, Arc<Base<'l>>),
+) {
+    let nodes = &plan.nodes;
+    let first = nodes[parent as usize].first_child;
+    let size = w.chain[depth - 1].len();
+    let mut heaviest = NONE;
+    let mut most = 0;
+    let mut c = first;
     while c != NONE {
-        stack.push((c, depth));
-        c = plan.nodes[c as usize].next_sibling;
+        if nodes[c as usize].count > most {
+            most = nodes[c as usize].count;
+            heaviest = c;
+        }
+        c = nodes[c as usize].next_sibling;
     }
+    let mut base: Option<Option<Arc<Base<'l>>>> = None;
+    let mut c = first;
+    while c != NONE {
+        let next = nodes[c as usize].next_sibling;
+        let large = (nodes[c as usize].count as usize).saturating_mul(size.max(1)) >= split;
+        if c != heaviest && large {
+            let shared = base.get_or_insert_with(|| copy_base(&w.chain[depth - 1], ledger));
+            if let Some(b) = shared {
+                defer(c, b.clone());
+                c = next;
+                continue;
+            }
+        }
+        w.stack.push((c, depth));
+        c = next;
+    }
+}
+
+/// A copy of `bytes` counted in `ledger`, or `None` when [`SPLIT_BUDGET`] has no room for it.
+fn copy_base<'l>(bytes: &[u8], ledger: &'l AtomicUsize) -> Option<Arc<Base<'l>>> {
+    let n = bytes.len();
+    ledger
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+            (held.saturating_add(n) <= SPLIT_BUDGET).then_some(held + n)
+        })
+        .ok()?;
+    let mut copy = Vec::new();
+    if copy.try_reserve_exact(n).is_err() {
+        ledger.fetch_sub(n, Ordering::Relaxed);
+        return None;
+    }
+    copy.extend_from_slice(bytes);
+    Some(Arc::new(Base {
+        bytes: copy,
+        ledger,
+    }))
 }
 
 /// Inflates one pack entry (a whole object or a delta's instructions) into `out`, which must
@@ -756,9 +1008,10 @@ mod tests {
         out.stdout
     }
 
-    /// 30 versions of a ~200 KiB file, each editing lines all over it, packed as one delta
-    /// chain 29 deep (~6 MiB of versions); returns the repository and the versions' blob ids.
-    fn chain_repo() -> (tempfile::TempDir, Vec<Oid>) {
+    /// 30 versions of a ~200 KiB file, each editing lines all over it, packed in delta chains
+    /// at most `depth` deep (with 50, one chain 29 deep: ~6 MiB of versions); returns the
+    /// repository and the versions' blob ids.
+    fn chain_repo(depth: u32) -> (tempfile::TempDir, Vec<Oid>) {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path();
         git(dir, &["init", "-q"]);
@@ -794,7 +1047,7 @@ mod tests {
                 "pack.threads=1",
                 "repack",
                 "-adfq",
-                "--depth=50",
+                &format!("--depth={depth}"),
                 "--window=10",
             ],
         );
@@ -803,18 +1056,20 @@ mod tests {
 
     #[test]
     fn a_chain_is_read_within_the_byte_budget_and_the_rest_left_to_libgit2() {
-        let (t, blobs) = chain_repo();
+        let (t, blobs) = chain_repo(50);
         let packs = open(&t.path().join(".git/objects"));
         assert_eq!(packs.0.len(), 1);
         let read = |budget| {
-            read_blobs_within(
+            let r = read_blobs_within(
                 &packs,
                 &blobs,
                 u64::MAX,
                 budget,
+                SPLIT_BYTES,
                 || (),
                 |_, i, bytes| Some((i, bytes.to_vec())),
-            )
+            );
+            (r.visited, r.results, r.peak)
         };
         let check = |results: &[(u32, Vec<u8>)]| {
             for (i, bytes) in results {
@@ -836,6 +1091,48 @@ mod tests {
         assert_eq!(results.len(), n);
         check(&results);
         assert!(results.iter().all(|(i, _)| visited[*i as usize]));
+    }
+
+    /// A bushy delta tree (chains at most 3 deep under one base) read with every subtree but
+    /// the heaviest handed to another task reads every version exactly as git does, as it does
+    /// read whole; within a small budget too (a handed-over parent starts a chain afresh).
+    #[test]
+    fn subtrees_handed_to_other_tasks_read_like_whole_trees() {
+        let (t, blobs) = chain_repo(3);
+        let packs = open(&t.path().join(".git/objects"));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let read = |budget, split| {
+            pool.install(|| {
+                read_blobs_within(
+                    &packs,
+                    &blobs,
+                    u64::MAX,
+                    budget,
+                    split,
+                    || (),
+                    |_, i, bytes| Some((i, bytes.to_vec())),
+                )
+            })
+        };
+        let whole = read(64 << 20, usize::MAX);
+        assert_eq!(whole.splits, 0);
+        assert!(whole.visited.iter().all(|&v| v), "{:?}", whole.visited);
+        for (budget, split) in [(64 << 20, 1), (64 << 20, 1 << 20), (4 << 20, 1)] {
+            let mut r = read(budget, split);
+            // Split 1: every subtree but the heaviest of each object goes (1 MiB: those of about
+            // five versions or more, as the tree git built allows).
+            assert!(split > 1 || r.splits > 0, "{budget}: nothing handed off");
+            assert_eq!(r.visited, whole.visited, "{budget} {split}");
+            assert_eq!(r.results.len(), blobs.len());
+            r.results.sort();
+            for (i, bytes) in &r.results {
+                let id = blobs[*i as usize].to_string();
+                assert_eq!(git(t.path(), &["cat-file", "blob", &id]), *bytes, "{id}");
+            }
+        }
     }
 
     #[cfg(target_os = "linux")]
