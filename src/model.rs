@@ -210,43 +210,10 @@ pub struct Runs {
     /// When `marks_listed`: the offsets of every `[`, ascending (where a Solana keypair array
     /// can start). Read through `Runs::brackets`.
     pub bracket_list: Vec<usize>,
-    /// When `marks_listed`: every 64-byte block `b` (bytes `64·b..`) where a stretch of
-    /// [`PHRASE_STRETCH`] phrase bytes may start ([`phrase_may_start`] of its phrase mask and
-    /// the next block's), ascending: the BIP39 finder looks only there. Read through
-    /// `Runs::phrase_blocks`.
-    pub phrase_list: Vec<usize>,
-    /// Whether the three lists are complete. They are not (and are empty) where the kernel does
+    /// Whether the two lists are complete. They are not (and are empty) where the kernel does
     /// not find these bytes, or where there were too many to list (a UTF-16 file is half
     /// NULs): then the readers search the buffer themselves.
     pub marks_listed: bool,
-}
-
-/// Fewest bytes of a BIP39 phrase (12 words of 3 bytes and 11 one-byte separators), all of
-/// them phrase bytes: `a-z`, any non-ASCII byte, whitespace, comma or quote.
-pub const PHRASE_STRETCH: usize = 47;
-
-/// A byte's phrase class is `PHRASE_NIBBLE_LO[low nibble] & PHRASE_NIBBLE_HI[high nibble]`:
-/// 0 breaks a phrase, and a class with a bit of 0x03 is a separator. High-nibble bits: 0x01
-/// for `0x0_` (tab, LF, CR), 0x02 for `0x2_` (space, `"`, `'`, `,`), 0x04 for `0x6_`
-/// (`a-o`), 0x08 for `0x7_` (`p-z`), 0x10 for non-ASCII. Both the BIP39 finder's kernel and
-/// the token-run kernel (which lists where its stretches may start) look bytes up in them.
-pub const PHRASE_NIBBLE_LO: [i8; 16] = [
-    0x1A, 0x1C, 0x1E, 0x1C, 0x1C, 0x1C, 0x1C, 0x1E, 0x1C, 0x1D, 0x1D, 0x14, 0x16, 0x15, 0x14, 0x14,
-];
-/// See [`PHRASE_NIBBLE_LO`].
-pub const PHRASE_NIBBLE_HI: [i8; 16] = [
-    0x01, 0, 0x02, 0, 0, 0, 0x04, 0x08, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
-];
-
-/// Whether a stretch of [`PHRASE_STRETCH`] phrase bytes can start in the block whose phrase
-/// mask is `cur` (bit k for byte k), given the next block's mask `next`, in a few instructions
-/// (most blocks of code have none). A stretch starting at bit k ≤ 17 covers bits 17..=46 of
-/// `cur`; one starting at k ≥ 18 covers the top 64 − k bits of `cur` and the low k − 17 bits
-/// of `next`, so those two runs of ones add up to at least 47.
-#[inline(always)]
-pub fn phrase_may_start(cur: u64, next: u64) -> bool {
-    const MID: u64 = ((1u64 << PHRASE_STRETCH) - 1) & !((1u64 << (PHRASE_STRETCH - 30)) - 1);
-    cur & MID == MID || cur.leading_ones() + next.trailing_ones() >= PHRASE_STRETCH as u32
 }
 
 /// Formats a byte count as `25 MiB`.

@@ -23,9 +23,6 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::map::OffsetMap;
 
-use crate::model::phrase_may_start;
-#[cfg(target_arch = "x86_64")]
-use crate::model::{PHRASE_NIBBLE_HI, PHRASE_NIBBLE_LO};
 pub use crate::model::{Runs, TOKEN_RUN, TokenRun};
 
 /// Shortest base64 run decoded (18 bytes of content: shorter runs are mostly identifiers);
@@ -215,7 +212,6 @@ pub fn runs_at(level: Level, hay: &[u8], out: &mut Runs) {
     out.tokens.clear();
     out.escape_list.clear();
     out.bracket_list.clear();
-    out.phrase_list.clear();
     out.marks_listed = false;
     #[cfg(target_arch = "x86_64")]
     if level.kind() == Kind::Avx2 {
@@ -244,12 +240,6 @@ impl Runs {
         self.listed_or(&self.bracket_list, || memchr::memchr_iter(b'[', hay))
     }
 
-    /// The blocks where a BIP39 phrase stretch may start (see [`Runs::phrase_list`]), when
-    /// the kernel listed them; `None`: the finder looks at every block itself.
-    pub fn phrase_blocks(&self) -> Option<&[usize]> {
-        self.marks_listed.then_some(&self.phrase_list[..])
-    }
-
     /// `list` when the kernel made the lists, else what `search` finds.
     fn listed_or<'a, I: Iterator<Item = usize> + 'a>(
         &self,
@@ -273,7 +263,6 @@ unsafe fn runs_avx2(hay: &[u8], out: &mut Runs) {
         tokens,
         escape_list,
         bracket_list,
-        phrase_list,
         marks_listed,
     } = out;
     *marks_listed = true;
@@ -284,7 +273,7 @@ unsafe fn runs_avx2(hay: &[u8], out: &mut Runs) {
         #[inline(always)]
         |b| unsafe { class_mask_avx2(b) },
         #[inline(always)]
-        |pos, esc, brk, phrase| {
+        |pos, esc, brk| {
             if !*marks_listed {
                 return;
             }
@@ -296,14 +285,10 @@ unsafe fn runs_avx2(hay: &[u8], out: &mut Runs) {
             };
             push_bits(escape_list, pos, esc & valid);
             push_bits(bracket_list, pos, brk & valid);
-            if phrase {
-                phrase_list.push(pos / 64);
-            }
-            if escape_list.len() + bracket_list.len() + phrase_list.len() > MAX_MARKS {
+            if escape_list.len() + bracket_list.len() > MAX_MARKS {
                 *marks_listed = false;
                 escape_list.clear();
                 bracket_list.clear();
-                phrase_list.clear();
             }
         },
     )
@@ -326,13 +311,8 @@ pub fn token_runs_at(level: Level, hay: &[u8], out: &mut Vec<TokenRun>) {
         #[cfg(target_arch = "x86_64")]
         Kind::Avx2 => unsafe { token_runs_avx2(hay, out) },
         #[cfg(target_arch = "x86_64")]
-        Kind::Sse2 => token_runs_with(hay, out, |b| (class_mask_sse2(b), 0, 0, 0), |_, _, _, _| {}),
-        _ => token_runs_with(
-            hay,
-            out,
-            |b| (class_mask_portable(b), 0, 0, 0),
-            |_, _, _, _| {},
-        ),
+        Kind::Sse2 => token_runs_with(hay, out, |b| (class_mask_sse2(b), 0, 0), |_, _, _| {}),
+        _ => token_runs_with(hay, out, |b| (class_mask_portable(b), 0, 0), |_, _, _| {}),
     }
 }
 
@@ -346,30 +326,28 @@ unsafe fn token_runs_avx2(hay: &[u8], out: &mut Vec<TokenRun>) {
         out,
         #[inline(always)]
         |b| unsafe { class_mask_avx2(b) },
-        |_, _, _, _| {},
+        |_, _, _| {},
     )
 }
 
-/// The run finder over the masks `classes` gives for 64 bytes: the alphabet bytes, the
-/// escape bytes, the brackets and the phrase bytes (0 where a kernel does not compare them),
-/// which go to `marks(block offset, escapes, brackets, whether a phrase stretch may start)`
-/// with each block (the last one zero-padded) in order where one of them is set. One block of
-/// look-ahead, so a run crossing a block's end is seen whole. Only the blocks of `hay` are
-/// classified (a short decoded piece costs its own length, not a fixed chunk), and whether a
-/// run mixes cases is read from its own bytes, so ordinary blocks cost one mask and the shift
-/// chain. (An uppercase mask per block, to skip the case test of lowercase runs, cost more
-/// than it saved on the Linux tree.)
+/// The run finder over the masks `classes` gives for 64 bytes: the alphabet bytes, and the
+/// escape bytes and brackets (0 where a kernel does not compare them), which go to
+/// `marks(block offset, escapes, brackets)` with each block (the last one zero-padded) in
+/// order. One block of look-ahead, so a run crossing a block's end is seen whole. Only the
+/// blocks of `hay` are classified (a short decoded piece costs its own length, not a fixed
+/// chunk), and whether a run mixes cases is read from its own bytes, so ordinary blocks cost
+/// one mask and the shift chain. (An uppercase mask per block, to skip the case test of
+/// lowercase runs, cost more than it saved on the Linux tree.)
 #[inline(always)]
 fn token_runs_with(
     hay: &[u8],
     out: &mut Vec<TokenRun>,
-    classes: impl Fn(&[u8]) -> (u64, u64, u64, u64),
-    mut marks: impl FnMut(usize, u64, u64, bool),
+    classes: impl Fn(&[u8]) -> (u64, u64, u64),
+    mut marks: impl FnMut(usize, u64, u64),
 ) {
     let n = hay.len();
-    type Masks = (u64, u64, u64, u64);
     #[inline(always)]
-    fn mask(hay: &[u8], b: usize, classes: &impl Fn(&[u8]) -> Masks) -> Masks {
+    fn mask(hay: &[u8], b: usize, classes: &impl Fn(&[u8]) -> (u64, u64, u64)) -> (u64, u64, u64) {
         let (n, pos) = (hay.len(), 64 * b);
         if pos + 64 <= n {
             classes(&hay[pos..pos + 64])
@@ -378,17 +356,16 @@ fn token_runs_with(
             block[..n - pos].copy_from_slice(&hay[pos..]);
             classes(&block)
         } else {
-            (0, 0, 0, 0)
+            (0, 0, 0)
         }
     }
     // No run starts before `skip` (set past each run found, so a run is reported once).
     let mut skip = 0;
-    let (mut cur, mut cur_esc, mut cur_brk, mut cur_phr) = mask(hay, 0, &classes);
+    let (mut cur, mut cur_esc, mut cur_brk) = mask(hay, 0, &classes);
     for b in 0..n.div_ceil(64) {
-        let (next, next_esc, next_brk, next_phr) = mask(hay, b + 1, &classes);
-        let phrase = phrase_may_start(cur_phr, next_phr);
-        if cur_esc | cur_brk != 0 || phrase {
-            marks(64 * b, cur_esc, cur_brk, phrase);
+        let (next, next_esc, next_brk) = mask(hay, b + 1, &classes);
+        if cur_esc | cur_brk != 0 {
+            marks(64 * b, cur_esc, cur_brk);
         }
         let starts = run_starts(cur, next);
         if starts != 0 {
@@ -420,7 +397,6 @@ fn token_runs_with(
         cur = next;
         cur_esc = next_esc;
         cur_brk = next_brk;
-        cur_phr = next_phr;
     }
 }
 
@@ -482,15 +458,14 @@ fn chain24(w: u64) -> u64 {
     r & (r >> 8)
 }
 
-/// The alphabet, escape (`%`, `\`, NUL), `[` and BIP39 phrase-byte masks of 64 bytes (bit k
-/// for `block[k]`) with AVX2: each byte's class is `LO[low nibble] & HI[high nibble]`, two
-/// table lookups (`vpshufb`) per 32 bytes. Bits: `+ - /` 0x01, digits 0x02, `A-O` 0x04, `P-Z`
-/// 0x08, `_` 0x10, `a-o` 0x20, `p-z` 0x40. The phrase class is two more lookups on the same
-/// nibbles (see `PHRASE_NIBBLE_LO`), so the phrase finder need not read every block again.
+/// The alphabet, escape (`%`, `\`, NUL) and `[` masks of 64 bytes (bit k for `block[k]`)
+/// with AVX2: each byte's class is `LO[low nibble] & HI[high nibble]`, two table lookups (`vpshufb`) per
+/// 32 bytes. Bits: `+ - /` 0x01, digits 0x02, `A-O` 0x04, `P-Z` 0x08, `_` 0x10, `a-o` 0x20,
+/// `p-z` 0x40.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn class_mask_avx2(block: &[u8]) -> (u64, u64, u64, u64) {
+unsafe fn class_mask_avx2(block: &[u8]) -> (u64, u64, u64) {
     use std::arch::x86_64::*;
     assert!(block.len() >= 64);
     #[rustfmt::skip]
@@ -515,35 +490,14 @@ unsafe fn class_mask_avx2(block: &[u8]) -> (u64, u64, u64, u64) {
         _mm256_set1_epi8(b'\\' as i8),
         _mm256_set1_epi8(b'[' as i8),
     );
-    // SAFETY: as above.
-    let (phrase_lo_t, phrase_hi_t) = unsafe {
-        (
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(
-                PHRASE_NIBBLE_LO.as_ptr().cast::<__m128i>(),
-            )),
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(
-                PHRASE_NIBBLE_HI.as_ptr().cast::<__m128i>(),
-            )),
-        )
-    };
-    let (mut out, mut esc, mut brk, mut phrase) = (0u64, 0u64, 0u64, 0u64);
+    let (mut out, mut esc, mut brk) = (0u64, 0u64, 0u64);
     for half in 0..2 {
         // SAFETY: reads bytes 32·half..32·half+32 of `block`, which has at least 64.
         let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * half).cast::<__m256i>()) };
-        let (lo_nibble, hi_nibble) = (
-            _mm256_and_si256(v, nibble),
-            _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble),
-        );
-        let lo = _mm256_shuffle_epi8(lo_t, lo_nibble);
-        let hi = _mm256_shuffle_epi8(hi_t, hi_nibble);
+        let lo = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, nibble));
+        let hi = _mm256_shuffle_epi8(hi_t, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
         let none = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), zero);
         out |= u64::from(!(_mm256_movemask_epi8(none) as u32)) << (32 * half);
-        let class = _mm256_and_si256(
-            _mm256_shuffle_epi8(phrase_lo_t, lo_nibble),
-            _mm256_shuffle_epi8(phrase_hi_t, hi_nibble),
-        );
-        let not_phrase = _mm256_cmpeq_epi8(class, zero);
-        phrase |= u64::from(!(_mm256_movemask_epi8(not_phrase) as u32)) << (32 * half);
         let e = _mm256_or_si256(
             _mm256_or_si256(
                 _mm256_cmpeq_epi8(v, percent),
@@ -555,7 +509,7 @@ unsafe fn class_mask_avx2(block: &[u8]) -> (u64, u64, u64, u64) {
         let k = _mm256_cmpeq_epi8(v, bracket);
         brk |= u64::from(_mm256_movemask_epi8(k) as u32) << (32 * half);
     }
-    (out, esc, brk, phrase)
+    (out, esc, brk)
 }
 
 /// The alphabet mask of 64 bytes (bit k for `block[k]`), SSE2.
@@ -1066,14 +1020,8 @@ mod tests {
                     };
                     let esc = at(&|b| matches!(b, b'%' | b'\\' | 0));
                     let brk = at(&|b| b == b'[');
-                    // The BIP39 phrase bytes: `a-z`, non-ASCII, whitespace, comma, quotes.
-                    let phrase = at(&|b| {
-                        b.is_ascii_lowercase()
-                            || b >= 0x80
-                            || matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b',' | b'"' | b'\'')
-                    });
                     // SAFETY: AVX2 is available, checked just above.
-                    assert_eq!(unsafe { class_mask_avx2(block) }, (want, esc, brk, phrase));
+                    assert_eq!(unsafe { class_mask_avx2(block) }, (want, esc, brk));
                 }
             }
         }
@@ -1153,7 +1101,6 @@ mod tests {
                     tokens: runs.clone(),
                     escape_list: vec![7],
                     bracket_list: vec![9],
-                    phrase_list: vec![3],
                     marks_listed: true,
                 };
                 runs_at(level, &hay, &mut all);

@@ -8,6 +8,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+use regex_automata::Input;
 use regex_automata::meta::{Cache, Regex};
 use regex_automata::util::syntax;
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -371,7 +372,31 @@ fn are_keywords(h: &Hir, keywords: &[String]) -> bool {
 }
 
 /// A compiled context gate, shared by the rules whose gates are the same regex.
-type SharedGate = Arc<OnceLock<Option<Regex>>>;
+type SharedGate = Arc<OnceLock<Option<Gate>>>;
+
+/// A compiled context gate (see [`Rule::context_gate`]) and a search cache the threads share.
+/// A gate's lazy DFA builds its states as windows reach them, ~5,000 instructions a
+/// transition (the gates' determinization was 108M of ccxt's 1,289M instructions on one
+/// thread); with the regex's own per-thread caches, each thread built the same states again.
+#[derive(Debug)]
+pub struct Gate {
+    regex: Regex,
+    shared_cache: Mutex<Option<Cache>>,
+}
+
+impl Gate {
+    /// Whether the gate matches in `input`: searched with the shared cache when no other
+    /// thread holds it, else with one of the regex's own (`try_lock` never waits). The answer
+    /// is the same either way.
+    pub fn is_match<'h>(&self, input: impl Into<Input<'h>>) -> bool {
+        let input = input.into();
+        if let Ok(mut shared) = self.shared_cache.try_lock() {
+            let cache = shared.get_or_insert_with(|| self.regex.create_cache());
+            return self.regex.is_match_with(cache, &input);
+        }
+        self.regex.is_match(input)
+    }
+}
 
 /// The compiled gate for `gate`, built once per process for all the rules that have it: the
 /// exchanges whose secrets share a format and label have the same gate (6 passphrase rules, 5
@@ -392,7 +417,12 @@ fn shared_gate(gate: Hir) -> SharedGate {
             }
         }
     };
-    slot.get_or_init(|| build_hir(&gate).ok());
+    slot.get_or_init(|| {
+        build_hir(&gate).ok().map(|regex| Gate {
+            regex,
+            shared_cache: Mutex::new(None),
+        })
+    });
     slot
 }
 
@@ -489,7 +519,7 @@ impl Rule {
     /// (or compiling) the rule's regex, whose lazy DFA is large and slow to build: the
     /// exchange rules over the ccxt bundles, where the exchange names are everywhere but
     /// labelled secrets are not (bench/RESULTS.md, issue 20, session 6).
-    pub fn context_gate(&self) -> Option<&Regex> {
+    pub fn context_gate(&self) -> Option<&Gate> {
         self.context_gate
             .get_or_init(|| {
                 let gate = context_gate(self.parsed().hir.as_ref()?, &self.keywords)?;
@@ -657,6 +687,43 @@ confidence = "high"
         assert!(private.is_some(), "the private cache was used");
         assert_eq!(free, busy);
         assert_eq!(free.map(|m| m.range()), Some(4..17));
+    }
+
+    /// A gate whose shared cache another thread holds answers from a cache of its own, with
+    /// the same answers.
+    #[test]
+    fn a_held_gate_cache_falls_back_to_another_cache() {
+        let mut rules = crate::rules::RuleSet::default();
+        rules
+            .add_file(
+                std::path::Path::new("t.toml"),
+                r#"
+[[rule]]
+id = "held"
+name = "Held"
+keywords = ["held"]
+regex = '''(?i:held)(?:[^\n]*\n){0,6}?[^\n]*?sekrit[ =]+(?P<secret>[0-9a-f]{16})\b'''
+severity = "high"
+confidence = "high"
+"#,
+            )
+            .expect("rule loads");
+        let gate = rules.rules()[0].context_gate().expect("gated");
+        let (yes, no) = ("sekrit = 0123456789abcdef", "sekrit = 0123");
+        let free = (gate.is_match(yes), gate.is_match(no));
+        assert!(
+            gate.shared_cache.lock().expect("not poisoned").is_some(),
+            "the free shared cache was used"
+        );
+        let held = gate.shared_cache.lock().expect("not poisoned");
+        let busy = std::thread::scope(|s| {
+            s.spawn(|| (gate.is_match(yes), gate.is_match(no)))
+                .join()
+                .unwrap()
+        });
+        drop(held);
+        assert_eq!(free, (true, false));
+        assert_eq!(busy, free);
     }
 
     fn gate_of(pattern: &str) -> Option<Regex> {

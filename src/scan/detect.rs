@@ -27,7 +27,6 @@ use std::ops::Range;
 use std::str::FromStr;
 
 use crate::decode::inline::{Runs, TokenRun, runs};
-use crate::model::{PHRASE_NIBBLE_HI, PHRASE_NIBBLE_LO, PHRASE_STRETCH, phrase_may_start};
 
 /// A named detector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +72,7 @@ impl Detector {
     /// classifying pass between the detectors, the regex gate and the decoders).
     pub fn find_with_runs(self, hay: &[u8], runs: &Runs, out: &mut Vec<Range<usize>>) {
         match self {
-            Detector::Bip39 => find_word_runs(hay, runs, out),
+            Detector::Bip39 => find_word_runs(hay, out),
             Detector::SolanaKeypairArray => find_byte_arrays(hay, runs.brackets(hay), out),
             Detector::Base58Key => find_base58_keys(hay, &runs.tokens, out),
         }
@@ -138,8 +137,6 @@ fn find_base58_keys(hay: &[u8], runs: &[TokenRun], out: &mut Vec<Range<usize>>) 
 const MIN_WORDS: usize = 12;
 /// Fewest bytes in a phrase: 12 words of 3 bytes and 11 one-byte separators.
 const MIN_RUN: usize = MIN_WORDS * 3 + (MIN_WORDS - 1);
-// The token-run kernel lists the blocks where such a stretch may start.
-const _: () = assert!(MIN_RUN == PHRASE_STRETCH);
 /// Most separator bytes between two words of one phrase (an indented, quoted JSON element).
 const MAX_GAP: usize = 64;
 /// Longest non-ASCII word in bytes (Korean NFKD words reach 33).
@@ -170,58 +167,36 @@ static CLASS: [u8; 256] = {
 /// U+3000 IDEOGRAPHIC SPACE, which separates Japanese mnemonic words.
 const IDEOGRAPHIC_SPACE: [u8; 3] = [0xE3, 0x80, 0x80];
 
-fn find_word_runs(hay: &[u8], runs: &Runs, out: &mut Vec<Range<usize>>) {
-    word_runs_listed_at(crate::simd::level(), hay, runs.phrase_blocks(), out)
+fn find_word_runs(hay: &[u8], out: &mut Vec<Range<usize>>) {
+    word_runs_at(crate::simd::level(), hay, out)
 }
 
 /// [`Detector::Bip39`]'s candidates with the kernels of `level` (the same at every level).
 pub fn word_runs_at(level: Level, hay: &[u8], out: &mut Vec<Range<usize>>) {
-    word_runs_listed_at(level, hay, None, out)
-}
-
-/// [`word_runs_at`], looking only at the blocks of `listed` when given: the blocks where a
-/// stretch may start, which the token-run kernel lists as it reads each block anyway (see
-/// `Runs::phrase_blocks`), so the finder does not read every buffer a second time.
-pub fn word_runs_listed_at(
-    level: Level,
-    hay: &[u8],
-    listed: Option<&[usize]>,
-    out: &mut Vec<Range<usize>>,
-) {
     #[cfg(target_arch = "x86_64")]
     if level.kind() == Kind::Avx2 {
         // SAFETY: a `Level` of AVX2 exists only where the CPU supports it.
-        return unsafe { word_runs_avx2(hay, listed, out) };
+        return unsafe { word_runs_avx2(hay, out) };
     }
-    word_runs_with(
-        hay,
-        listed,
-        out,
-        |b| masks_at(level, b).0,
-        |b| masks_at(level, b).1,
-    )
+    word_runs_with(hay, out, |b| masks_at(level, b).0, |b| masks_at(level, b).1)
 }
 
 /// [`word_runs_with`] compiled for AVX2, so the mask kernel is inlined into the block loop.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn word_runs_avx2(hay: &[u8], listed: Option<&[usize]>, out: &mut Vec<Range<usize>>) {
+unsafe fn word_runs_avx2(hay: &[u8], out: &mut Vec<Range<usize>>) {
     // SAFETY: this function only runs where AVX2 is available.
     word_runs_with(
         hay,
-        listed,
         out,
         |b| unsafe { masks_avx2(b) }.0,
         |b| unsafe { masks_avx2(b) }.1,
     )
 }
 
-/// The phrase finder: every block where a stretch may start ([`may_start`]; or the blocks of
-/// `listed`, which are those), its stretches of phrase bytes, each split into words.
 #[inline(always)]
 fn word_runs_with(
     hay: &[u8],
-    listed: Option<&[usize]>,
     out: &mut Vec<Range<usize>>,
     phrase: impl Fn(&[u8; 64]) -> u64,
     sep: impl Fn(&[u8; 64]) -> u64 + Copy,
@@ -241,8 +216,14 @@ fn word_runs_with(
     };
     // No stretch starts before `skip` (set past each stretch handled).
     let mut skip = 0usize;
-    let mut stretches = |b: usize, cur: u64, next: u64| {
+    let mut cur = mask(0);
+    for b in 0..blocks {
+        let next = mask(b + 1);
         let pos = 64 * b;
+        if !may_start(cur, next) {
+            cur = next;
+            continue;
+        }
         let mut starts = chain47((u128::from(next) << 64) | u128::from(cur));
         loop {
             starts &= match skip.saturating_sub(pos) {
@@ -266,30 +247,18 @@ fn word_runs_with(
             runs_in_stretch_with(hay, s, e, out, sep);
             skip = e + 1;
         }
-    };
-    match listed {
-        Some(list) => {
-            for &b in list {
-                stretches(b, mask(b), mask(b + 1));
-            }
-        }
-        None => {
-            let mut cur = mask(0);
-            for b in 0..blocks {
-                let next = mask(b + 1);
-                if may_start(cur, next) {
-                    stretches(b, cur, next);
-                }
-                cur = next;
-            }
-        }
+        cur = next;
     }
 }
 
-/// Whether [`chain47`] of `cur` and `next` can be non-zero (see [`phrase_may_start`]).
+/// Whether [`chain47`] of `cur` and `next` can be non-zero, in a few instructions (most
+/// blocks of code have no 47-byte stretch). A stretch starting at bit k ≤ 17 covers bits
+/// 17..=46 of `cur`; one starting at k ≥ 18 covers the top 64 − k bits of `cur` and the low
+/// k − 17 bits of `next`, so those two runs of ones add up to at least 47.
 #[inline(always)]
 fn may_start(cur: u64, next: u64) -> bool {
-    phrase_may_start(cur, next)
+    const MID: u64 = ((1u64 << MIN_RUN) - 1) & !((1u64 << (MIN_RUN - 30)) - 1);
+    cur & MID == MID || cur.leading_ones() + next.trailing_ones() >= MIN_RUN as u32
 }
 
 /// Bit k (k < 64) set when bits k..k+47 of `w` are all set, i.e. a stretch of at least
@@ -321,23 +290,30 @@ pub fn masks_at(level: Level, block: &[u8; 64]) -> (u64, u64) {
     }
 }
 
-/// [`masks_at`] with AVX2: each byte's class is looked up in [`PHRASE_NIBBLE_LO`] and
-/// [`PHRASE_NIBBLE_HI`] (two `vpshufb` per 32 bytes); separators are the classes with a bit
-/// of 0x03.
+/// [`masks_at`] with AVX2: each byte's class is `LO[low nibble] & HI[high nibble]`, two table
+/// lookups (`vpshufb`) per 32 bytes. High-nibble bits: 0x01 for `0x0_` (tab, LF, CR), 0x02
+/// for `0x2_` (space, `"`, `'`, `,`), 0x04 for `0x6_` (`a-o`), 0x08 for `0x7_` (`p-z`), 0x10
+/// for non-ASCII; separators are the classes 0x01 and 0x02.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn masks_avx2(block: &[u8; 64]) -> (u64, u64) {
     use std::arch::x86_64::*;
+    #[rustfmt::skip]
+    const LO: [i8; 16] = [
+        0x1A, 0x1C, 0x1E, 0x1C, 0x1C, 0x1C, 0x1C, 0x1E,
+        0x1C, 0x1D, 0x1D, 0x14, 0x16, 0x15, 0x14, 0x14,
+    ];
+    #[rustfmt::skip]
+    const HI: [i8; 16] = [
+        0x01, 0, 0x02, 0, 0, 0, 0x04, 0x08,
+        0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+    ];
     // SAFETY: the tables are 16 bytes, loaded unaligned into both 128-bit lanes.
     let (lo_t, hi_t) = unsafe {
         (
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(
-                PHRASE_NIBBLE_LO.as_ptr().cast::<__m128i>(),
-            )),
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(
-                PHRASE_NIBBLE_HI.as_ptr().cast::<__m128i>(),
-            )),
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(LO.as_ptr().cast::<__m128i>())),
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(HI.as_ptr().cast::<__m128i>())),
         )
     };
     let nibble = _mm256_set1_epi8(0x0F);

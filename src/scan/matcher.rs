@@ -195,7 +195,7 @@ impl Matcher {
                 }
                 if matches!(
                     rule.detector,
-                    Some(Detector::Base58Key | Detector::SolanaKeypairArray | Detector::Bip39)
+                    Some(Detector::Base58Key | Detector::SolanaKeypairArray)
                 ) {
                     scratch.runs(hay);
                 }

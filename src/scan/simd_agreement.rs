@@ -4,7 +4,7 @@
 //! (fuzz/) checks it on libFuzzer's inputs.
 
 use crate::decode::inline::{Runs, runs_at, token_runs_at};
-use crate::scan::detect::{masks_at, word_runs_at, word_runs_listed_at};
+use crate::scan::detect::{masks_at, word_runs_at};
 use crate::scan::keywords::Keywords;
 use crate::simd::{Level, available};
 
@@ -45,12 +45,7 @@ pub fn first_disagreement(keywords: &Keywords, hay: &[u8]) -> Option<String> {
     let phrases = |l: Level| {
         let mut v = Vec::new();
         word_runs_at(l, hay, &mut v);
-        // And from the blocks the run kernel lists, as the matcher runs it.
-        let mut all = Runs::default();
-        runs_at(l, hay, &mut all);
-        let mut listed = Vec::new();
-        word_runs_listed_at(l, hay, all.phrase_blocks(), &mut listed);
-        (v, listed)
+        v
     };
     let (h0, r0, m0, p0) = (
         hits(Level::PORTABLE),
