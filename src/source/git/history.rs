@@ -346,9 +346,13 @@ fn collect_blobs(
     let known = Known::default();
     for start in (0..n).step_by(BATCH) {
         let commits = &inv.commits;
+        // At most 64 commits a task: rayon only splits a range further when a piece is
+        // stolen, so without a bound one worker could end each batch with a quarter of it
+        // alone while the other waits at the batch's end.
         let diffs: Vec<(u32, Introduced)> = (start as u32..(start + BATCH).min(n) as u32)
             .into_par_iter()
             .with_min_len(16)
+            .with_max_len(64)
             .map(|ci| {
                 counters
                     .commits
