@@ -170,16 +170,7 @@ fn trimmed(secret: &[u8]) -> Range<usize> {
 /// published samples in `encoding`'s tests): the prefix is **not** checksummed. Classic tokens
 /// carry 36 characters after the prefix; `ghr_` refresh tokens also come with 76.
 fn prefixed_crc32(s: &[u8], prefixes: &[&[u8]]) -> Option<Range<usize>> {
-    let (at, plen) = prefixes.iter().find_map(|p| {
-        s.windows(p.len())
-            .position(|w| w == *p)
-            .map(|i| (i, p.len()))
-    })?;
-    let body_start = at + plen;
-    let body_len = s[body_start..]
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric())
-        .count();
+    let (at, body_start, body_len) = prefixed_run(s, prefixes)?;
     let ok_len = body_len == 36 || (body_len == 76 && &s[at..body_start] == b"ghr_");
     if !ok_len {
         return None;
@@ -195,7 +186,18 @@ fn prefixed_crc32(s: &[u8], prefixes: &[&[u8]]) -> Option<Range<usize>> {
 /// included) in 8 lower-case hex digits, which a token published in a public repository
 /// confirms. The alphanumeric run after the prefix must be exactly 48 long.
 fn cloudflare_crc32(s: &[u8]) -> Option<Range<usize>> {
-    let (at, plen) = [&b"cfk_"[..], b"cfut_", b"cfat_"].iter().find_map(|p| {
+    let (at, body_start, body_len) = prefixed_run(s, &[b"cfk_", b"cfut_", b"cfat_"])?;
+    if body_len != 48 {
+        return None;
+    }
+    let (random, sum) = s[body_start..body_start + 48].split_at(40);
+    (encoding::crc32_hex(random) == sum).then(|| at..body_start + 48)
+}
+
+/// Where the first of `prefixes` (tried in order) starts in `s`, where the alphanumeric run after
+/// it starts, and how long that run is.
+fn prefixed_run(s: &[u8], prefixes: &[&[u8]]) -> Option<(usize, usize, usize)> {
+    let (at, plen) = prefixes.iter().find_map(|p| {
         s.windows(p.len())
             .position(|w| w == *p)
             .map(|i| (i, p.len()))
@@ -205,11 +207,7 @@ fn cloudflare_crc32(s: &[u8]) -> Option<Range<usize>> {
         .iter()
         .take_while(|b| b.is_ascii_alphanumeric())
         .count();
-    if body_len != 48 {
-        return None;
-    }
-    let (random, sum) = s[body_start..body_start + 48].split_at(40);
-    (encoding::crc32_hex(random) == sum).then(|| at..body_start + 48)
+    Some((at, body_start, body_len))
 }
 
 impl FromStr for Validator {
