@@ -678,6 +678,15 @@ pub(crate) struct RuleParts {
 mod tests {
     use super::*;
 
+    /// The rules of one TOML text, as a user's rules file would load.
+    fn rules_from(toml: &str) -> crate::rules::RuleSet {
+        let mut rules = crate::rules::RuleSet::default();
+        rules
+            .add_file(std::path::Path::new("t.toml"), toml)
+            .expect("rules load");
+        rules
+    }
+
     #[test]
     fn skip_paths_are_file_name_suffixes_or_directory_names() {
         let rule = |skip: &str| {
@@ -685,13 +694,7 @@ mod tests {
                 "[[rule]]\nid = \"demo\"\nname = \"Demo\"\nkeywords = [\"demo_\"]\nregex = '''demo_[0-9]{{4}}'''\nseverity = \"high\"\nconfidence = \"high\"\nskip_paths = [{skip}]\n"
             )
         };
-        let mut rules = crate::rules::RuleSet::default();
-        rules
-            .add_file(
-                std::path::Path::new("t.toml"),
-                &rule(r#"".MD", "docs/", ".example.json""#),
-            )
-            .unwrap();
+        let rules = rules_from(&rule(r#"".MD", "docs/", ".example.json""#));
         let r = &rules.rules()[0];
         for p in [
             "README.md",
@@ -726,11 +729,8 @@ mod tests {
     /// A thread that finds the shared cache taken searches with its own, with the same result.
     #[test]
     fn a_held_shared_cache_falls_back_to_the_private_one() {
-        let mut rules = crate::rules::RuleSet::default();
-        rules
-            .add_file(
-                std::path::Path::new("t.toml"),
-                r#"
+        let rules = rules_from(
+            r#"
 [[rule]]
 id = "demo"
 name = "Demo"
@@ -739,8 +739,7 @@ regex = '''\b(?P<secret>demo_[a-z0-9]{8})\b'''
 severity = "high"
 confidence = "high"
 "#,
-            )
-            .expect("rule loads");
+        );
         let rule = &rules.rules()[0];
         let hay = "x = demo_ab12cd34;";
         let search = |private: &mut Option<Cache>| {
@@ -763,11 +762,8 @@ confidence = "high"
     /// the same answers.
     #[test]
     fn a_held_gate_cache_falls_back_to_another_cache() {
-        let mut rules = crate::rules::RuleSet::default();
-        rules
-            .add_file(
-                std::path::Path::new("t.toml"),
-                r#"
+        let rules = rules_from(
+            r#"
 [[rule]]
 id = "held"
 name = "Held"
@@ -776,8 +772,7 @@ regex = '''(?i:held)(?:[^\n]*\n){0,6}?[^\n]*?sekrit[ =]+(?P<secret>[0-9a-f]{16})
 severity = "high"
 confidence = "high"
 "#,
-            )
-            .expect("rule loads");
+        );
         let gate = rules.rules()[0].context_gate().expect("gated");
         let (yes, no) = ("sekrit = 0123456789abcdef", "sekrit = 0123");
         let free = (gate.is_match(yes), gate.is_match(no));
@@ -909,10 +904,7 @@ confidence = "high"
             rule("initech", "passphrase"),
         ]
         .concat();
-        let mut rules = crate::rules::RuleSet::default();
-        rules
-            .add_file(std::path::Path::new("t.toml"), &text)
-            .expect("rules load");
+        let rules = rules_from(&text);
         let gate = |i: usize| rules.rules()[i].context_gate().expect("gated");
         assert!(std::ptr::eq(gate(0), gate(1)), "same gate, one regex");
         assert!(

@@ -28,7 +28,8 @@ pub fn crc32_base62(body: &[u8]) -> [u8; 6] {
 /// (zlib/IEEE) of the 40 characters after the prefix, in lower-case hex, zero-padded.
 pub fn crc32_hex(body: &[u8]) -> [u8; 8] {
     let mut out = [0u8; 8];
-    out.copy_from_slice(format!("{:08x}", crc32fast::hash(body)).as_bytes());
+    hex::encode_to_slice(crc32fast::hash(body).to_be_bytes(), &mut out)
+        .expect("4 bytes are 8 hex digits");
     out
 }
 
