@@ -16,9 +16,10 @@
 //! commit that is not in a pack (loose, or in an alternate), and a commit whose header is not
 //! in the plain form git writes (see [`parse`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 
+use foldhash::HashMap;
 use git2::Oid;
 
 use super::pack;
@@ -176,7 +177,7 @@ pub(super) fn walk(packs: &pack::Packs, tips: &[Oid]) -> Option<Walked> {
         read: pack::whole_commits(packs, parse),
         reader: &mut reader,
         nodes: Vec::new(),
-        at: HashMap::new(),
+        at: HashMap::default(),
         parents: Vec::new(),
         raw: Vec::new(),
     };

@@ -16,7 +16,6 @@
 //! the size limit) is reported as not read, and the caller reads it through libgit2, which
 //! says precisely why it cannot be scanned when that is the case.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry as MapEntry;
 use std::ops::Deref;
 use std::path::Path;
@@ -900,12 +899,12 @@ const COMMITS_CHUNK: usize = 4096;
 /// loose commit) the walk reads one at a time. Every object's header is read for its kind
 /// (git writes a pack's commits together, but a pack fetched in several steps has several such
 /// runs).
-pub(super) fn whole_commits<T, P>(packs: &Packs, parse: P) -> HashMap<Oid, T>
+pub(super) fn whole_commits<T, P>(packs: &Packs, parse: P) -> foldhash::HashMap<Oid, T>
 where
     T: Send,
     P: Fn(&[u8]) -> Option<T> + Sync + Send,
 {
-    let mut found: HashMap<Oid, T> = HashMap::new();
+    let mut found: foldhash::HashMap<Oid, T> = foldhash::HashMap::default();
     for pack in &packs.0 {
         // A pack the parser rejects (a panic on hostile bytes) gives nothing: the walk reads
         // those commits one at a time, and libgit2 if the reader cannot either.
