@@ -239,14 +239,18 @@ fn walk_commits(
     limits: &Limits<'_>,
     out: &mut SourceOutput,
 ) -> Result<(Vec<Oid>, Option<CommitMap>), GitError> {
-    let tips = tips(repo, limits)?;
+    // The commits stored whole in the packs, read in parallel first: a ref naming one of them
+    // is a tip without libgit2 reading that commit again (5k pull-request refs on hummingbot).
+    let read = (!commits::libgit2_only(repo.path(), repo.commondir()))
+        .then(|| pack::whole_commits(packs, commits::parse));
+    let tips = tips(repo, limits, read.as_ref())?;
     if tips.is_empty() {
         out.notes
             .push("the repository has no commits: nothing to scan".into());
         return Ok((Vec::new(), None));
     }
-    if !commits::libgit2_only(repo.path(), repo.commondir())
-        && let Some(walked) = commits::walk(packs, &tips)
+    if let Some(read) = read
+        && let Some(walked) = commits::walk(packs, &tips, read)
     {
         let time = |oid: &Oid| walked.commits.get(oid).map(|c| c.time);
         let commits = limit(walked.order.iter().map(|&o| Ok(o)), limits, time, out);
@@ -265,8 +269,14 @@ fn walk_commits(
     Ok((limit(walk, limits, time, out), None))
 }
 
-/// The commits the walk starts from, in the order they are pushed to it.
-fn tips(repo: &Repository, limits: &Limits<'_>) -> Result<Vec<Oid>, GitError> {
+/// The commits the walk starts from, in the order they are pushed to it. A ref that names a
+/// commit of `packed` ([`pack::whole_commits`]) is taken as it is; any other is peeled by
+/// libgit2 (a tag, a symbolic ref, a commit only libgit2 reads).
+fn tips<T>(
+    repo: &Repository,
+    limits: &Limits<'_>,
+    packed: Option<&foldhash::HashMap<Oid, T>>,
+) -> Result<Vec<Oid>, GitError> {
     let mut tips = Vec::new();
     if limits.branches.is_empty() {
         // Every ref (branches, tags, remotes, stash, notes…) and a detached HEAD. Refs that do
@@ -275,6 +285,12 @@ fn tips(repo: &Repository, limits: &Limits<'_>) -> Result<Vec<Oid>, GitError> {
             .references()
             .map_err(|e| setup_err("cannot list refs", e))?;
         for r in refs.flatten() {
+            if let (Some(packed), Some(id)) = (packed, r.target())
+                && packed.contains_key(&id)
+            {
+                tips.push(id);
+                continue;
+            }
             if let Ok(c) = r.peel_to_commit() {
                 tips.push(c.id());
             }
