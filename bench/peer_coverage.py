@@ -476,6 +476,9 @@ def _fact_checks():
         (None, r"(?i:PresharedKey|PrivateKey)[ \t]*=[ \t]*([A-Za-z0-9+/]{43}=)",
          lambda t: t[42] in "AEIMQUYcgkosw048",
          "WireGuard key whose base64 does not encode 32 bytes (the 43rd character must carry 2 zero padding bits)"),
+        (None, r"(?i:ADO_PAT|pat_token|personal_?access_?token|\$token)\s*=\s*[\"']([a-z0-9]{52})[\"']",
+         lambda t: re.fullmatch(r"[a-z2-7]{52}", t),
+         "52-character Azure DevOps PAT outside lowercase base32 (32 random bytes in RFC 4648 base32 never hold 0, 1, 8 or 9)"),
         # Value-only checks, for gitleaks' sampled secrets of that provider (its assignment contexts).
         ({"sonar"}, VALUE, lambda t: re.fullmatch(r"(?:sq[upa]_)?[0-9a-f]{40}", t),
          "SonarQube token whose 40 characters are not hex"),
