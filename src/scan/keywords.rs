@@ -86,6 +86,7 @@ struct Entry {
 #[derive(Debug)]
 pub struct Keywords {
     keywords: Vec<Box<[u8]>>,
+    longest: usize,
     engine: Engine,
 }
 
@@ -286,6 +287,7 @@ impl Keywords {
             grams_engine(&lowered)
         };
         Keywords {
+            longest: lowered.iter().map(|k| k.len()).max().unwrap_or(0),
             keywords: lowered,
             engine,
         }
@@ -302,6 +304,11 @@ impl Keywords {
         all.sort();
         all.dedup();
         Keywords::new(&all)
+    }
+
+    /// The length of the longest keyword (0 without keywords).
+    pub fn longest(&self) -> usize {
+        self.longest
     }
 
     /// The number of keywords.

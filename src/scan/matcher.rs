@@ -46,17 +46,17 @@ pub struct Matcher {
 /// Per-thread scratch space, reused across inputs.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    windows: Vec<Vec<(usize, usize)>>,
-    touched: Vec<u32>,
-    ranges: Vec<Range<usize>>,
+    pub(super) windows: Vec<Vec<(usize, usize)>>,
+    pub(super) touched: Vec<u32>,
+    pub(super) ranges: Vec<Range<usize>>,
     /// Runs of the input of the last [`Matcher::find`], when `runs_ready`.
-    runs: Runs,
-    runs_ready: bool,
+    pub(super) runs: Runs,
+    pub(super) runs_ready: bool,
     /// Matches of the last [`Matcher::find`] past [`MAX_MATCHES_PER_RULE`] of one rule.
-    overflow: Unreported,
+    pub(super) overflow: Unreported,
     /// This thread's regex caches, by rule, for when another thread holds a rule's shared
     /// one (see [`Rule::with_regex`]).
-    caches: Vec<Option<Cache>>,
+    pub(super) caches: Vec<Option<Cache>>,
 }
 
 impl Scratch {
@@ -67,7 +67,7 @@ impl Scratch {
 
     /// The runs of `hay`, found once per input and shared by the base58 and Solana
     /// detectors, the regex gate and the decoders.
-    fn runs(&mut self, hay: &[u8]) -> &Runs {
+    pub(super) fn runs(&mut self, hay: &[u8]) -> &Runs {
         if !self.runs_ready {
             crate::decode::inline::runs(hay, &mut self.runs);
             self.runs_ready = true;
@@ -143,7 +143,80 @@ impl Matcher {
         scratch.touched.clear();
         scratch.runs_ready = false;
         scratch.overflow.clear();
-        self.keywords.for_each(hay, |k, kstart, kend| {
+        if super::split::worth_splitting(hay) {
+            return super::split::find(self, all, hay, scratch, out);
+        }
+        self.collect_windows(
+            all,
+            hay,
+            0..hay.len(),
+            &mut scratch.windows,
+            &mut scratch.touched,
+        );
+        scratch.touched.sort_unstable();
+        let touched = std::mem::take(&mut scratch.touched);
+        for &r in &touched {
+            let mut windows = std::mem::take(&mut scratch.windows[r as usize]);
+            // Hits arrive almost sorted; the merge above caught all but a few overlaps.
+            merge_windows(&mut windows);
+            let before = out.len();
+            let rule = &all[r as usize];
+            if rule.token_gate() > 0
+                || matches!(
+                    rule.detector,
+                    Some(Detector::Base58Key | Detector::SolanaKeypairArray)
+                )
+            {
+                scratch.runs(hay);
+            }
+            let runs = scratch.runs_ready.then_some(&scratch.runs);
+            let mut sink = Sink {
+                out,
+                before,
+                overflow: &mut scratch.overflow,
+            };
+            for &(s, e) in &windows {
+                search_window(
+                    rule,
+                    r as usize,
+                    hay,
+                    s..e,
+                    runs,
+                    &mut scratch.ranges,
+                    &mut scratch.caches[r as usize],
+                    &mut sink,
+                );
+            }
+            finish_rule(out, before);
+            windows.clear();
+            scratch.windows[r as usize] = windows;
+        }
+        scratch.touched = touched;
+    }
+
+    /// Turns the keyword hits that start in `within` into windows of `hay`, per rule
+    /// (`windows[r]`, in hit order, overlapping ones mostly merged), and lists in `touched`
+    /// the rules that got their first window here; the rules that run on every input get
+    /// the whole of `hay` when `within` starts it.
+    pub(super) fn collect_windows(
+        &self,
+        all: &[Rule],
+        hay: &[u8],
+        within: Range<usize>,
+        windows: &mut [Vec<(usize, usize)>],
+        touched: &mut Vec<u32>,
+    ) {
+        // A keyword starting in `within` lies inside this stretch.
+        let to = within
+            .end
+            .saturating_add(self.keywords.longest().saturating_sub(1))
+            .min(hay.len());
+        let part = &hay[within.start..to];
+        self.keywords.for_each(part, |k, kstart, kend| {
+            if within.start + kstart >= within.end {
+                return;
+            }
+            let (kstart, kend) = (within.start + kstart, within.start + kend);
             for &r in &self.keyword_rules[k] {
                 let rule = &all[r as usize];
                 if !rule.keywords_exact.is_empty()
@@ -156,9 +229,9 @@ impl Matcher {
                 }
                 let start = kstart.saturating_sub(rule.window_before);
                 let end = (kend + rule.window_after).min(hay.len());
-                let w = &mut scratch.windows[r as usize];
+                let w = &mut windows[r as usize];
                 if w.is_empty() {
-                    scratch.touched.push(r);
+                    touched.push(r);
                 }
                 match w.last_mut() {
                     Some(last) if start <= last.1 && end >= last.0 => {
@@ -169,68 +242,63 @@ impl Matcher {
                 }
             }
         });
-        for &r in &self.always {
-            scratch.windows[r as usize].push((0, hay.len()));
-            scratch.touched.push(r);
-        }
-        scratch.touched.sort_unstable();
-        let touched = std::mem::take(&mut scratch.touched);
-        for &r in &touched {
-            let mut windows = std::mem::take(&mut scratch.windows[r as usize]);
-            // Hits arrive almost sorted; the merge above caught all but a few overlaps.
-            merge_windows(&mut windows);
-            let before = out.len();
-            let rule = &all[r as usize];
-            let gate = rule.token_gate();
-            for &(s, e) in &windows {
-                let e = extend_over_token(hay, e);
-                if gate > 0 && !has_token_run(&scratch.runs(hay).tokens, s, e, gate) {
-                    continue;
-                }
-                if rule.detector.is_none()
-                    && let Some(g) = rule.context_gate()
-                    && !g.is_match(Input::new(hay).span(s..e))
-                {
-                    continue;
-                }
-                if matches!(
-                    rule.detector,
-                    Some(Detector::Base58Key | Detector::SolanaKeypairArray)
-                ) {
-                    scratch.runs(hay);
-                }
-                let runs = scratch.runs_ready.then_some(&scratch.runs);
-                let mut sink = Sink {
-                    out,
-                    before,
-                    overflow: &mut scratch.overflow,
-                };
-                run_rule(
-                    rule,
-                    r as usize,
-                    hay,
-                    s..e,
-                    runs,
-                    &mut scratch.ranges,
-                    &mut scratch.caches[r as usize],
-                    &mut sink,
-                );
+        if within.start == 0 {
+            for &r in &self.always {
+                windows[r as usize].push((0, hay.len()));
+                touched.push(r);
             }
-            // Overlapping windows that were not merged (rare) can repeat a match.
-            dedupe(&mut out[before..]);
-            let mut seen = before;
-            for i in before..out.len() {
-                if out[i].rule != usize::MAX {
-                    out.swap(seen, i);
-                    seen += 1;
-                }
-            }
-            out.truncate(seen);
-            windows.clear();
-            scratch.windows[r as usize] = windows;
         }
-        scratch.touched = touched;
     }
+}
+
+/// Runs one rule over one merged window of `hay` (extended over a token its end cuts), past
+/// the rule's token and context gates. `runs` are the token runs of all of `hay`: required
+/// for a rule with a token gate or a base58/Solana detector.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn search_window(
+    rule: &Rule,
+    index: usize,
+    hay: &[u8],
+    window: Range<usize>,
+    runs: Option<&Runs>,
+    ranges: &mut Vec<Range<usize>>,
+    cache: &mut Option<Cache>,
+    sink: &mut Sink<'_>,
+) {
+    let s = window.start;
+    let e = extend_over_token(hay, window.end);
+    let gate = rule.token_gate();
+    if gate > 0
+        && !has_token_run(
+            &runs.expect("runs are found for gated rules").tokens,
+            s,
+            e,
+            gate,
+        )
+    {
+        return;
+    }
+    if rule.detector.is_none()
+        && let Some(g) = rule.context_gate()
+        && !g.is_match(Input::new(hay).span(s..e))
+    {
+        return;
+    }
+    run_rule(rule, index, hay, s..e, runs, ranges, cache, sink);
+}
+
+/// Drops the repeats among one rule's matches, `out[before..]`: overlapping windows that were
+/// not merged (rare) can repeat a match.
+pub(super) fn finish_rule(out: &mut Vec<RawMatch>, before: usize) {
+    dedupe(&mut out[before..]);
+    let mut seen = before;
+    for i in before..out.len() {
+        if out[i].rule != usize::MAX {
+            out.swap(seen, i);
+            seen += 1;
+        }
+    }
+    out.truncate(seen);
 }
 
 /// Whether a token run overlaps `s..e` by at least `len` bytes (`runs` is sorted).
@@ -264,7 +332,7 @@ fn extend_over_token(hay: &[u8], end: usize) -> usize {
 }
 
 /// Sorts windows and merges the overlapping ones.
-fn merge_windows(w: &mut Vec<(usize, usize)>) {
+pub(super) fn merge_windows(w: &mut Vec<(usize, usize)>) {
     if w.len() < 2 {
         return;
     }
@@ -293,14 +361,14 @@ fn dedupe(ms: &mut [RawMatch]) {
 
 /// Where one rule's matches in one input go: the first [`MAX_MATCHES_PER_RULE`] to `out`
 /// (from `before` on), the others are counted and their ranges kept to hide.
-struct Sink<'a> {
-    out: &'a mut Vec<RawMatch>,
-    before: usize,
-    overflow: &'a mut Unreported,
+pub(super) struct Sink<'a> {
+    pub out: &'a mut Vec<RawMatch>,
+    pub before: usize,
+    pub overflow: &'a mut Unreported,
 }
 
 impl Sink<'_> {
-    fn push(&mut self, m: RawMatch) {
+    pub(super) fn push(&mut self, m: RawMatch) {
         if self.out.len() - self.before < MAX_MATCHES_PER_RULE {
             self.out.push(m);
             return;

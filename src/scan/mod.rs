@@ -22,6 +22,7 @@ pub mod placeholder;
 mod repeats;
 mod shadow;
 pub mod simd_agreement;
+mod split;
 mod unreported;
 pub mod validate;
 
@@ -32,6 +33,7 @@ use crate::rules::RuleSet;
 pub use group::CREDENTIAL_LINES;
 pub use input::{Scanned, Verdict, is_binary_input, scan_input};
 pub use matcher::{Matcher, RawMatch, Scratch};
+pub use split::{SPLIT_SIZE, piece_starts};
 
 /// The most findings one input keeps: a 1 MB file of 20k generated `api_key = "…"` lines is
 /// one problem, not 20k, and a blob committed at 500 paths must not multiply it. The sources

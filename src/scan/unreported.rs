@@ -50,6 +50,14 @@ impl Unreported {
         }
     }
 
+    /// Adds what `other` counted and hides what it hid.
+    pub fn absorb(&mut self, other: &mut Unreported) {
+        self.count += other.count;
+        for r in other.ranges() {
+            self.hide(r.clone());
+        }
+    }
+
     /// The ranges, sorted and merged.
     pub fn ranges(&mut self) -> &[Range<usize>] {
         self.merge();

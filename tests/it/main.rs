@@ -26,5 +26,6 @@ mod props;
 mod release;
 mod rules;
 mod sarif;
+mod split;
 mod untrusted;
 mod verify;
