@@ -1242,3 +1242,124 @@ fn split_delta_trees_read_like_loose_objects() {
         )]
     );
 }
+
+/// A linear history of 5,000 commits (the walk diffs commits in batches of 2,048 and records
+/// one batch while the next is diffed), written by `git fast-import`: secrets at the first and
+/// last commit, on both sides of the batch boundaries, and a deleted file brought back two
+/// batches later. Every finding is reported once, at the commit that introduced it (a batch
+/// recorded out of order would move the returning file to its later commit; a batch not
+/// recorded would drop findings), from the pack and from loose objects, with 1 to 4 threads.
+#[test]
+fn a_long_history_is_recorded_in_walk_order_across_batches() {
+    let t = repo();
+    let first = format!("aws = \"{AWS_KEY}\"\n");
+    let added: BTreeMap<usize, Vec<(&str, String)>> = BTreeMap::from([
+        (0, vec![("keys/first.py", first.clone())]),
+        (
+            2047,
+            vec![("edge/a.py", format!("other = \"{OTHER_KEY}\"\n"))],
+        ),
+        (
+            2048,
+            vec![("edge/b.py", format!("third = \"{THIRD_KEY}\"\n"))],
+        ),
+        (
+            4200,
+            vec![
+                ("keys/first.py", first.clone()),
+                ("keys/second.py", first.clone()),
+            ],
+        ),
+        (
+            4999,
+            vec![("last/z.py", format!("last = \"{THIRD_KEY}\"\n"))],
+        ),
+    ]);
+    let mut stream = String::new();
+    for k in 0..5000usize {
+        let date = 1_600_000_000 + k * 60;
+        stream.push_str(&format!(
+            "commit refs/heads/main\nauthor A <a@example.com> {date} +0000\n\
+             committer A <a@example.com> {date} +0000\ndata 2\nc\n"
+        ));
+        let counter = format!("n = {k}\n");
+        stream.push_str(&format!(
+            "M 100644 inline src/counter.txt\ndata {}\n{counter}\n",
+            counter.len()
+        ));
+        for (path, body) in added.get(&k).into_iter().flatten() {
+            stream.push_str(&format!(
+                "M 100644 inline {path}\ndata {}\n{body}\n",
+                body.len()
+            ));
+        }
+        if k == 3000 {
+            stream.push_str("D keys/first.py\n");
+        }
+    }
+    let mut import = std::process::Command::new("git");
+    import
+        .args(["fast-import", "--quiet"])
+        .current_dir(t.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .stdin(std::process::Stdio::piped());
+    let mut child = import.spawn().expect("git fast-import runs");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let ids: Vec<String> = t
+        .git(&["rev-list", "--reverse", "main"])
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), 5000);
+    let mut expected: Vec<(String, String)> = [
+        ("edge/a.py", 2047),
+        ("edge/b.py", 2048),
+        ("keys/first.py", 0),
+        ("keys/second.py", 4200),
+        ("last/z.py", 4999),
+    ]
+    .iter()
+    .map(|&(p, k)| (p.to_string(), ids[k].clone()))
+    .collect();
+    expected.sort();
+    assert_eq!(packs(&t), 1);
+    let runs = |t: &TestDir| {
+        ["1", "2", "4"]
+            .iter()
+            .map(|j| {
+                let o = scan(t, &["-j", j]);
+                assert_eq!(o.status.code(), Some(1), "-j {j}: {}", stderr(&o));
+                assert_eq!(located(&o), expected, "-j {j}");
+                stdout(&o)
+            })
+            .collect::<Vec<_>>()
+    };
+    let packed = runs(&t);
+    // The same objects loose: libgit2 walks and reads them.
+    let pack = t.path().join(".git/objects/pack");
+    let moved = t.path().join("moved");
+    std::fs::rename(&pack, &moved).unwrap();
+    std::fs::create_dir(&pack).unwrap();
+    for e in std::fs::read_dir(&moved).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "pack") {
+            let out = std::process::Command::new("git")
+                .args(["unpack-objects", "-q"])
+                .current_dir(t.path())
+                .stdin(std::fs::File::open(&p).unwrap())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+    }
+    std::fs::remove_dir_all(&moved).unwrap();
+    assert_eq!(packs(&t), 0);
+    assert_eq!(runs(&t), packed);
+}

@@ -16,9 +16,10 @@
 //! commit that is not in a pack (loose, or in an alternate), and a commit whose header is not
 //! in the plain form git writes (see [`parse`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 
+use foldhash::HashMap;
 use git2::Oid;
 
 use super::pack;
@@ -168,15 +169,19 @@ impl Graph<'_, '_> {
     }
 }
 
+/// The commits [`pack::whole_commits`] read, parsed: the walk's head start.
+pub(super) type Read = HashMap<Oid, Parsed>;
+
 /// Walks every commit reachable from `tips` (in the order they were pushed to the revwalk),
-/// or `None` when libgit2 must (see the module).
-pub(super) fn walk(packs: &pack::Packs, tips: &[Oid]) -> Option<Walked> {
+/// or `None` when libgit2 must (see the module). `read` is what [`pack::whole_commits`] read
+/// with [`parse`]; the rest is read here one at a time.
+pub(super) fn walk(packs: &pack::Packs, tips: &[Oid], read: Read) -> Option<Walked> {
     let mut reader = pack::Reader::new(packs);
     let mut g = Graph {
-        read: pack::whole_commits(packs, parse),
+        read,
         reader: &mut reader,
         nodes: Vec::new(),
-        at: HashMap::new(),
+        at: HashMap::default(),
         parents: Vec::new(),
         raw: Vec::new(),
     };
@@ -461,7 +466,8 @@ mod tests {
         orders.push(tips.iter().rev().copied().collect());
         orders.push(tips.iter().chain(&tips).step_by(3).copied().collect());
         for tips in &orders {
-            let walked = walk(&packs, tips).expect("every commit packed");
+            let read = pack::whole_commits(&packs, parse);
+            let walked = walk(&packs, tips, read).expect("every commit packed");
             let expected = libgit2_order(&repo, tips);
             assert_eq!(expected.len(), 4 + 6 * 4 + 3, "every commit once");
             assert_eq!(walked.order, expected, "{tips:?}");
@@ -474,7 +480,9 @@ mod tests {
         // A commit not in a pack: libgit2 walks.
         commit(same);
         let head = repo.head().unwrap().peel_to_commit().unwrap().id();
-        assert!(walk(&pack::open(&dir.join(".git/objects")), &[head]).is_none());
+        let packs = pack::open(&dir.join(".git/objects"));
+        let read = pack::whole_commits(&packs, parse);
+        assert!(walk(&packs, &[head], read).is_none());
     }
 
     #[test]
