@@ -272,10 +272,10 @@ fn walk_commits(
 /// The commits the walk starts from, in the order they are pushed to it. A ref that names a
 /// commit of `packed` ([`pack::whole_commits`]) is taken as it is; any other is peeled by
 /// libgit2 (a tag, a symbolic ref, a commit only libgit2 reads).
-fn tips<T>(
+fn tips(
     repo: &Repository,
     limits: &Limits<'_>,
-    packed: Option<&foldhash::HashMap<Oid, T>>,
+    packed: Option<&commits::Read>,
 ) -> Result<Vec<Oid>, GitError> {
     let mut tips = Vec::new();
     if limits.branches.is_empty() {
