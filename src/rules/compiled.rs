@@ -41,8 +41,8 @@ pub struct Rule {
     /// A built-in candidate finder used instead of the regex.
     pub detector: Option<Detector>,
     regex: OnceLock<Regex>,
-    /// See [`Rule::context_gate`].
-    context_gate: OnceLock<Option<SharedGate>>,
+    /// See [`Rule::gate`].
+    gate: OnceLock<Option<SharedGate>>,
     /// The regex's search cache (its lazy DFA's states), shared by the threads; see
     /// [`Rule::with_regex`].
     shared_cache: Mutex<Option<Cache>>,
@@ -371,6 +371,43 @@ fn are_keywords(h: &Hir, keywords: &[String]) -> bool {
     })
 }
 
+/// The largest count a gate keeps in a counted repetition (see [`loosened`]).
+const GATE_COUNT_CAP: u32 = 16;
+
+/// `h` without its groups and with every counted repetition whose count exceeds
+/// [`GATE_COUNT_CAP`] made open-ended from at most that count (`[A-Za-z0-9]{64}` →
+/// `[A-Za-z0-9]{16,}`, `[a-z]{0,40}` → `[a-z]*`): it matches every string `h` matches (and
+/// more), so a window where it does not match holds no match of `h`; look-arounds are kept.
+///
+/// A lazy DFA spends a state per position a count may have reached, for every count the
+/// input is in at once, and the NFA a copy of the repeated class per count: the gates of
+/// the exchange rules (a label, then `[A-Za-z0-9]{64}`) each built tens of thousands of
+/// transitions over ccxt, ~4,000 instructions each. Capped at 16, ccxt took 13 % fewer
+/// instructions (8: less; 24: less again), with as many windows let through within 1 %
+/// (bench/RESULTS.md, issue 20, session 10).
+fn loosened(h: &Hir) -> Hir {
+    match h.kind() {
+        HirKind::Repetition(r) => {
+            let sub = Box::new(loosened(&r.sub));
+            let (min, max) = match r.max {
+                Some(max) if max <= GATE_COUNT_CAP => (r.min, Some(max)),
+                _ if r.min <= GATE_COUNT_CAP && r.max.is_none() => (r.min, None),
+                _ => (r.min.min(GATE_COUNT_CAP), None),
+            };
+            Hir::repetition(regex_syntax::hir::Repetition {
+                min,
+                max,
+                greedy: r.greedy,
+                sub,
+            })
+        }
+        HirKind::Capture(c) => loosened(&c.sub),
+        HirKind::Concat(hs) => Hir::concat(hs.iter().map(loosened).collect()),
+        HirKind::Alternation(hs) => Hir::alternation(hs.iter().map(loosened).collect()),
+        _ => h.clone(),
+    }
+}
+
 /// A compiled context gate, shared by the rules whose gates are the same regex.
 type SharedGate = Arc<OnceLock<Option<Gate>>>;
 
@@ -509,7 +546,7 @@ impl Rule {
             pattern: parts.pattern,
             detector: parts.detector,
             regex: OnceLock::new(),
-            context_gate: OnceLock::new(),
+            gate: OnceLock::new(),
             shared_cache: Mutex::new(None),
             compile_error: OnceLock::new(),
             entropy: parts.entropy,
@@ -582,18 +619,32 @@ impl Rule {
         })
     }
 
-    /// A small regex that matches inside every match of a context rule's regex, or `None`:
-    /// the part from the end of its multi-line context (`(?:[^\n]*\n){0,6}?[^\n]*?`) to the
-    /// end of its `secret` group and what follows it, i.e. label, assignment and secret. A
-    /// window where it does not match cannot hold a match, and is skipped without running
-    /// (or compiling) the rule's regex, whose lazy DFA is large and slow to build: the
-    /// exchange rules over the ccxt bundles, where the exchange names are everywhere but
-    /// labelled secrets are not (bench/RESULTS.md, issue 20, session 6).
-    pub fn context_gate(&self) -> Option<&Gate> {
-        self.context_gate
+    /// A regex that matches inside every match of the rule's regex, compiled without its
+    /// groups as a forward lazy DFA, or `None` for a detector rule or a pattern that does not
+    /// parse. A window where it does not match cannot hold a match, and is skipped without
+    /// running (or compiling) the rule's regex. It is the rule's context gate (see
+    /// [`context_gate`]) when it has one, else the whole regex, either way [`loosened`].
+    ///
+    /// The context gate: the part from the end of a multi-line context
+    /// (`(?:[^\n]*\n){0,6}?[^\n]*?`) to the end of the `secret` group and what follows it,
+    /// i.e. label, assignment and secret; the exchange rules' regexes, whose lazy DFAs are
+    /// large and slow to build, are skipped on the ccxt bundles, where the exchange names are
+    /// everywhere but labelled secrets are not (bench/RESULTS.md, issue 20, session 6).
+    ///
+    /// The whole regex, for a rule without a context gate: most windows of such a rule hold no
+    /// match (on ccxt, 50 of the 59 regexes without one matched in none of their windows), and
+    /// a gate costs about a third of the rule's `meta::Regex` to compile (no reverse NFA, no
+    /// one-pass DFA, no reverse-inner prefilter), so the regex is compiled only for the rules
+    /// that have a window that matches (bench/RESULTS.md, issue 20, session 10).
+    pub fn gate(&self) -> Option<&Gate> {
+        if self.detector.is_some() {
+            return None;
+        }
+        self.gate
             .get_or_init(|| {
-                let gate = context_gate(self.parsed().hir.as_ref()?, &self.keywords)?;
-                Some(shared_gate(gate))
+                let hir = self.parsed().hir.as_ref()?;
+                let gate = context_gate(hir, &self.keywords);
+                Some(shared_gate(loosened(gate.as_ref().unwrap_or(hir))))
             })
             .as_ref()?
             .get()?
@@ -773,7 +824,7 @@ severity = "high"
 confidence = "high"
 "#,
         );
-        let gate = rules.rules()[0].context_gate().expect("gated");
+        let gate = rules.rules()[0].gate().expect("gated");
         let (yes, no) = ("sekrit = 0123456789abcdef", "sekrit = 0123");
         let free = (gate.is_match(yes), gate.is_match(no));
         assert!(
@@ -905,7 +956,7 @@ confidence = "high"
         ]
         .concat();
         let rules = rules_from(&text);
-        let gate = |i: usize| rules.rules()[i].context_gate().expect("gated");
+        let gate = |i: usize| rules.rules()[i].gate().expect("gated");
         assert!(std::ptr::eq(gate(0), gate(1)), "same gate, one regex");
         assert!(
             !std::ptr::eq(gate(0), gate(2)),
@@ -919,14 +970,16 @@ confidence = "high"
     /// The gate is only sound if it matches inside every match of its regex: checked on every
     /// built-in rule's examples, searched without the gate.
     #[test]
-    fn every_builtin_context_gate_matches_inside_its_rules_example_matches() {
+    fn every_builtin_gate_matches_inside_its_rules_example_matches() {
         let set = crate::rules::RuleSet::builtin().unwrap();
-        let mut gated = 0;
+        let (mut gated, mut context) = (0, 0);
         for rule in set.rules().iter().filter(|r| r.detector.is_none()) {
-            let Some(gate) = rule.context_gate() else {
-                continue;
-            };
+            let gate = rule.gate().expect("every regex rule has a gate");
             gated += 1;
+            let hir = rule.parsed().hir.as_ref().expect("parses");
+            if context_gate(hir, &rule.keywords).is_some() {
+                context += 1;
+            }
             for ex in &rule.examples {
                 let ex = crate::scan::validate::expand_example(ex);
                 for m in rule.regex().find_iter(ex.as_bytes()) {
@@ -935,7 +988,38 @@ confidence = "high"
                 }
             }
         }
-        assert!(gated > 50, "the exchange rules have gates ({gated})");
+        assert!(gated > 400, "every regex rule has a gate ({gated})");
+        assert!(
+            context > 50,
+            "the exchange rules have context gates ({context})"
+        );
+    }
+
+    /// A loosened regex matches everything the regex matches, with its counts capped.
+    #[test]
+    fn a_loosened_regex_matches_what_the_regex_matches() {
+        let loose = |pattern: &str| {
+            let hir = syntax::parse_with(pattern, &syntax_config()).expect("parses");
+            build_hir(&loosened(&hir)).expect("compiles")
+        };
+        let re = loose(r"key=(?P<secret>[a-f0-9]{32})\b");
+        assert!(re.is_match(format!("key={}", "a".repeat(32))));
+        assert!(
+            re.is_match(format!("key={}", "a".repeat(16))),
+            "capped at 16"
+        );
+        assert!(!re.is_match(format!("key={}", "a".repeat(15))));
+        assert!(
+            !re.is_match(format!("key={}x", "a".repeat(32))),
+            "look-arounds kept"
+        );
+        assert_eq!(re.group_info().all_group_len(), 1, "no groups");
+        let re = loose(r"^[a-z]{0,40}-x{2,3}-y{20,}$");
+        assert!(re.is_match(format!("{}-xx-{}", "a".repeat(60), "y".repeat(16))));
+        assert!(
+            !re.is_match(format!("-xxxx-{}", "y".repeat(20))),
+            "small counts kept"
+        );
     }
 
     #[test]

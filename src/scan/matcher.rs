@@ -252,7 +252,7 @@ impl Matcher {
 }
 
 /// Runs one rule over one merged window of `hay` (extended over a token its end cuts), past
-/// the rule's token and context gates. `runs` are the token runs of all of `hay`: required
+/// the rule's token gate and gate (see [`Rule::gate`]). `runs` are the token runs of all of `hay`: required
 /// for a rule with a token gate or a base58/Solana detector.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn search_window(
@@ -278,8 +278,7 @@ pub(super) fn search_window(
     {
         return;
     }
-    if rule.detector.is_none()
-        && let Some(g) = rule.context_gate()
+    if let Some(g) = rule.gate()
         && !g.is_match(Input::new(hay).span(s..e))
     {
         return;
@@ -619,7 +618,7 @@ severity = "high"
 confidence = "high"
 "#);
         let rule = &rules.rules()[0];
-        assert!(rule.context_gate().is_some());
+        assert!(rule.gate().is_some());
         let hay = "acme.fetch(secret)\nacme = 3f9a1c7e5b2d4086\n".repeat(50);
         assert!(find(&rules, hay.as_bytes()).is_empty());
         assert!(!rule.is_compiled(), "the gate ruled every window out");
@@ -628,6 +627,24 @@ confidence = "high"
             find(&rules, hay.as_bytes()),
             vec![("ctx".into(), "3f9a1c7e5b2d4086".into())]
         );
+    }
+
+    /// A rule without a context gate is gated on its whole regex: its regex is compiled only
+    /// once a window holds a match.
+    #[test]
+    fn a_regex_is_compiled_only_for_a_window_that_matches() {
+        let rules = set(RULES);
+        let demo = &rules.rules()[0];
+        assert!(demo.gate().is_some());
+        let hay = "demo_ab12 demo_ab12cd34x demo_".repeat(50);
+        assert!(find(&rules, hay.as_bytes()).is_empty());
+        assert!(!demo.is_compiled(), "no window held a match");
+        let hay = format!("{hay} demo_ab12cd34");
+        assert_eq!(
+            find(&rules, hay.as_bytes()),
+            vec![("demo".into(), "demo_ab12cd34".into())]
+        );
+        assert!(demo.is_compiled());
     }
 
     #[test]
