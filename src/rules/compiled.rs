@@ -491,12 +491,11 @@ impl Gate {
 fn forward_dfa(hir: &Hir) -> Option<hybrid::dfa::DFA> {
     use regex_automata::MatchKind;
     use regex_automata::nfa::thompson;
-    use regex_automata::util::prefilter::Prefilter;
     let nfa = thompson::Compiler::new()
         .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
         .build_from_hir(hir)
         .ok()?;
-    let pre = Prefilter::from_hir_prefix(MatchKind::LeftmostFirst, hir);
+    let pre = prefix_prefilter(hir);
     let config = hybrid::dfa::Config::new()
         .match_kind(MatchKind::LeftmostFirst)
         .specialize_start_states(pre.is_some())
@@ -508,6 +507,45 @@ fn forward_dfa(hir: &Hir) -> Option<hybrid::dfa::DFA> {
         .configure(config)
         .build_from_nfa(nfa)
         .ok()
+}
+
+/// The prefilter `Prefilter::from_hir_prefix` builds for `hir` (the same literals, extracted
+/// and optimised the same way), built once per process for each set of literals: the gates
+/// of the exchange rules differ in their secrets but start with the same few labels (`key`,
+/// `secret`, `passphrase`, …), and building the prefilter (a Teddy searcher and an
+/// Aho-Corasick DFA) was ~280,000 instructions a gate on ccxt (bench/RESULTS.md, issue 20,
+/// session 10). Built outside the lock: two threads may build the same one, and the first
+/// kept wins.
+fn prefix_prefilter(hir: &Hir) -> Option<regex_automata::util::prefilter::Prefilter> {
+    use regex_automata::MatchKind;
+    use regex_automata::util::prefilter::Prefilter;
+    use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
+    type Built = Vec<(Vec<Vec<u8>>, Option<Prefilter>)>;
+    static BUILT: Mutex<Built> = Mutex::new(Vec::new());
+    let mut seq = Seq::empty();
+    seq.union(&mut Extractor::new().kind(ExtractKind::Prefix).extract(hir));
+    seq.optimize_for_prefix_by_preference();
+    let literals: Vec<Vec<u8>> = seq
+        .literals()?
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+    let find = |built: &Built| {
+        built
+            .iter()
+            .find(|(l, _)| *l == literals)
+            .map(|(_, p)| p.clone())
+    };
+    if let Some(pre) = find(&BUILT.lock().unwrap_or_else(|e| e.into_inner())) {
+        return pre;
+    }
+    let pre = Prefilter::new(MatchKind::LeftmostFirst, &literals);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(first) = find(&built) {
+        return first;
+    }
+    built.push((literals, pre.clone()));
+    pre
 }
 
 /// The compiled gate for `gate`, built once per process for all the rules that have it: the
