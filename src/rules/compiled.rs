@@ -382,9 +382,10 @@ const GATE_COUNT_CAP: u32 = 16;
 /// A lazy DFA spends a state per position a count may have reached, for every count the
 /// input is in at once, and the NFA a copy of the repeated class per count: the gates of
 /// the exchange rules (a label, then `[A-Za-z0-9]{64}`) each built tens of thousands of
-/// transitions over ccxt, ~4,000 instructions each. Capped at 16, ccxt took 13 % fewer
-/// instructions (8: less; 24: less again), with as many windows let through within 1 %
-/// (bench/RESULTS.md, issue 20, session 10).
+/// transitions over ccxt, ~4,000 instructions each. Capping the context gates at 16 took
+/// ccxt from 1,289M to 1,206M instructions (at 8: 1,225M; with the whole-regex gates, 12 and
+/// 24 gave 1,167M and 1,214M against 16's 1,153M), and let through 14 more of its 12,506
+/// windows (bench/RESULTS.md, issue 20, session 10).
 fn loosened(h: &Hir) -> Hir {
     match h.kind() {
         HirKind::Repetition(r) => {
@@ -670,7 +671,7 @@ impl Rule {
     /// everywhere but labelled secrets are not (bench/RESULTS.md, issue 20, session 6).
     ///
     /// The whole regex, for a rule without a context gate: most windows of such a rule hold no
-    /// match (on ccxt, 50 of the 59 regexes without one matched in none of their windows), and
+    /// match (on ccxt, 47 of the 53 regexes without one matched in none of their windows), and
     /// a gate costs about a third of the rule's `meta::Regex` to compile (no reverse NFA, no
     /// one-pass DFA, no reverse-inner prefilter), so the regex is compiled only for the rules
     /// that have a window that matches (bench/RESULTS.md, issue 20, session 10).
