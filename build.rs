@@ -71,7 +71,7 @@ fn file(out: &mut String, name: &str, path: &Path, parsed: &RuleFile) {
     }
     out.push_str("], rules: &[\n");
     for r in rule {
-        let _ = write!(out, "({}, ", r.span().start);
+        let _ = write!(out, "({}, {}, ", r.span().start, r.span().end);
         self::rule(out, r.get_ref());
         out.push_str("),\n");
     }

@@ -24,8 +24,8 @@ pub struct File {
     pub provider: Option<&'static str>,
     /// See [`RuleFile::fragments`].
     pub fragments: &'static [(&'static str, At)],
-    /// Each rule and where its table starts.
-    pub rules: &'static [(usize, Rule)],
+    /// Each rule and its table's byte range.
+    pub rules: &'static [(usize, usize, Rule)],
 }
 
 /// One `[[rule]]` table: [`RuleSyntax`] with static strings.
@@ -86,7 +86,7 @@ impl File {
             rule: self
                 .rules
                 .iter()
-                .map(|(at, r)| Spanned::new(*at..*at, r.syntax()))
+                .map(|(start, end, r)| Spanned::new(*start..*end, r.syntax()))
                 .collect(),
         }
     }

@@ -441,7 +441,16 @@ impl Keywords {
 }
 
 fn grams_engine(keywords: &[Box<[u8]>]) -> Engine {
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::with_capacity(
+        keywords
+            .iter()
+            .map(|kw| match kw.len() {
+                3 => 256,
+                4 => 129,
+                _ => 2,
+            })
+            .sum(),
+    );
     let head = |kw: &[u8]| {
         let n = kw.len().min(8);
         let mut b = [0u8; 8];
@@ -504,20 +513,24 @@ fn grams_engine(keywords: &[Box<[u8]>]) -> Engine {
     for b in 1..at.len() {
         at[b] += at[b - 1];
     }
-    let mut grouped = entries.clone();
+    // In place: each swap moves one entry into its bucket for good.
     let mut next = at.clone();
-    for e in &entries {
-        let b = bucket(e.gram);
-        grouped[next[b] as usize] = *e;
-        next[b] += 1;
+    for b in 0..1 << TABLE_BITS {
+        while next[b] < at[b + 1] {
+            let i = next[b] as usize;
+            let home = bucket(entries[i].gram);
+            if home != b {
+                entries.swap(i, next[home] as usize);
+            }
+            next[home] += 1;
+        }
     }
     for w in at.windows(2) {
-        let group = &mut grouped[w[0] as usize..w[1] as usize];
+        let group = &mut entries[w[0] as usize..w[1] as usize];
         if group.len() > 1 {
             group.sort_unstable_by_key(|e| (e.gram, e.keyword, e.offset));
         }
     }
-    let mut entries = grouped;
     entries.dedup_by_key(|e| (e.gram, e.keyword, e.offset));
     let mut starts = vec![0u32; (1 << TABLE_BITS) + 1];
     for e in &entries {
