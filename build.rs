@@ -140,7 +140,12 @@ fn rule(out: &mut String, r: &RuleSyntax) {
 
 /// A string with its position in the file: `At(start, end, "value")`.
 fn at(v: &Spanned<String>) -> String {
-    format!("At({}, {}, {:?})", v.span().start, v.span().end, v.get_ref())
+    format!(
+        "At({}, {}, {:?})",
+        v.span().start,
+        v.span().end,
+        v.get_ref()
+    )
 }
 
 fn manifest_dir() -> std::path::PathBuf {

@@ -620,7 +620,10 @@ impl Rule {
             let cache = shared.get_or_insert_with(|| Box::new(re.create_cache()));
             return f(re, cache);
         }
-        f(re, private.get_or_insert_with(|| Box::new(re.create_cache())))
+        f(
+            re,
+            private.get_or_insert_with(|| Box::new(re.create_cache())),
+        )
     }
 
     /// The shortest token run the rule's `secret` group needs, 0 for no gate (read when the
