@@ -1,8 +1,19 @@
-//! Embeds every `patterns/*.toml` into the binary: writes a sorted list of
-//! `(file name, include_str!(...))` pairs into OUT_DIR so that adding a rule
-//! file needs no Rust change. Also records, for `keyleak --version`, the commit
-//! the binary was built from and the number of built-in rules.
+//! Embeds every `patterns/*.toml` into the binary, parsed: the files are read with the same
+//! serde structs as a user's rule file (`src/rules/syntax.rs`) and written into OUT_DIR as Rust
+//! statics (`builtin_rules.rs`), so that start-up parses no TOML and adding a rule file needs no
+//! Rust change. Also records, for `keyleak --version`, the commit the binary was built from and
+//! the number of built-in rules.
+use std::fmt::Write as _;
 use std::{env, fs, path::Path, process::Command};
+
+// The rule file's serde shape, shared with the binary: a field added there must be written
+// below (the destructuring in `rule` does not compile until it is).
+#[path = "src/rules/syntax.rs"]
+#[allow(dead_code)]
+mod syntax;
+
+use syntax::{RuleFile, RuleSyntax};
+use toml::Spanned;
 
 fn main() {
     // The manifest directory of this build, read at run time: `env!` would bake in the path the
@@ -11,6 +22,10 @@ fn main() {
     let root = manifest_dir();
     let dir = root.join("patterns");
     println!("cargo:rerun-if-changed={}", dir.display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("src/rules/syntax.rs").display()
+    );
     let mut files: Vec<_> = fs::read_dir(&dir)
         .expect("patterns/ directory")
         .filter_map(Result::ok)
@@ -21,25 +36,116 @@ fn main() {
     let mut out = String::from("&[\n");
     let mut rules = 0;
     for f in &files {
-        // A rule block starts with this header line; tests/it/release.rs checks the count
-        // against the rules the binary actually loads.
-        rules += fs::read_to_string(f)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.trim() == "[[rule]]")
-            .count();
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().unwrap().to_string_lossy();
-        out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
-            f.display().to_string()
-        ));
+        let text = fs::read_to_string(f).unwrap_or_else(|e| panic!("patterns/{name}: {e}"));
+        // A TOML or shape error in a built-in file stops the build with its position; the
+        // checks of the fields' values run when the binary loads the rules (and in `cargo test`).
+        let parsed: RuleFile =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("patterns/{name}: {e}"));
+        // tests/it/release.rs checks the count against the rules the binary actually loads.
+        rules += parsed.rule.len();
+        file(&mut out, &name, f, &parsed);
     }
     out.push_str("]\n");
-    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_patterns.rs");
-    fs::write(dest, out).expect("write builtin_patterns.rs");
+    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_rules.rs");
+    fs::write(dest, out).expect("write builtin_rules.rs");
     println!("cargo:rustc-env=KEYLEAK_RULE_COUNT={rules}");
     println!("cargo:rustc-env=KEYLEAK_COMMIT={}", commit());
+}
+
+/// One `builtin::File` literal. Strings are written with `{:?}`, whose escapes are Rust's.
+fn file(out: &mut String, name: &str, path: &Path, parsed: &RuleFile) {
+    let RuleFile {
+        provider,
+        fragments,
+        rule,
+    } = parsed;
+    let _ = write!(
+        out,
+        "File {{ name: {name:?}, text: include_str!({:?}), provider: {provider:?}, fragments: &[",
+        path.display().to_string()
+    );
+    for (k, v) in fragments {
+        let _ = write!(out, "({k:?}, {}), ", at(v));
+    }
+    out.push_str("], rules: &[\n");
+    for r in rule {
+        let _ = write!(out, "({}, {}, ", r.span().start, r.span().end);
+        self::rule(out, r.get_ref());
+        out.push_str("),\n");
+    }
+    out.push_str("] },\n");
+}
+
+/// One `builtin::Rule` literal.
+fn rule(out: &mut String, r: &RuleSyntax) {
+    let RuleSyntax {
+        id,
+        name,
+        provider,
+        keywords,
+        keywords_case_sensitive,
+        regex,
+        detector,
+        entropy,
+        validator,
+        severity,
+        confidence,
+        tags,
+        references,
+        remediation,
+        examples,
+        negative_examples,
+        prefilter,
+        window,
+        window_before,
+        window_after,
+        stopwords,
+        placeholder_filter,
+        credential,
+        part,
+        shadows,
+        skip_paths,
+    } = r;
+    let opt_at = |v: &Option<Spanned<String>>| match v {
+        Some(v) => format!("Some({})", at(v)),
+        None => "None".to_string(),
+    };
+    // As bits: exact, and a `nan` in the TOML stays what the loader rejects.
+    let entropy = match entropy {
+        Some(e) => format!("Some(f64::from_bits({:#x}))", e.to_bits()),
+        None => "None".to_string(),
+    };
+    let _ = write!(
+        out,
+        "Rule {{ id: {}, name: {name:?}, provider: {provider:?}, keywords: &{keywords:?}, \
+         keywords_case_sensitive: {keywords_case_sensitive}, regex: {}, detector: {}, \
+         entropy: {entropy}, validator: {}, severity: {}, confidence: {}, tags: &{tags:?}, \
+         references: &{references:?}, remediation: {remediation:?}, examples: &{examples:?}, \
+         negative_examples: &{negative_examples:?}, prefilter: {prefilter:?}, \
+         window: {window:?}, window_before: {window_before:?}, window_after: {window_after:?}, \
+         stopwords: &{stopwords:?}, placeholder_filter: {placeholder_filter:?}, \
+         credential: {credential:?}, part: {}, shadows: &{shadows:?}, \
+         skip_paths: &{skip_paths:?} }}",
+        at(id),
+        opt_at(regex),
+        opt_at(detector),
+        opt_at(validator),
+        at(severity),
+        at(confidence),
+        opt_at(part),
+    );
+}
+
+/// A string with its position in the file: `At(start, end, "value")`.
+fn at(v: &Spanned<String>) -> String {
+    format!(
+        "At({}, {}, {:?})",
+        v.span().start,
+        v.span().end,
+        v.get_ref()
+    )
 }
 
 fn manifest_dir() -> std::path::PathBuf {
