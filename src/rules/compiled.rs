@@ -1046,21 +1046,21 @@ confidence = "high"
             build_hir(&loosened(&hir)).expect("compiles")
         };
         let re = loose(r"key=(?P<secret>[a-f0-9]{32})\b");
-        assert!(re.is_match(format!("key={}", "a".repeat(32))));
+        assert!(re.is_match(&format!("key={}", "a".repeat(32))));
         assert!(
-            re.is_match(format!("key={}", "a".repeat(16))),
+            re.is_match(&format!("key={}", "a".repeat(16))),
             "capped at 16"
         );
-        assert!(!re.is_match(format!("key={}", "a".repeat(15))));
+        assert!(!re.is_match(&format!("key={}", "a".repeat(15))));
         assert!(
-            !re.is_match(format!("key={}x", "a".repeat(32))),
+            !re.is_match(&format!("key={}x", "a".repeat(32))),
             "look-arounds kept"
         );
         assert_eq!(re.group_info().all_group_len(), 1, "no groups");
         let re = loose(r"^[a-z]{0,40}-x{2,3}-y{20,}$");
-        assert!(re.is_match(format!("{}-xx-{}", "a".repeat(60), "y".repeat(16))));
+        assert!(re.is_match(&format!("{}-xx-{}", "a".repeat(60), "y".repeat(16))));
         assert!(
-            !re.is_match(format!("-xxxx-{}", "y".repeat(20))),
+            !re.is_match(&format!("-xxxx-{}", "y".repeat(20))),
             "small counts kept"
         );
     }
