@@ -224,11 +224,33 @@ fn bucket(gram: u32) -> usize {
     (gram.wrapping_mul(MUL_BUCKET) >> (32 - TABLE_BITS)) as usize
 }
 
+/// Occurrences per MB of the rarest gram in [`COMMON_GRAMS`]: an unmeasured gram is estimated
+/// at most this common.
+const RAREST_MEASURED: u64 = {
+    let mut min = u32::MAX;
+    let mut i = 0;
+    while i < COMMON_GRAMS.len() {
+        if COMMON_GRAMS[i].1 < min {
+            min = COMMON_GRAMS[i].1;
+        }
+        i += 1;
+    }
+    min as u64
+};
+
+/// Measured occurrences per MB of a folded gram, if it is among [`COMMON_GRAMS`].
+fn measured(g: u32) -> Option<u64> {
+    COMMON_GRAMS
+        .binary_search_by_key(&g, |&(c, _)| c)
+        .ok()
+        .map(|i| u64::from(COMMON_GRAMS[i].1))
+}
+
 /// Estimated occurrences per MB of a folded gram in source code: measured for the common
-/// ones, else guessed from byte frequencies (and capped below the rarest measured one).
+/// ones, else guessed from byte frequencies (and capped at the rarest measured one).
 fn gram_cost(g: u32) -> u64 {
-    if let Ok(i) = COMMON_GRAMS.binary_search_by_key(&g, |&(c, _)| c) {
-        return u64::from(COMMON_GRAMS[i].1);
+    if let Some(n) = measured(g) {
+        return n;
     }
     let bits: u32 = g
         .to_le_bytes()
@@ -241,21 +263,17 @@ fn gram_cost(g: u32) -> u64 {
             }
         })
         .sum();
-    (1_000_000u64 >> bits.min(40)).min(30)
+    (1_000_000u64 >> bits.min(40)).min(RAREST_MEASURED)
 }
 
-/// Estimated cost of a wildcard gram: the grams that match `pattern` where `None` is any byte.
+/// Estimated cost of a wildcard gram: the grams that match `pattern`, whose one `None` is any
+/// byte. Looked up for each of the 128 values that byte can take (a walk over all 8,192
+/// measured grams for each of the ~200 wildcard patterns would cost start-up ~30M
+/// instructions).
 fn wildcard_cost(pattern: [Option<u8>; 4]) -> u64 {
-    let fixed = |g: u32| {
-        g.to_le_bytes()
-            .iter()
-            .zip(pattern)
-            .all(|(&b, p)| p.is_none_or(|p| fold(p) == b))
-    };
-    let measured: u64 = COMMON_GRAMS
-        .iter()
-        .filter(|&&(g, _)| fixed(g))
-        .map(|&(_, n)| u64::from(n))
+    debug_assert_eq!(pattern.iter().filter(|p| p.is_none()).count(), 1);
+    let measured: u64 = any_byte()
+        .filter_map(|b| measured(gram(&pattern.map(|p| p.unwrap_or(b)))))
         .sum();
     measured + 30
 }
