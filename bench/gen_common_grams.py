@@ -58,7 +58,7 @@ def main():
     print("//! source code from the benchmark corpora, as (little-endian gram, occurrences per MB),")
     print("//! sorted by gram.")
     print()
-    print(f"pub(super) const COMMON_GRAMS: [(u32, u32); {len(top)}] = [")
+    print(f"pub(super) static COMMON_GRAMS: [(u32, u32); {len(top)}] = [")
     for g, n in top:
         print(f"    (0x{g:08x}, {n}),")
     print("];")

@@ -4,7 +4,7 @@
 //! source code from the benchmark corpora, as (little-endian gram, occurrences per MB),
 //! sorted by gram.
 
-pub(super) const COMMON_GRAMS: [(u32, u32); 8192] = [
+pub(super) static COMMON_GRAMS: [(u32, u32); 8192] = [
     (0x20202020, 74792),
     (0x20202029, 162),
     (0x2020202a, 9636),
