@@ -17,7 +17,7 @@ use super::{commits, pack};
 use crate::finding::{Finding, GitInfo};
 use crate::model::{Input, Provenance, SkipKind, SkipReason, Skipped};
 use crate::rules::Rule;
-use crate::scan::{Engine, Scratch, Verdict, scan_input};
+use crate::scan::{BINARY_SNIFF, Engine, Scratch, Verdict, binary_by_head, scan_input};
 use crate::source::{Capped, Counters, SourceOutput};
 
 /// The commit limits of history mode, resolved.
@@ -847,8 +847,20 @@ fn scan_blobs(
     counters: &Counters,
 ) -> Vec<Scanned> {
     let oids: Vec<Oid> = inv.blobs.iter().map(|b| b.oid).collect();
-    let (read, mut scanned) =
-        pack::read_blobs(packs, &oids, max, Scratch::default, |scratch, b, data| {
+    // A blob that is binary by its first block is scanned from that block alone, with the
+    // same verdict: the pack reader need not inflate the rest.
+    let binary = |head: &[u8]| binary_by_head(engine, head);
+    let head = pack::Head {
+        len: BINARY_SNIFF,
+        enough: &binary,
+    };
+    let (read, mut scanned) = pack::read_blobs(
+        packs,
+        &oids,
+        max,
+        head,
+        Scratch::default,
+        |scratch, b, data| {
             let rec = &inv.blobs[b as usize];
             let path = display_git_path(inv.path(rec.locs[0].path));
             scanned_blob(
@@ -857,7 +869,8 @@ fn scan_blobs(
                 scan_bytes(data, rec.oid, &path, engine, scratch),
                 counters,
             )
-        });
+        },
+    );
     let rest: Vec<u32> = (0..oids.len() as u32)
         .filter(|&b| !read[b as usize])
         .collect();
