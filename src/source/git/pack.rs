@@ -1041,19 +1041,22 @@ impl<'a> Reader<'a> {
 
     /// The raw tree `id` into `out`, or false when no pack holds it, it is not a tree, or it
     /// cannot be read.
-    pub(super) fn tree(&mut self, id: Oid, out: &mut Vec<u8>) -> bool {
+    pub(super) fn tree(&mut self, id: &[u8; 20], out: &mut Vec<u8>) -> bool {
         self.object(id, out) == Some(gix_object::Kind::Tree)
     }
 
     /// The raw commit `id` into `out`, or false as [`Reader::tree`].
     pub(super) fn commit(&mut self, id: Oid, out: &mut Vec<u8>) -> bool {
+        let Ok(id) = id.as_bytes().try_into() else {
+            return false;
+        };
         self.object(id, out) == Some(gix_object::Kind::Commit)
     }
 
     /// The object `id` into `out` and its kind, or `None` when no pack holds it or it cannot
     /// be read.
-    fn object(&mut self, id: Oid, out: &mut Vec<u8>) -> Option<gix_object::Kind> {
-        let id = gix_hash::oid::from_bytes_unchecked(id.as_bytes());
+    fn object(&mut self, id: &[u8; 20], out: &mut Vec<u8>) -> Option<gix_object::Kind> {
+        let id = gix_hash::oid::from_bytes_unchecked(id);
         for pack in &self.packs.0 {
             let Some(i) = pack.index.lookup(id) else {
                 continue;
