@@ -34,12 +34,16 @@ impl RuleSet {
     /// The built-in rules.
     pub fn builtin() -> Result<RuleSet, LoadError> {
         let mut set = RuleSet::default();
+        // A rule is large: growing the vector by doubling copied it ~600 KB in all.
+        set.rules
+            .reserve_exact(builtin::FILES.iter().map(builtin::File::rule_count).sum());
+        let files: Vec<_> = builtin::FILES
+            .iter()
+            .map(|f| (format!("patterns/{}", f.name()), f.text(), f.syntax()))
+            .collect();
         // Fragments first, so a rule may use a fragment defined in any file.
-        let mut files = Vec::new();
-        for (path, text, parsed) in parse_builtin_files() {
-            let parsed = parsed?;
-            set.add_fragments(Path::new(&path), text, &parsed)?;
-            files.push((path, text, parsed));
+        for (path, text, parsed) in &files {
+            set.add_fragments(Path::new(path), text, parsed)?;
         }
         for (path, text, parsed) in files {
             set.add_parsed(Path::new(&path), text, parsed, Checked::Later)?;
@@ -261,46 +265,6 @@ pub fn nearest<'a>(candidates: impl IntoIterator<Item = &'a str>, wanted: &str) 
         }
     }
     best.map(|(_, c)| c)
-}
-
-/// The built-in files, parsed, in order. Parsing the TOML is half of the start-up (45M of
-/// ~80M instructions, serial before any file is scanned), so the second half of the bytes is
-/// parsed on a second thread (bench/RESULTS.md, issue 20, session 7); when no thread can be
-/// started, on this one.
-#[allow(clippy::type_complexity)]
-fn parse_builtin_files() -> Vec<(String, &'static str, Result<RuleFile, LoadError>)> {
-    fn parse_all(
-        files: &[(&str, &'static str)],
-    ) -> Vec<(String, &'static str, Result<RuleFile, LoadError>)> {
-        files
-            .iter()
-            .map(|(name, text)| {
-                let path = format!("patterns/{name}");
-                let parsed = parse_file(Path::new(&path), text);
-                (path, *text, parsed)
-            })
-            .collect()
-    }
-    let files = builtin::FILES;
-    let total: usize = files.iter().map(|(_, t)| t.len()).sum();
-    let mut bytes = 0;
-    let split = files
-        .iter()
-        .position(|(_, t)| {
-            bytes += t.len();
-            bytes >= total / 2
-        })
-        .map_or(files.len(), |i| i + 1);
-    let (first, second) = files.split_at(split);
-    std::thread::scope(|s| {
-        let other = std::thread::Builder::new().spawn_scoped(s, || parse_all(second));
-        let mut parsed = parse_all(first);
-        match other {
-            Ok(h) => parsed.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            Err(_) => parsed.extend(parse_all(second)),
-        }
-        parsed
-    })
 }
 
 fn parse_file(file: &Path, text: &str) -> Result<RuleFile, LoadError> {
@@ -721,6 +685,25 @@ negative_examples = ["demo_short"]
         assert_eq!(nearest(ids, "dri"), Some("dir"));
         assert_eq!(nearest(ids, "zzzzzz"), None);
         assert_eq!(nearest(ids, ""), None);
+    }
+
+    /// What build.rs wrote is what a run-time parse of the same files gives, field for field
+    /// and span for span.
+    #[test]
+    fn builtin_statics_match_their_toml() {
+        for f in &builtin::FILES {
+            let parsed = parse_file(Path::new(f.name()), f.text()).unwrap();
+            assert_eq!(
+                format!("{:?}", f.syntax()),
+                format!("{parsed:?}"),
+                "{}",
+                f.name()
+            );
+        }
+        assert_eq!(
+            RuleSet::builtin().unwrap().len().to_string(),
+            env!("KEYLEAK_RULE_COUNT")
+        );
     }
 
     #[test]

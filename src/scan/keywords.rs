@@ -198,9 +198,17 @@ fn folded(b: &[u8]) -> u64 {
 
 /// Where the rarest pair of adjacent grams of a keyword of `n` ≥ 5 bytes starts.
 fn rarest_pair(kw: &[u8], n: usize) -> usize {
-    (0..=n - 5)
-        .min_by_key(|&o| gram_cost(gram(&kw[o..])) + gram_cost(gram(&kw[o + 1..])))
-        .expect("n >= 5")
+    // Each gram's cost once: adjacent pairs share a gram. The first of equal pairs wins.
+    let mut left = gram_cost(gram(kw));
+    let mut best = (u64::MAX, 0);
+    for o in 0..=n - 5 {
+        let right = gram_cost(gram(&kw[o + 1..]));
+        if left + right < best.0 {
+            best = (left + right, o);
+        }
+        left = right;
+    }
+    best.1
 }
 
 fn fold(b: u8) -> u8 {
@@ -246,15 +254,18 @@ fn gram_cost(g: u32) -> u64 {
 
 /// Estimated cost of a wildcard gram: the grams that match `pattern` where `None` is any byte.
 fn wildcard_cost(pattern: [Option<u8>; 4]) -> u64 {
-    let fixed = |g: u32| {
-        g.to_le_bytes()
-            .iter()
-            .zip(pattern)
-            .all(|(&b, p)| p.is_none_or(|p| fold(p) == b))
-    };
+    // The fixed bytes as one masked compare: this runs over every common gram twice per
+    // 4-byte keyword, at start-up.
+    let (mut want, mut mask) = (0u32, 0u32);
+    for (i, p) in pattern.into_iter().enumerate() {
+        if let Some(p) = p {
+            want |= u32::from(fold(p)) << (8 * i);
+            mask |= 0xFF << (8 * i);
+        }
+    }
     let measured: u64 = COMMON_GRAMS
         .iter()
-        .filter(|&&(g, _)| fixed(g))
+        .filter(|&&(g, _)| g & mask == want)
         .map(|&(_, n)| u64::from(n))
         .sum();
     measured + 30
@@ -430,7 +441,16 @@ impl Keywords {
 }
 
 fn grams_engine(keywords: &[Box<[u8]>]) -> Engine {
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::with_capacity(
+        keywords
+            .iter()
+            .map(|kw| match kw.len() {
+                3 => 256,
+                4 => 129,
+                _ => 2,
+            })
+            .sum(),
+    );
     let head = |kw: &[u8]| {
         let n = kw.len().min(8);
         let mut b = [0u8; 8];
@@ -438,8 +458,9 @@ fn grams_engine(keywords: &[Box<[u8]>]) -> Engine {
         let mask = if n == 8 { !0 } else { (1u64 << (8 * n)) - 1 };
         ((u64::from_le_bytes(b) | FOLD) & mask, mask)
     };
+    let heads: Vec<(u64, u64)> = keywords.iter().map(|kw| head(kw)).collect();
     let mut add = |bytes: [u8; 4], keyword: usize, offset: i32| {
-        let (head, head_mask) = head(&keywords[keyword]);
+        let (head, head_mask) = heads[keyword];
         entries.push(Entry {
             gram: gram(&bytes),
             keyword: keyword as u32,
@@ -482,7 +503,34 @@ fn grams_engine(keywords: &[Box<[u8]>]) -> Engine {
         .into_boxed_slice()
         .try_into()
         .expect("BITMAP_WORDS words");
-    entries.sort_by_key(|e| (bucket(e.gram), e.gram, e.keyword, e.offset));
+    // Ordered by (bucket, gram, keyword, offset): a counting sort by bucket, then each
+    // bucket's few entries. One comparison sort of the ~25k entries was 15M instructions, a
+    // quarter of start-up (callgrind, bench/RESULTS.md, issue 20, session 10).
+    let mut at = vec![0u32; (1 << TABLE_BITS) + 1];
+    for e in &entries {
+        at[bucket(e.gram) + 1] += 1;
+    }
+    for b in 1..at.len() {
+        at[b] += at[b - 1];
+    }
+    // In place: each swap moves one entry into its bucket for good.
+    let mut next = at.clone();
+    for b in 0..1 << TABLE_BITS {
+        while next[b] < at[b + 1] {
+            let i = next[b] as usize;
+            let home = bucket(entries[i].gram);
+            if home != b {
+                entries.swap(i, next[home] as usize);
+            }
+            next[home] += 1;
+        }
+    }
+    for w in at.windows(2) {
+        let group = &mut entries[w[0] as usize..w[1] as usize];
+        if group.len() > 1 {
+            group.sort_unstable_by_key(|e| (e.gram, e.keyword, e.offset));
+        }
+    }
     entries.dedup_by_key(|e| (e.gram, e.keyword, e.offset));
     let mut starts = vec![0u32; (1 << TABLE_BITS) + 1];
     for e in &entries {
