@@ -232,11 +232,33 @@ fn bucket(gram: u32) -> usize {
     (gram.wrapping_mul(MUL_BUCKET) >> (32 - TABLE_BITS)) as usize
 }
 
+/// Occurrences per MB of the rarest gram in [`COMMON_GRAMS`]: an unmeasured gram is estimated
+/// at most this common.
+const RAREST_MEASURED: u64 = {
+    let mut min = u32::MAX;
+    let mut i = 0;
+    while i < COMMON_GRAMS.len() {
+        if COMMON_GRAMS[i].1 < min {
+            min = COMMON_GRAMS[i].1;
+        }
+        i += 1;
+    }
+    min as u64
+};
+
+/// Measured occurrences per MB of a folded gram, if it is among [`COMMON_GRAMS`].
+fn measured(g: u32) -> Option<u64> {
+    COMMON_GRAMS
+        .binary_search_by_key(&g, |&(c, _)| c)
+        .ok()
+        .map(|i| u64::from(COMMON_GRAMS[i].1))
+}
+
 /// Estimated occurrences per MB of a folded gram in source code: measured for the common
-/// ones, else guessed from byte frequencies (and capped below the rarest measured one).
+/// ones, else guessed from byte frequencies (and capped at the rarest measured one).
 fn gram_cost(g: u32) -> u64 {
-    if let Ok(i) = COMMON_GRAMS.binary_search_by_key(&g, |&(c, _)| c) {
-        return u64::from(COMMON_GRAMS[i].1);
+    if let Some(n) = measured(g) {
+        return n;
     }
     let bits: u32 = g
         .to_le_bytes()
@@ -249,25 +271,29 @@ fn gram_cost(g: u32) -> u64 {
             }
         })
         .sum();
-    (1_000_000u64 >> bits.min(40)).min(30)
+    (1_000_000u64 >> bits.min(40)).min(RAREST_MEASURED)
 }
 
-/// Estimated cost of a wildcard gram: the grams that match `pattern` where `None` is any byte.
+/// Estimated cost of a wildcard gram: the grams that match `pattern`, whose one `None` is any
+/// byte. A wildcard first byte leaves the gram's high 24 bits fixed, so its grams are one
+/// range of the sorted table; elsewhere each of the 128 values that byte can take is looked up
+/// (a walk over all 8,192 measured grams for each of the ~200 wildcard patterns would cost
+/// start-up ~30M instructions).
 fn wildcard_cost(pattern: [Option<u8>; 4]) -> u64 {
-    // The fixed bytes as one masked compare: this runs over every common gram twice per
-    // 4-byte keyword, at start-up.
-    let (mut want, mut mask) = (0u32, 0u32);
-    for (i, p) in pattern.into_iter().enumerate() {
-        if let Some(p) = p {
-            want |= u32::from(fold(p)) << (8 * i);
-            mask |= 0xFF << (8 * i);
-        }
-    }
-    let measured: u64 = COMMON_GRAMS
-        .iter()
-        .filter(|&&(g, _)| g & mask == want)
-        .map(|&(_, n)| u64::from(n))
-        .sum();
+    debug_assert_eq!(pattern.iter().filter(|p| p.is_none()).count(), 1);
+    let measured: u64 = if pattern[0].is_none() {
+        let low = gram(&pattern.map(|p| p.unwrap_or(0))) & !0xFF;
+        let from = COMMON_GRAMS.partition_point(|&(g, _)| g < low);
+        let to = COMMON_GRAMS.partition_point(|&(g, _)| g <= low | 0xFF);
+        COMMON_GRAMS[from..to]
+            .iter()
+            .map(|&(_, n)| u64::from(n))
+            .sum()
+    } else {
+        any_byte()
+            .filter_map(|b| measured(gram(&pattern.map(|p| p.unwrap_or(b)))))
+            .sum()
+    };
     measured + 30
 }
 
@@ -658,6 +684,18 @@ mod tests {
         k.for_each(hay, |i, s, e| out.push((i, s, e)));
         out.sort_unstable();
         out
+    }
+
+    #[test]
+    fn wildcard_cost_of_a_first_byte_range_equals_the_lookups() {
+        for kw in [&b"aws_"[..], b"ghp_", b"xprv", b"int ", b"\x00\x01\x02\x03"] {
+            let pattern = [None, Some(kw[0]), Some(kw[1]), Some(kw[2])];
+            let looked_up: u64 = any_byte()
+                .filter_map(|b| measured(gram(&pattern.map(|p| p.unwrap_or(b)))))
+                .sum();
+            assert_eq!(wildcard_cost(pattern), looked_up + 30, "{kw:?}");
+        }
+        assert!(wildcard_cost([None, Some(b'i'), Some(b'n'), Some(b't')]) > 500);
     }
 
     /// Every occurrence, by brute force.
