@@ -43,6 +43,15 @@ pub fn is_binary_input(engine: &Engine, data: &[u8]) -> bool {
             && inline::looks_like_utf16(&data[..data.len().min(BINARY_SNIFF)]))
 }
 
+/// True when [`scan_input`] calls binary every input whose first [`BINARY_SNIFF`] bytes (all of
+/// it, if shorter) are `head`: both of what it decides before that are read from those bytes
+/// alone (an archive by its magic bytes, binary by a NUL in the first block), so a reader can
+/// stop there (history mode's pack reader does).
+pub fn binary_by_head(engine: &Engine, head: &[u8]) -> bool {
+    let archive = engine.decode_options().archives.is_some() && archive::sniff(head).is_some();
+    !archive && is_binary_input(engine, head)
+}
+
 /// Scans one input, whatever its source: archive → members (recursively, within limits);
 /// binary → nothing; text → findings reported under the provenance's display path.
 pub fn scan_input(engine: &Engine, input: Input<'_>, scratch: &mut Scratch) -> Scanned {

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use crate::finding::Finding;
 use crate::rules::RuleSet;
 pub use group::CREDENTIAL_LINES;
-pub use input::{Scanned, Verdict, is_binary_input, scan_input};
+pub use input::{Scanned, Verdict, binary_by_head, is_binary_input, scan_input};
 pub use matcher::{Matcher, RawMatch, Scratch};
 pub use split::{SPLIT_SIZE, piece_starts};
 

@@ -1165,6 +1165,109 @@ fn packed_commits_are_walked_like_libgit2_walks_them() {
     same("a commit without a time");
 }
 
+/// Blobs read from the packs are inflated only as far as their first 8 KiB when those say
+/// binary: whatever the rest of the file holds, history reports exactly what it reports from
+/// loose objects, and what is text or an archive past that block is still scanned whole (an
+/// archive's headers hold NULs, UTF-16 text with a byte-order mark is full of them, and a NUL
+/// past the first block does not make a file binary).
+#[test]
+fn binaries_read_by_their_first_block_report_like_loose_objects() {
+    use std::io::Write;
+    let t = repo();
+    // Each file's own noise: git would store files sharing bytes as deltas of one another.
+    let noise = |seed: u64, n: usize| -> Vec<u8> {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ seed;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 56) as u8
+            })
+            .collect()
+    };
+    // Binary from its first bytes, a secret far behind: skipped as binary either way.
+    let mut bin = noise(1, 64 << 10);
+    bin[10] = 0;
+    bin.extend_from_slice(format!("aws = \"{THIRD_KEY}\"\n").as_bytes());
+    t.write("assets/blob.bin", &bin);
+    // Text in its first block, a NUL and a secret after it.
+    let mut late = "padding line of text\n".repeat(600).into_bytes();
+    late.push(0);
+    late.extend_from_slice(format!("{GAP}aws = \"{AWS_KEY}\"\n").as_bytes());
+    t.write("late.txt", &late);
+    // A zip whose first member is 16 KiB of noise stored as it is, the secret in the second.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("noise.bin", stored).unwrap();
+    w.write_all(&noise(2, 16 << 10)).unwrap();
+    w.start_file("creds.env", stored).unwrap();
+    w.write_all(format!("aws = \"{OTHER_KEY}\"\n").as_bytes())
+        .unwrap();
+    t.write("bundle.zip", w.finish().unwrap().into_inner());
+    // A plain tar, the secret in its second member.
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("noise.bin", noise(3, 16 << 10)),
+        ("creds.env", format!("aws = \"{THIRD_KEY}\"\n").into_bytes()),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    t.write("bundle.tar", b.into_inner().unwrap());
+    // UTF-16LE with a byte-order mark, the secret past the first block.
+    let text = format!(
+        "{}{GAP}aws = \"{OTHER_KEY}\"\n",
+        "a line of wide text\n".repeat(500)
+    );
+    let mut wide = vec![0xFF, 0xFE];
+    wide.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    t.write("wide.txt", &wide);
+    let c = commit(&t, "files");
+    let args: [&[&str]; 3] = [&[], &["-j", "1"], &["--max-file-size", "40KiB"]];
+    let run = |a: &[&str]| {
+        let o = scan(&t, a);
+        (o.status.code(), stdout(&o))
+    };
+    let loose: Vec<_> = args.iter().map(|a| run(a)).collect();
+    t.git(&["repack", "-adfq"]);
+    assert_eq!(packs(&t), 1);
+    // Each blob is stored whole ("id type size size-in-pack offset", no depth and base).
+    let listing = t.git(&["verify-pack", "-v", &pack_idx(&t)]);
+    let blobs: Vec<_> = listing.lines().filter(|l| l.contains(" blob ")).collect();
+    assert_eq!(blobs.len(), 5, "{listing}");
+    assert!(
+        blobs.iter().all(|l| l.split_whitespace().count() == 5),
+        "{listing}"
+    );
+    for (a, loose) in args.iter().zip(&loose) {
+        assert_eq!(&run(a), loose, "{a:?}");
+    }
+    let o = scan(&t, &[]);
+    let paths: Vec<_> = located(&o)
+        .into_iter()
+        .map(|(p, at)| (p, at == c))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("bundle.tar!/creds.env".to_string(), true),
+            ("bundle.zip!/creds.env".to_string(), true),
+            ("late.txt".to_string(), true),
+            ("wide.txt".to_string(), true),
+        ]
+    );
+    let skipped = json(&o)["skipped"].to_string();
+    assert!(
+        skipped.contains("assets/blob.bin") && skipped.contains("binary"),
+        "{skipped}"
+    );
+}
+
 /// A file with 60 versions of ~300 KiB packed in delta chains at most 4 deep: bushy delta trees
 /// (many deltas on one base), whose large subtrees the pack reader hands to other tasks with a
 /// copy of their base. The one version holding a secret is a delta inside such a tree; it is

@@ -17,7 +17,7 @@ use super::{commits, pack};
 use crate::finding::{Finding, GitInfo};
 use crate::model::{Input, Provenance, SkipKind, SkipReason, Skipped};
 use crate::rules::Rule;
-use crate::scan::{Engine, Scratch, Verdict, scan_input};
+use crate::scan::{BINARY_SNIFF, Engine, Scratch, Verdict, binary_by_head, scan_input};
 use crate::source::{Capped, Counters, SourceOutput};
 
 /// The commit limits of history mode, resolved.
@@ -463,7 +463,8 @@ impl Walker<'_> {
 #[derive(Default)]
 struct Known {
     hasher: std::hash::RandomState,
-    map: std::sync::Mutex<HashMap<(Oid, u64), u32>>,
+    /// Keyed by raw ids: `git2::Oid` compares through a libgit2 call per probe.
+    map: std::sync::Mutex<foldhash::HashMap<KnownKey, u32>>,
     /// The tree of every commit libgit2 has read so far, so that a commit's parent (read as
     /// itself just before, in walk order) is not read again for its tree.
     trees: std::sync::Mutex<HashMap<Oid, Oid>>,
@@ -472,19 +473,22 @@ struct Known {
 /// At most this many known subtrees are kept (~40 bytes each).
 const KNOWN_LIMIT: usize = 1 << 20;
 
+/// A subtree's id and its path's keyed hash.
+type KnownKey = ([u8; 20], u64);
+
 impl Known {
-    fn key(&self, tree: Oid, path: &[u8]) -> (Oid, u64) {
+    fn key(&self, tree: &[u8; 20], path: &[u8]) -> KnownKey {
         use std::hash::BuildHasher;
-        (tree, self.hasher.hash_one(path))
+        (*tree, self.hasher.hash_one(path))
     }
 
-    fn get(&self, key: &(Oid, u64)) -> Option<u32> {
+    fn get(&self, key: &KnownKey) -> Option<u32> {
         self.map.lock().ok()?.get(key).copied()
     }
 
     /// Publishes what one commit's diff established (only once the whole diff succeeded, so a
     /// commit redone through libgit2 claims nothing).
-    fn publish(&self, fresh: &[((Oid, u64), u32)]) {
+    fn publish(&self, fresh: &[(KnownKey, u32)]) {
         let Ok(mut map) = self.map.lock() else {
             return;
         };
@@ -503,7 +507,7 @@ impl Known {
 struct DiffCtx<'k> {
     commit: u32,
     known: &'k Known,
-    fresh: Vec<((Oid, u64), u32)>,
+    fresh: Vec<(KnownKey, u32)>,
 }
 
 /// [`introduced_blobs`] with the trees read by `reader` (commits still through libgit2, which
@@ -551,6 +555,7 @@ fn introduced_packed(
         known,
         fresh: Vec::new(),
     };
+    let tree_id = raw_id(&tree_id)?;
     let root = known.key(tree_id, b"");
     if known.get(&root).is_some_and(|c| c < ci) {
         return Some(Vec::new());
@@ -561,6 +566,7 @@ fn introduced_packed(
     }
     let parent = match parent_tree {
         Some(p) => {
+            let p = raw_id(&p)?;
             let mut t = Vec::new();
             if !reader.tree(p, &mut t) {
                 return None;
@@ -579,6 +585,11 @@ fn introduced_packed(
     }
     known.publish(&ctx.fresh);
     Some(changes)
+}
+
+/// The 20 bytes of `id`.
+fn raw_id(id: &Oid) -> Option<&[u8; 20]> {
+    id.as_bytes().try_into().ok()
 }
 
 /// The two sides of an entry are the same kind of thing (a subtree, a symlink, a submodule or
@@ -666,7 +677,10 @@ fn diff_packed(
                 known = known.zip(sub_known).map(|(a, b)| a.max(b));
             }
             MODE_LINK | MODE_GITLINK => {}
-            _ => changes.push((path.clone(), Ok(entry.id))),
+            _ => match Oid::from_bytes(entry.id) {
+                Ok(id) => changes.push((path.clone(), Ok(id))),
+                Err(_) => return None,
+            },
         }
         path.truncate(len);
     }
@@ -675,16 +689,23 @@ fn diff_packed(
 
 /// Git's order of tree entries: by name, a subtree's name followed by `/`.
 fn git_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
+    // The names' common length compares as slices (one `memcmp`; the diff's merge and the
+    // parse's order check call this for every entry); only what follows it needs the slash.
+    let n = a.name.len().min(b.name.len());
+    let order = a.name[..n].cmp(&b.name[..n]);
+    if order.is_ne() {
+        return order;
+    }
     let slash = |m: i32| (m == MODE_TREE).then_some(&b'/');
-    let a = a.name.iter().chain(slash(a.mode));
-    a.cmp(b.name.iter().chain(slash(b.mode)))
+    let a = a.name[n..].iter().chain(slash(a.mode));
+    a.cmp(b.name[n..].iter().chain(slash(b.mode)))
 }
 
 /// One entry of a raw tree.
 struct TreeEntry<'a> {
     mode: i32,
     name: &'a [u8],
-    id: Oid,
+    id: &'a [u8; 20],
 }
 
 /// The entries of a raw tree (`<octal mode> <name>\0<20-byte id>`, repeated), or `None` unless
@@ -692,7 +713,8 @@ struct TreeEntry<'a> {
 /// order (a subtree sorts as its name followed by `/`). libgit2 reads the same trees alike;
 /// anything odder is left to libgit2, whose lookups and errors history mode reports.
 fn tree_entries(mut raw: &[u8]) -> Option<Vec<TreeEntry<'_>>> {
-    let mut entries: Vec<TreeEntry<'_>> = Vec::new();
+    // No entry is shorter than 24 bytes (`40000 a\0` and the id): never grown.
+    let mut entries: Vec<TreeEntry<'_>> = Vec::with_capacity(raw.len() / 24);
     while !raw.is_empty() {
         let space = memchr::memchr(b' ', raw)?;
         let mut mode = 0i32;
@@ -718,7 +740,7 @@ fn tree_entries(mut raw: &[u8]) -> Option<Vec<TreeEntry<'_>>> {
         let rest = &raw[space + 1..];
         let nul = memchr::memchr(0, rest)?;
         let name = &rest[..nul];
-        let id = Oid::from_bytes(rest.get(nul + 1..nul + 21)?).ok()?;
+        let id: &[u8; 20] = rest.get(nul + 1..nul + 21)?.try_into().ok()?;
         raw = &rest[nul + 21..];
         if name.is_empty() {
             return None;
@@ -847,8 +869,20 @@ fn scan_blobs(
     counters: &Counters,
 ) -> Vec<Scanned> {
     let oids: Vec<Oid> = inv.blobs.iter().map(|b| b.oid).collect();
-    let (read, mut scanned) =
-        pack::read_blobs(packs, &oids, max, Scratch::default, |scratch, b, data| {
+    // A blob that is binary by its first block is scanned from that block alone, with the
+    // same verdict: the pack reader need not inflate the rest.
+    let binary = |head: &[u8]| binary_by_head(engine, head);
+    let head = pack::Head {
+        len: BINARY_SNIFF,
+        enough: &binary,
+    };
+    let (read, mut scanned) = pack::read_blobs(
+        packs,
+        &oids,
+        max,
+        head,
+        Scratch::default,
+        |scratch, b, data| {
             let rec = &inv.blobs[b as usize];
             let path = display_git_path(inv.path(rec.locs[0].path));
             scanned_blob(
@@ -857,7 +891,8 @@ fn scan_blobs(
                 scan_bytes(data, rec.oid, &path, engine, scratch),
                 counters,
             )
-        });
+        },
+    );
     let rest: Vec<u32> = (0..oids.len() as u32)
         .filter(|&b| !read[b as usize])
         .collect();
@@ -1064,7 +1099,7 @@ mod tests {
         let names: Vec<_> = parsed.iter().map(|e| e.name).collect();
         assert_eq!(names, [&b"a.txt"[..], b"a", b"b", b"c", b"d"]);
         assert_eq!(parsed[1].mode, MODE_TREE);
-        assert_eq!(parsed[4].id, Oid::from_bytes(&[5; 20]).unwrap());
+        assert_eq!(parsed[4].id, &[5; 20]);
         assert_eq!(tree_entries(b"").map(|v| v.len()), Some(0));
         for odd in [
             // Out of order, duplicated, a mode git never writes, an empty name, truncated.

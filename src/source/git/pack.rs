@@ -179,7 +179,7 @@ struct Plan {
 /// A worker's reusable state: the inflate stream, one buffer per chain depth, the inflated
 /// delta, the walk's stack, and the caller's own scratch.
 struct Worker<S> {
-    inflate: gix_zlib::Inflate,
+    inflate: gix_zlib::Decompress,
     chain: Vec<Vec<u8>>,
     delta: Vec<u8>,
     stack: Vec<(u32, usize)>,
@@ -188,15 +188,27 @@ struct Worker<S> {
     peak: usize,
 }
 
+/// How much of a blob its reader may be content with: a whole blob that no delta needs is
+/// inflated `len` bytes far first, and no further when `enough` says those bytes are all the
+/// reader needs of it (history mode: a binary file's first block says it is one; hummingbot's
+/// history holds 281 MB of such images and binaries, 168 MB of its pack).
+#[derive(Clone, Copy)]
+pub(super) struct Head<'a> {
+    pub(super) len: usize,
+    pub(super) enough: &'a (dyn Fn(&[u8]) -> bool + Sync),
+}
+
 /// Reads every blob of `wanted` that the pack files hold, calling
 /// `visit(scratch, i, bytes)` for `wanted[i]` on some worker of the current rayon pool, at
-/// most once per blob; blobs over `max` bytes are not read. Returns which blobs were visited
-/// and what `visit` returned for them (in no particular order). Never fails: a pack or an
-/// object it cannot read leaves its blobs unvisited.
+/// most once per blob, with its bytes or, when `head` says they are enough, their first
+/// `head.len`; blobs over `max` bytes are not read. Returns which blobs were visited and what
+/// `visit` returned for them (in no particular order). Never fails: a pack or an object it
+/// cannot read leaves its blobs unvisited.
 pub(super) fn read_blobs<S, R, I, V>(
     packs: &Packs,
     wanted: &[Oid],
     max: u64,
+    head: Head<'_>,
     init: I,
     visit: V,
 ) -> (Vec<bool>, Vec<R>)
@@ -206,7 +218,13 @@ where
     I: Fn() -> S + Sync + Send,
     V: Fn(&mut S, u32, &[u8]) -> Option<R> + Sync + Send,
 {
-    let read = read_blobs_within(packs, wanted, max, CHAIN_BUDGET, SPLIT_BYTES, init, visit);
+    let limits = Limits {
+        max: usize::try_from(max).unwrap_or(usize::MAX),
+        budget: CHAIN_BUDGET,
+        split: SPLIT_BYTES,
+        head,
+    };
+    let read = read_blobs_within(packs, wanted, limits, init, visit);
     (read.visited, read.results)
 }
 
@@ -221,14 +239,12 @@ struct Read<R> {
     splits: usize,
 }
 
-/// [`read_blobs`] with the workers' buffers held within `budget` bytes in all and subtrees of
-/// `split` bytes handed off ([`SPLIT_BYTES`]).
+/// [`read_blobs`] with the workers' buffers held within `limits.budget` bytes in all and
+/// subtrees of `limits.split` bytes handed off ([`SPLIT_BYTES`]).
 fn read_blobs_within<S, R, I, V>(
     packs: &Packs,
     wanted: &[Oid],
-    max: u64,
-    budget: usize,
-    split: usize,
+    limits: Limits<'_>,
     init: I,
     visit: V,
 ) -> Read<R>
@@ -251,9 +267,7 @@ where
         // take the scan down: what it did not visit goes to libgit2.
         let one = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let plan = plan(pack, wanted, &mut placed);
-            resolve(
-                pack, &plan, &workers, max, budget, split, &init, &visit, &visited,
-            )
+            resolve(pack, &plan, &workers, limits, &init, &visit, &visited)
         }));
         if let Ok((mut r, n)) = one {
             results.append(&mut r);
@@ -485,9 +499,8 @@ struct Pass<'a, S, R, I, V> {
     pack: &'a Pack,
     plan: &'a Plan,
     workers: &'a PerThread<Worker<S>>,
-    max: usize,
-    budget: usize,
-    split: usize,
+    /// Each worker's share of the budget.
+    limits: Limits<'a>,
     init: &'a I,
     visit: &'a V,
     visited: &'a [AtomicBool],
@@ -499,17 +512,14 @@ struct Pass<'a, S, R, I, V> {
 }
 
 /// Reads the planned trees in parallel, in pack order within each worker's share, the workers
-/// sharing `budget` bytes of buffers; a large subtree is handed to another task (see
-/// [`SPLIT_BYTES`]; `split` is that size). Returns what `visit` returned and how many subtrees
-/// were handed off.
-#[allow(clippy::too_many_arguments)]
+/// sharing `limits.budget` bytes of buffers; a large subtree is handed to another task (see
+/// [`SPLIT_BYTES`]; `limits.split` is that size). Returns what `visit` returned and how many
+/// subtrees were handed off.
 fn resolve<S, R, I, V>(
     pack: &Pack,
     plan: &Plan,
     workers: &PerThread<Worker<S>>,
-    max: u64,
-    budget: usize,
-    split: usize,
+    limits: Limits<'_>,
     init: &I,
     visit: &V,
     visited: &[AtomicBool],
@@ -524,9 +534,10 @@ where
         pack,
         plan,
         workers,
-        max: usize::try_from(max).unwrap_or(usize::MAX),
-        budget: (budget / workers.len().max(1)).max(CHAIN_BUDGET_MIN.min(budget)),
-        split,
+        limits: Limits {
+            budget: (limits.budget / workers.len().max(1)).max(CHAIN_BUDGET_MIN.min(limits.budget)),
+            ..limits
+        },
         init,
         visit,
         visited,
@@ -562,7 +573,7 @@ where
     fn run<'s>(&'s self, s: &rayon::Scope<'s>, start: Start<'_>) {
         // One worker per pool thread, so buffers are reused from tree to tree.
         let new_worker = || Worker {
-            inflate: gix_zlib::Inflate::default(),
+            inflate: gix_zlib::Decompress::default(),
             chain: Vec::new(),
             delta: Vec::new(),
             stack: Vec::new(),
@@ -581,16 +592,11 @@ where
                 self.splits.fetch_add(1, Ordering::Relaxed);
                 s.spawn(move |s| self.run(s, Start::Under(child, &base.bytes)));
             };
-            let limits = Limits {
-                max: self.max,
-                budget: self.budget,
-                split: self.split,
-            };
             tree(
                 self.pack,
                 self.plan,
                 start,
-                limits,
+                self.limits,
                 &self.ledger,
                 w,
                 &mut emit,
@@ -619,12 +625,14 @@ impl<S> Worker<S> {
     }
 }
 
-/// A worker's bounds: the largest blob, its buffers' byte budget, the subtree size handed off.
+/// A worker's bounds: the largest blob, its buffers' byte budget, the subtree size handed off,
+/// and how much of a blob may do.
 #[derive(Clone, Copy)]
-struct Limits {
+struct Limits<'a> {
     max: usize,
     budget: usize,
     split: usize,
+    head: Head<'a>,
 }
 
 /// Reads one delta tree, or the subtree under a handed-over parent, depth first: `chain[d]`
@@ -636,7 +644,7 @@ fn tree<'l, S>(
     pack: &Pack,
     plan: &Plan,
     start: Start<'_>,
-    limits: Limits,
+    limits: Limits<'_>,
     ledger: &'l AtomicUsize,
     w: &mut Worker<S>,
     emit: &mut dyn FnMut(&mut S, u32, &[u8]),
@@ -665,6 +673,16 @@ fn tree<'l, S>(
             if w.held() > budget - size {
                 w.chain = vec![Vec::new()];
                 w.delta = Vec::new();
+            }
+            // A blob no delta needs is read only as far as its reader wants it.
+            if node.blob != NONE && node.first_child == NONE {
+                let chain = &mut w.chain[0];
+                if inflate_head(pack, &entry, &mut w.inflate, chain, size, limits.head).is_none() {
+                    return;
+                }
+                w.peak = w.peak.max(w.held());
+                emit(&mut w.user, node.blob, &w.chain[0]);
+                return;
             }
             if !inflate(pack, &entry, &mut w.inflate, &mut w.chain[0], size) {
                 return;
@@ -808,7 +826,7 @@ fn copy_base<'l>(bytes: &[u8], ledger: &'l AtomicUsize) -> Option<Arc<Base<'l>>>
 fn inflate(
     pack: &Pack,
     entry: &gix_pack::data::Entry,
-    inflate: &mut gix_zlib::Inflate,
+    z: &mut gix_zlib::Decompress,
     out: &mut Vec<u8>,
     size: usize,
 ) -> bool {
@@ -817,13 +835,64 @@ fn inflate(
         return false;
     }
     out.resize(size, 0);
-    match pack.data.decompress_entry(entry, inflate, out) {
-        Ok(read) => {
-            pack.touch(entry.pack_offset(), entry.header_size() + read);
-            true
-        }
-        Err(_) => false,
+    z.reset();
+    stream(pack, entry, z, out) == Some(true)
+}
+
+/// Inflates one whole blob into `out` as [`inflate`] does, but its first `head.len` bytes first:
+/// when `head.enough` says they are all its reader needs, the rest of the stream is never
+/// inflated (nor checked: a stream that is corrupt further on is read as its intact head).
+/// Returns how many bytes `out` holds, or `None` when the blob cannot be read.
+fn inflate_head(
+    pack: &Pack,
+    entry: &gix_pack::data::Entry,
+    z: &mut gix_zlib::Decompress,
+    out: &mut Vec<u8>,
+    size: usize,
+    head: Head<'_>,
+) -> Option<usize> {
+    if size <= head.len {
+        return inflate(pack, entry, z, out, size).then_some(size);
     }
+    out.clear();
+    out.try_reserve_exact(head.len).ok()?;
+    out.resize(head.len, 0);
+    z.reset();
+    // A stream that ends within the head is shorter than its header says: corrupt.
+    if stream(pack, entry, z, out)? {
+        return None;
+    }
+    if (head.enough)(out) {
+        return Some(head.len);
+    }
+    out.try_reserve_exact(size - head.len).ok()?;
+    out.resize(size, 0);
+    stream(pack, entry, z, &mut out[head.len..])?.then_some(size)
+}
+
+/// Inflates `entry`'s stream from where `z` stopped into `out`: `Some(true)` when the stream
+/// ended exactly at `out`'s end, `Some(false)` when `out` is full and the stream goes on,
+/// `None` when it cannot be read or ends before `out` is full.
+fn stream(
+    pack: &Pack,
+    entry: &gix_pack::data::Entry,
+    z: &mut gix_zlib::Decompress,
+    out: &mut [u8],
+) -> Option<bool> {
+    let start = usize::try_from(entry.data_offset.checked_add(z.total_in())?).ok()?;
+    let input = pack.map.get(start..)?;
+    let before = z.total_out();
+    let status = z
+        .decompress(input, out, gix_zlib::FlushDecompress::None)
+        .ok()?;
+    pack.touch(
+        entry.pack_offset(),
+        entry.header_size() + usize::try_from(z.total_in()).ok()?,
+    );
+    if z.total_out() - before != out.len() as u64 {
+        return None;
+    }
+    Some(status == gix_zlib::Status::StreamEnd)
 }
 
 /// Git's delta format: the base's size and the result's size (little-endian base-128), then
@@ -915,7 +984,7 @@ where
                 .collect();
             at.par_sort_unstable();
             // Spread over the pool in pack order; a chunk with no commit costs its headers.
-            let workers: PerThread<(gix_zlib::Inflate, Vec<u8>)> = PerThread::new();
+            let workers: PerThread<(gix_zlib::Decompress, Vec<u8>)> = PerThread::new();
             at.par_chunks(COMMITS_CHUNK)
                 .flat_map_iter(|chunk| {
                     workers.with(Default::default, |(z, buf)| {
@@ -972,19 +1041,22 @@ impl<'a> Reader<'a> {
 
     /// The raw tree `id` into `out`, or false when no pack holds it, it is not a tree, or it
     /// cannot be read.
-    pub(super) fn tree(&mut self, id: Oid, out: &mut Vec<u8>) -> bool {
+    pub(super) fn tree(&mut self, id: &[u8; 20], out: &mut Vec<u8>) -> bool {
         self.object(id, out) == Some(gix_object::Kind::Tree)
     }
 
     /// The raw commit `id` into `out`, or false as [`Reader::tree`].
     pub(super) fn commit(&mut self, id: Oid, out: &mut Vec<u8>) -> bool {
+        let Ok(id) = id.as_bytes().try_into() else {
+            return false;
+        };
         self.object(id, out) == Some(gix_object::Kind::Commit)
     }
 
     /// The object `id` into `out` and its kind, or `None` when no pack holds it or it cannot
     /// be read.
-    fn object(&mut self, id: Oid, out: &mut Vec<u8>) -> Option<gix_object::Kind> {
-        let id = gix_hash::oid::from_bytes_unchecked(id.as_bytes());
+    fn object(&mut self, id: &[u8; 20], out: &mut Vec<u8>) -> Option<gix_object::Kind> {
+        let id = gix_hash::oid::from_bytes_unchecked(id);
         for pack in &self.packs.0 {
             let Some(i) = pack.index.lookup(id) else {
                 continue;
@@ -1036,6 +1108,23 @@ mod tests {
             .expect("git runs");
         assert!(out.status.success(), "git {args:?}");
         out.stdout
+    }
+
+    fn never(_: &[u8]) -> bool {
+        false
+    }
+
+    /// Every blob read whole, within `budget` bytes, subtrees of `split` bytes handed off.
+    fn whole(budget: usize, split: usize) -> Limits<'static> {
+        Limits {
+            max: usize::MAX,
+            budget,
+            split,
+            head: Head {
+                len: usize::MAX,
+                enough: &never,
+            },
+        }
     }
 
     /// 30 versions of a ~200 KiB file, each editing lines all over it, packed in delta chains
@@ -1093,9 +1182,7 @@ mod tests {
             let r = read_blobs_within(
                 &packs,
                 &blobs,
-                u64::MAX,
-                budget,
-                SPLIT_BYTES,
+                whole(budget, SPLIT_BYTES),
                 || (),
                 |_, i, bytes| Some((i, bytes.to_vec())),
             );
@@ -1139,9 +1226,7 @@ mod tests {
                 read_blobs_within(
                     &packs,
                     &blobs,
-                    u64::MAX,
-                    budget,
-                    split,
+                    whole(budget, split),
                     || (),
                     |_, i, bytes| Some((i, bytes.to_vec())),
                 )
