@@ -253,8 +253,8 @@ impl Matcher {
 }
 
 /// Runs one rule over one merged window of `hay` (extended over a token its end cuts), past
-/// the rule's token gate and gate (see [`Rule::gate`]). `runs` are the token runs of all of `hay`: required
-/// for a rule with a token gate or a base58/Solana detector.
+/// the rule's token gate and its regex gate (see [`Rule::gate`]). `runs` are the token runs of
+/// all of `hay`: required for a rule with a token gate or a base58/Solana detector.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn search_window(
     rule: &Rule,
