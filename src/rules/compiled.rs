@@ -391,9 +391,10 @@ fn loosened(h: &Hir) -> Hir {
     match h.kind() {
         HirKind::Repetition(r) => {
             let sub = Box::new(loosened(&r.sub));
+            // A small bounded count stays; any other becomes open-ended from at most the cap
+            // (an open-ended one from a small minimum is thereby unchanged).
             let (min, max) = match r.max {
                 Some(max) if max <= GATE_COUNT_CAP => (r.min, Some(max)),
-                _ if r.min <= GATE_COUNT_CAP && r.max.is_none() => (r.min, None),
                 _ => (r.min.min(GATE_COUNT_CAP), None),
             };
             Hir::repetition(regex_syntax::hir::Repetition {

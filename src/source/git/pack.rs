@@ -674,17 +674,15 @@ fn tree<'l, S>(
                 w.chain = vec![Vec::new()];
                 w.delta = Vec::new();
             }
-            // A blob no delta needs is read only as far as its reader wants it.
-            if node.blob != NONE && node.first_child == NONE {
-                let chain = &mut w.chain[0];
-                if inflate_head(pack, &entry, &mut w.inflate, chain, size, limits.head).is_none() {
-                    return;
-                }
-                w.peak = w.peak.max(w.held());
-                emit(&mut w.user, node.blob, &w.chain[0]);
-                return;
-            }
-            if !inflate(pack, &entry, &mut w.inflate, &mut w.chain[0], size) {
+            // A blob no delta needs is read only as far as its reader wants it (with no
+            // children, `expand` below has nothing to read from its bytes).
+            let chain = &mut w.chain[0];
+            let read = if node.blob != NONE && node.first_child == NONE {
+                inflate_head(pack, &entry, &mut w.inflate, chain, size, limits.head).is_some()
+            } else {
+                inflate(pack, &entry, &mut w.inflate, chain, size)
+            };
+            if !read {
                 return;
             }
             w.peak = w.peak.max(w.held());
@@ -842,7 +840,7 @@ fn inflate(
 /// Inflates one whole blob into `out` as [`inflate`] does, but its first `head.len` bytes first:
 /// when `head.enough` says they are all its reader needs, the rest of the stream is never
 /// inflated (nor checked: a stream that is corrupt further on is read as its intact head).
-/// Returns how many bytes `out` holds, or `None` when the blob cannot be read.
+/// `None` when the blob cannot be read.
 fn inflate_head(
     pack: &Pack,
     entry: &gix_pack::data::Entry,
@@ -850,9 +848,9 @@ fn inflate_head(
     out: &mut Vec<u8>,
     size: usize,
     head: Head<'_>,
-) -> Option<usize> {
+) -> Option<()> {
     if size <= head.len {
-        return inflate(pack, entry, z, out, size).then_some(size);
+        return inflate(pack, entry, z, out, size).then_some(());
     }
     out.clear();
     out.try_reserve_exact(head.len).ok()?;
@@ -863,11 +861,11 @@ fn inflate_head(
         return None;
     }
     if (head.enough)(out) {
-        return Some(head.len);
+        return Some(());
     }
     out.try_reserve_exact(size - head.len).ok()?;
     out.resize(size, 0);
-    stream(pack, entry, z, &mut out[head.len..])?.then_some(size)
+    stream(pack, entry, z, &mut out[head.len..])?.then_some(())
 }
 
 /// Inflates `entry`'s stream from where `z` stopped into `out`: `Some(true)` when the stream
