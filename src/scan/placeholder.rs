@@ -31,6 +31,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "todo",
     "1234567890",
     "abcdefghij",
+    // The example UUID of Wikipedia's UUID article, copied by many tutorials
+    // (`123e4567-e89b-12d3-a456-426614174000`), pasted as a sample key.
+    "123e4567-e89b-12d3",
     "******",
     "•••",
     "...",
@@ -116,6 +119,8 @@ mod tests {
             ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", true),
             ("process.env.BINANCE_KEY", true),
             ("changeme", true),
+            ("123e4567-e89b-12d3-a456-426614174222", true),
+            ("9f4c2e7a-61d3-4b8e-a0f5-3c7d9e2b1a64", false),
             ("", true),
             ("q8Fz2LmP0vX7nR4tYw1KcJ9eHs3UaB6d", false),
             ("3f9a1c7e5b2d4086af1e9c3b7d5a2f80", false),
