@@ -7,6 +7,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// mimalloc instead of the platform allocator. A scan makes many short-lived allocations on every
+// worker (regex compilation for the rules a file wakes, decoded candidates, findings). Measured
+// on ccxt (59 MB, 2 threads, medians of 25-30 interleaved runs): glibc 82.0 ms, 145 ms CPU;
+// mimalloc 66.1 ms, 121 ms CPU. The Linux tree and both histories are unchanged (±2 %); peak RSS
+// grows on the tree (61 → 100 MiB), not on history. The release binaries are static musl builds,
+// whose allocator is far slower under threads: ccxt 165 → 73 ms, the Linux tree 1.11 → 0.90 s,
+// hummingbot's history 4.47 → 3.43 s. mimalloc v3 was 6 % slower on ccxt and took 26 % more
+// memory on history than v2.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Clap exits 2 on bad arguments and 0 for --help / --version; a command line another
     // scanner would accept gets the keyleak equivalent instead of clap's generic message.
