@@ -337,19 +337,15 @@ pub(super) fn parse(raw: &[u8]) -> Option<Parsed> {
 /// `PREFIX <40 hex>\n`, consumed.
 fn id_line(rest: &mut &[u8], prefix: &[u8]) -> Option<Oid> {
     let line = rest.strip_prefix(prefix)?;
-    let (hex, after) = line.split_at_checked(40)?;
+    let (digits, after) = line.split_at_checked(40)?;
     let after = after.strip_prefix(b"\n")?;
     // Lowercase hex only: what git writes (libgit2 would also take uppercase). Decoded here:
     // libgit2's parser is a call per id, ~80M instructions over hummingbot's 62k commits.
-    let nibble = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
-    };
-    let mut raw = [0u8; 20];
-    for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
-        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    if digits.iter().any(u8::is_ascii_uppercase) {
+        return None;
     }
+    let mut raw = [0u8; 20];
+    hex::decode_to_slice(digits, &mut raw).ok()?;
     let oid = Oid::from_bytes(&raw).ok()?;
     *rest = after;
     Some(oid)

@@ -499,7 +499,7 @@ struct Pass<'a, S, R, I, V> {
     pack: &'a Pack,
     plan: &'a Plan,
     workers: &'a PerThread<Worker<S>>,
-    /// Each worker's share of the budget.
+    /// The bounds of each worker (`budget` is its share of the whole).
     limits: Limits<'a>,
     init: &'a I,
     visit: &'a V,
